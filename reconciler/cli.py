@@ -1,0 +1,103 @@
+"""Argument parsing and dispatch only. Each command lives in reconciler/commands/<name>.py as
+`run(args) -> int`. Errors are translated here, once: a ReconcilerError prints one clear message and
+exits 1, Ctrl-C exits 130, anything else is a bug (traceback, exit 3)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from reconciler import __version__
+from reconciler.errors import ManifestError, ReconcilerError
+
+DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
+
+
+def _connection(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--base-url",
+        default=os.environ.get("TELNYX_BASE_URL", DEFAULT_BASE_URL),
+        help="API base URL (env TELNYX_BASE_URL; default %(default)s)",
+    )
+    p.add_argument("--parallelism", type=int, default=10, help="parallel requests (default 10)")
+
+
+def _selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prune", action="store_true", help="delete owned resources the manifests no longer declare")
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="KIND/NAME",
+        help="limit to this resource and what it depends on (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reconciler", description="Telnyx AI Assistants as code.")
+    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check manifests offline (no API call)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+
+    p = sub.add_parser("plan", help="show what apply would change")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--out", metavar="FILE", help="save the plan for `apply FILE`")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
+    p.add_argument("--no-color", action="store_true", help="never colour the text output")
+    _selection(p)
+    _connection(p)
+
+    p = sub.add_parser("apply", help="plan and carry out the changes, or carry out a saved plan")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="manifest files/folders, or one saved plan")
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="progress as text or JSON lines")
+    p.add_argument("--no-color", action="store_true", help="never colour the text output")
+    _selection(p)
+    _connection(p)
+
+    p = sub.add_parser("export", help="write manifests for live resources")
+    p.add_argument("--out", default="exported", metavar="DIR", help="output folder (default %(default)s)")
+    p.add_argument(
+        "--kind",
+        action="append",
+        default=[],
+        choices=["Assistant", "Tool", "McpServer"],
+        help="export only this kind (repeatable)",
+    )
+    _connection(p)
+
+    p = sub.add_parser("emulator", help="serve a local emulator of the Telnyx AI Assistants API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8787)
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--state-file", metavar="F", help="persist state to this JSON file")
+    p.add_argument("--api-key", metavar="K", help="accept only this bearer key (default: any non-empty)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module = importlib.import_module(f"reconciler.commands.{args.command}")
+    try:
+        return int(module.run(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except ManifestError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} error(s) in manifests", file=sys.stderr)
+        return 1
+    except ReconcilerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception:  # a bug: show everything needed to report it
+        traceback.print_exc()
+        return 3

@@ -1,0 +1,193 @@
+"""Desired and live state: the data that flows from `manifest` and `live` into `planner`.
+
+Field names inside every `spec` are the Telnyx API's own. Manifest-only keys of an assistant spec
+(`shared_tools`, `mcp_servers[].server`) stay in `spec` in their manifest form; the planner turns
+them into `tool_ids` and `mcp_servers[].id`. `versions` and `canary` are lifted out of `spec`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# Manifest kind -> the address prefix of the plan JSON contract.
+ADDRESS_PREFIX = {"Assistant": "assistant", "Tool": "tool", "McpServer": "mcp_server"}
+# Manifest kind -> the API field that carries the resource's name (its identity).
+NAME_FIELD = {"Assistant": "name", "Tool": "display_name", "McpServer": "name"}
+RESOURCE_KINDS = tuple(ADDRESS_PREFIX)
+DEFAULT_OWNER_TAG = "managed-by:reconciler"
+# Recorded on the live assistant so that protection outlives the manifest (lessons-from-peers).
+PROTECT_TAG = "reconciler:protected"
+# Lists compared as sets, wherever they appear in a spec (manifest-format.md, "Diff rules").
+SET_LIKE_KEYS = frozenset({"tags", "enabled_features", "shared_tools", "allowed_tools"})
+
+ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class SensitiveStr(str):
+    """A string whose value came from `${env:NAME}`.
+
+    It compares and hashes as its value (so the diff sees the real value) but remembers the text
+    with the references (`reference`), which is what a saved plan stores. Every renderer prints
+    `(sensitive)` for it; `repr` never shows the value, so it cannot leak through a traceback.
+    """
+
+    reference: str
+
+    def __new__(cls, value: str, reference: str) -> SensitiveStr:
+        obj = super().__new__(cls, value)
+        obj.reference = reference
+        return obj
+
+    def __repr__(self) -> str:
+        return "SensitiveStr('(sensitive)')"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SensitiveStr:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SensitiveStr, (str(self), self.reference))
+
+
+def contains_sensitive(value: Any) -> bool:
+    """True if any string inside `value` is a SensitiveStr."""
+    if isinstance(value, SensitiveStr):
+        return True
+    if isinstance(value, dict):
+        return any(contains_sensitive(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(contains_sensitive(v) for v in value)
+    return False
+
+
+def to_references(value: Any) -> Any:
+    """A copy of `value` with every SensitiveStr replaced by its `${env:…}` text (for saved plans)."""
+    if isinstance(value, SensitiveStr):
+        return value.reference
+    if isinstance(value, dict):
+        return {k: to_references(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_references(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class SourcePos:
+    """Where a document (or a node of it) was written."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Metadata:
+    name: str
+    id: str | None = None
+    previous_names: tuple[str, ...] = ()
+    protect: bool = False
+    ignore_changes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VersionSpec:
+    """A named, non-main assistant version: an overlay deep-merged onto the main spec."""
+
+    name: str
+    overlay: dict[str, Any]
+    source: SourcePos | None = None
+
+
+@dataclass(frozen=True)
+class CanaryEntry:
+    version: str
+    percentage: float
+
+
+@dataclass
+class DesiredResource:
+    """One resource as the manifests declare it."""
+
+    kind: str  # "Assistant" | "Tool" | "McpServer"
+    metadata: Metadata
+    spec: dict[str, Any]
+    source: SourcePos | None = None
+    # Assistant only. None means "not declared": live versions / canary are then left alone.
+    versions: tuple[VersionSpec, ...] | None = None
+    canary: tuple[CanaryEntry, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def address(self) -> str:
+        return f"{ADDRESS_PREFIX[self.kind]}.{self.metadata.name}"
+
+    def version_spec(self, version: VersionSpec) -> dict[str, Any]:
+        """The full spec of a named version: the main spec with the version's overlay merged on."""
+        return merge_overlay(self.spec, version.overlay)
+
+
+@dataclass(frozen=True)
+class PrunePolicy:
+    """What `--prune` may delete. Assistants are proven owned by the owner tag; tools and MCP servers
+    have no tags, so their ownership is proven by a name prefix the project reserves."""
+
+    kinds: tuple[str, ...] = ("Assistant",)
+    enabled: bool = False  # prune on every plan/apply, as if --prune were given
+    tool_name_prefix: str | None = None
+    mcp_server_name_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    name: str = "default"
+    owner_tag: str = DEFAULT_OWNER_TAG
+    prune: PrunePolicy = field(default_factory=PrunePolicy)
+
+
+@dataclass
+class DesiredState:
+    resources: list[DesiredResource] = field(default_factory=list)
+    project: ProjectSpec = field(default_factory=ProjectSpec)
+
+    def of_kind(self, kind: str) -> list[DesiredResource]:
+        return [r for r in self.resources if r.kind == kind]
+
+
+@dataclass
+class LiveState:
+    """What the API returned, as it returned it (bare objects, wrappers already removed).
+
+    `versions` and `canaries` hold entries only for the assistants whose versions / canary the plan
+    needs; a canary value of None means the assistant has no canary configuration.
+    `fingerprints` maps each read (a "GET /path" string) to a hash of what it returned, so that a
+    saved plan can prove the live objects have not changed since.
+    """
+
+    assistants: list[dict[str, Any]] = field(default_factory=list)
+    versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    canaries: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    mcp_servers: list[dict[str, Any]] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+
+
+def merge_overlay(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Overlay merge of manifest-format.md: objects merge key by key, lists and scalars replace,
+    and `null` removes the key."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_overlay(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
