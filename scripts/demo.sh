@@ -9,7 +9,6 @@ emulator=$!
 trap 'kill $emulator 2>/dev/null || true' EXIT
 export TELNYX_BASE_URL="http://127.0.0.1:$port/v2"
 export TELNYX_API_KEY="${TELNYX_API_KEY:-demo-key}"
-export SUPPORT_WEBHOOK_TOKEN="${SUPPORT_WEBHOOK_TOKEN:-demo-token}"
 for _ in $(seq 50); do
   curl -fs "http://127.0.0.1:$port/_emulator/stats" >/dev/null 2>&1 && break
   sleep 0.1
