@@ -1,0 +1,251 @@
+"""The HTTP client: bearer auth, bounded parallelism, timeouts, and retries that survive rate limits
+and transient faults without ever duplicating a create.
+
+Retry policy, and why:
+- 429 is always retried: the request was refused before it did anything. The wait honours
+  `Retry-After`, `retry-after-ms` and Telnyx's `x-ratelimit-reset` (seconds until the window resets).
+- 5xx, timeouts and dropped connections leave the outcome unknown. Idempotent requests (GET, PUT,
+  DELETE, PATCH, and any request the caller marks idempotent) are simply retried. A non-idempotent
+  create is retried only after `adopt()` looked the resource up by name and did not find it: if the
+  first attempt landed, its result is adopted instead of creating a duplicate.
+- A retried DELETE that answers 404 succeeded the first time.
+Backoff is exponential with jitter, capped. The API key lives only in the Authorization header:
+no message, exception or repr built here contains it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from reconciler.errors import ApiError, ConfigError
+
+# 409 is left out on purpose: for us it means a real conflict (a canary that already exists).
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "PATCH", "HEAD"})
+
+Adopt = Callable[[], Awaitable[Any | None]]
+
+
+class ApiClient:
+    """An async client for the Telnyx REST API. Use as `async with ApiClient(...) as client:`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        parallelism: int = 10,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 8,
+        backoff_base: float = 0.2,
+        backoff_cap: float = 8.0,
+        seed: int | None = None,
+    ) -> None:
+        if not api_key:
+            raise ConfigError("TELNYX_API_KEY is not set: export it to call the API")
+        if parallelism < 1:
+            raise ConfigError("--parallelism must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self.parallelism = parallelism
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.requests_sent = 0
+        self._rng = random.Random(seed)
+        self._slots = asyncio.Semaphore(parallelism)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism),
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def __repr__(self) -> str:
+        return f"ApiClient(base_url={self.base_url!r})"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        what: str | None = None,
+        idempotent: bool | None = None,
+        idempotency_key: str | None = None,
+        adopt: Adopt | None = None,
+        not_found_ok: bool = False,
+    ) -> Any:
+        """Send one request, retrying as the module docstring says; return the parsed JSON body
+        (None for an empty body, or for a 404 when `not_found_ok`). `what` names the resource in
+        error messages ("create assistant support-bot")."""
+        method = method.upper()
+        label = what or f"{method} {path}"
+        safe = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        uncertain = False  # an earlier attempt may have landed
+        attempt = 0
+        while True:
+            if uncertain and adopt is not None:
+                found = await adopt()
+                if found is not None:
+                    return found
+            try:
+                async with self._slots:
+                    self.requests_sent += 1
+                    response = await self._http.request(
+                        method, path, json=json, params=params, headers=headers
+                    )
+            except httpx.TimeoutException as exc:
+                failure: str = f"timed out ({type(exc).__name__})"
+                wait = None
+            except httpx.TransportError as exc:
+                failure = f"connection failed ({type(exc).__name__})"
+                wait = None
+            else:
+                status = response.status_code
+                if status < 400:
+                    return _body(response)
+                if status == 404 and (not_found_ok or (method == "DELETE" and uncertain)):
+                    return None
+                if status not in RETRY_STATUSES:
+                    raise ApiError(f"{label}: {describe_error(response)}", status=status)
+                failure = describe_error(response)
+                wait = _server_wait(response)
+                if status == 429:
+                    # Refused before doing anything: safe to retry whatever the method.
+                    if attempt >= self.max_retries:
+                        raise ApiError(f"{label}: {failure}", status=status, retryable=True)
+                    attempt += 1
+                    await asyncio.sleep(self._backoff(attempt, wait))
+                    continue
+            # 5xx, timeout or dropped connection: the outcome is unknown.
+            if attempt >= self.max_retries or not (safe or adopt is not None or idempotency_key):
+                raise ApiError(f"{label}: {failure}", retryable=True)
+            uncertain = True
+            attempt += 1
+            await asyncio.sleep(self._backoff(attempt, wait))
+
+    def _backoff(self, attempt: int, server_wait: float | None) -> float:
+        delay: float = min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
+        delay = delay * (0.5 + self._rng.random() / 2)
+        if server_wait is not None:
+            # The server knows when the window resets; add a little jitter so that parallel
+            # workers do not all come back at the same instant.
+            delay = max(server_wait, 0.0) + self._rng.random() * 0.1
+        return delay
+
+    async def get_all_pages(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Items of a `{"data": [...], "meta": {...}}` listing, all pages. Page 1 says how many
+        pages there are; the rest are fetched concurrently."""
+        base = dict(params or {})
+        base["page[size]"] = 100
+        first = await self.request("GET", path, params={**base, "page[number]": 1})
+        items, pages = _page_items(first)
+        if pages > 1:
+            rest = await asyncio.gather(
+                *(self.request("GET", path, params={**base, "page[number]": n}) for n in range(2, pages + 1))
+            )
+            for body in rest:
+                items.extend(_page_items(body)[0])
+        return items
+
+    async def get_array_pages(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Items of a bare-array listing with page[number]/page[size] (the MCP server list): a page
+        shorter than the page size is the last one, so no extra empty page is fetched."""
+        size = 100
+        items: list[Any] = []
+        number = 1
+        while True:
+            query = {**(params or {}), "page[size]": size, "page[number]": number}
+            body = await self.request("GET", path, params=query)
+            page = body.get("data", []) if isinstance(body, dict) else (body or [])
+            items.extend(page)
+            if len(page) < size:
+                return items
+            number += 1
+
+
+def _body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _page_items(body: Any) -> tuple[list[Any], int]:
+    if isinstance(body, list):  # tolerate an unwrapped list
+        return list(body), 1
+    meta = body.get("meta") or {}
+    return list(body.get("data") or []), int(meta.get("total_pages") or 1)
+
+
+def _server_wait(response: httpx.Response) -> float | None:
+    """Seconds the server asked us to wait, from the headers Telnyx and common gateways send."""
+    headers = response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                seconds = float(value) * scale
+            except ValueError:
+                continue
+            if 0 <= seconds <= 60:
+                return seconds
+    if response.status_code == 429:
+        reset = headers.get("x-ratelimit-reset")
+        if reset:
+            try:
+                return min(max(float(reset), 0.0), 60.0)
+            except ValueError:
+                return None
+    return None
+
+
+def describe_error(response: httpx.Response) -> str:
+    """One line from either error shape: Telnyx's `errors[]` or FastAPI's 422 `detail[]`, naming
+    the field where the body says which one."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except (ValueError, jsonlib.JSONDecodeError):
+        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+        return f"HTTP {status}" + (f": {text}" if text else "")
+    parts: list[str] = []
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        for err in body["errors"]:
+            if not isinstance(err, dict):
+                continue
+            msg = " - ".join(str(err[k]) for k in ("title", "detail") if err.get(k))
+            source = err.get("source") or {}
+            where = source.get("pointer") or source.get("parameter") if isinstance(source, dict) else None
+            parts.append(f"{msg} (field {where})" if where else msg)
+    elif isinstance(body, dict) and isinstance(body.get("detail"), list):
+        for err in body["detail"]:
+            if not isinstance(err, dict):
+                continue
+            loc = [str(x) for x in err.get("loc", []) if x != "body"]
+            field = ".".join(loc)
+            parts.append(f"{field}: {err.get('msg', 'invalid')}" if field else str(err.get("msg", "invalid")))
+    elif isinstance(body, dict) and isinstance(body.get("detail"), str):
+        parts.append(body["detail"])
+    return f"HTTP {status}" + (": " + "; ".join(parts) if parts else "")

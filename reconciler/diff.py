@@ -1,0 +1,165 @@
+"""The planner's diff kernel, and the only user of deepdiff: nothing else in the project sees its
+output, only the project's own FieldChange.
+
+Diff rules (manifest-format.md): only fields the manifest declares are compared, so what the server
+adds or defaults never shows as a change; an explicit `null` asks for the field to be cleared; the
+set-like lists (`tags`, `enabled_features`, `shared_tools`, `allowed_tools`) compare as sets; numbers
+compare by value (`1 == 1.0`, but `true` is not `1`).
+
+Fast path: both sides are brought to a canonical form and compared for equality first; deepdiff
+runs only to explain a difference, which keeps a no-change plan of thousands of objects cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deepdiff import DeepDiff
+from deepdiff.helper import notpresent
+
+from reconciler.model import SET_LIKE_KEYS, contains_sensitive
+from reconciler.plan import FieldChange
+
+# Lists of objects that compare as sets, keyed by what identifies an entry. The planner compares
+# assistants in manifest form (MCP servers by name), so reviewers read names, not ids.
+KEYED_SET_LISTS = {"mcp_servers": "server"}
+
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def normalize(value: Any, key: str | None = None) -> Any:
+    """The canonical form: integral floats become ints, set-like lists are sorted."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: normalize(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        items = [normalize(v) for v in value]
+        if key in SET_LIKE_KEYS or key in KEYED_SET_LISTS:
+            unique = {_sort_key(v): v for v in items}
+            return [unique[k] for k in sorted(unique)]
+        return items
+    return value
+
+
+def project(live: Any, desired: Any) -> Any:
+    """`live` cut down to the shape `desired` declares: keys the manifest does not mention are
+    dropped (recursively, and inside list entries position by position)."""
+    if isinstance(desired, dict) and isinstance(live, dict):
+        return {k: project(live.get(k), v) for k, v in desired.items() if k in live or v is None}
+    if isinstance(desired, list) and isinstance(live, list):
+        return [project(item, desired[i]) if i < len(desired) else item for i, item in enumerate(live)]
+    return live
+
+
+def _project_set_lists(live: Any, desired: Any, key: str | None = None) -> Any:
+    """Like `project`, but entries of keyed set-like lists are projected onto the desired entry with
+    the same key, since their order carries no meaning."""
+    if isinstance(desired, dict) and isinstance(live, dict):
+        return {k: _project_set_lists(live.get(k), v, k) for k, v in desired.items() if k in live or v is None}
+    if isinstance(desired, list) and isinstance(live, list):
+        ident = KEYED_SET_LISTS.get(key or "")
+        if ident:
+            wanted = {str(d.get(ident)): d for d in desired if isinstance(d, dict)}
+            return [
+                _project_set_lists(item, wanted[str(item.get(ident))])
+                if isinstance(item, dict) and str(item.get(ident)) in wanted
+                else item
+                for item in live
+            ]
+        return project(live, desired)
+    return live
+
+
+def comparable(live: dict[str, Any], desired: dict[str, Any]) -> tuple[Any, Any]:
+    """Both sides in canonical form, live projected onto what desired declares."""
+    return normalize(_project_set_lists(live, desired)), normalize(desired)
+
+
+def equal(live: dict[str, Any], desired: dict[str, Any]) -> bool:
+    before, after = comparable(live, desired)
+    return _sort_key(before) == _sort_key(after)
+
+
+def _dotted(path: list[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldChange]:
+    """What differs between `live` and `desired`, field by field, under the diff rules."""
+    before, after = comparable(live, desired)
+    if _sort_key(before) == _sort_key(after):
+        return []
+    changes: dict[str, FieldChange] = {}
+    tree = DeepDiff(before, after, view="tree", ignore_numeric_type_changes=True)
+    for levels in tree.values():
+        for level in levels:
+            path = level.path(output_format="list")
+            old = None if level.t1 is notpresent else level.t1
+            new = None if level.t2 is notpresent else level.t2
+            if old == new and type(old) is not bool and type(new) is not bool:
+                continue  # same value, other str subclass (a SensitiveStr): not a change
+            # A set-like list changes as a whole: show both sets, not positions within them.
+            for i, part in enumerate(path):
+                if isinstance(part, str) and (part in SET_LIKE_KEYS or part in KEYED_SET_LISTS):
+                    path = path[: i + 1]
+                    old, new = _at(before, path), _at(after, path)
+                    break
+            dotted = _dotted(path)
+            changes[dotted] = FieldChange(dotted, old, new, sensitive=contains_sensitive(new))
+    return [changes[k] for k in sorted(changes)]
+
+
+def _at(value: Any, path: list[Any]) -> Any:
+    for part in path:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            value = value[part]
+        else:
+            return None
+    return value
+
+
+def creation_changes(desired: dict[str, Any]) -> list[FieldChange]:
+    """A create shows every declared top-level field as a change from nothing."""
+    return [
+        FieldChange(key, None, value, sensitive=contains_sensitive(value))
+        for key, value in sorted(normalize(desired).items())
+        if value is not None
+    ]
+
+
+def merge_for_update(live: Any, desired: Any) -> Any:
+    """The value to send for a changed field: nested objects whole, live merged with desired, so a
+    field the manifest does not declare (a server-created id, a portal edit) is never wiped; an
+    explicit null removes a key; lists and scalars are the desired value."""
+    if isinstance(desired, dict) and isinstance(live, dict):
+        out = dict(live)
+        for key, value in desired.items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = merge_for_update(live.get(key), value)
+        return out
+    return desired
+
+
+def drop_path(spec: dict[str, Any], dotted: str) -> None:
+    """Remove a dotted path (`voice_settings.voice`) from a spec, in place (for ignore_changes)."""
+    parts = dotted.split(".")
+    node: Any = spec
+    for part in parts[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)

@@ -1,0 +1,84 @@
+"""Identity: which live object each desired resource is. Pure; shared by live.py (to know whose
+versions and canary to read) and the planner.
+
+Rules (manifest-format.md): a `metadata.id` pin wins; otherwise the live object whose name equals
+`metadata.name`; otherwise one whose name is in `metadata.previous_names` (a rename). Two live
+objects answering to one name are an error naming both ids, unless a pin picks one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.model import NAME_FIELD, DesiredResource
+
+
+@dataclass
+class Matches:
+    """address -> the matched live object (None: to be created); errors found while matching."""
+
+    live_for: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def matched_ids(self) -> set[str]:
+        return {str(obj["id"]) for obj in self.live_for.values() if obj is not None}
+
+
+def index_by_name(objects: Iterable[dict[str, Any]], name_field: str) -> dict[str, list[dict[str, Any]]]:
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for obj in objects:
+        by_name[str(obj.get(name_field, ""))].append(obj)
+    return by_name
+
+
+def _ids(objs: list[dict[str, Any]]) -> str:
+    return ", ".join(str(o.get("id")) for o in objs)
+
+
+def match(kind: str, desired: list[DesiredResource], live: list[dict[str, Any]]) -> Matches:
+    """Match every desired resource of one kind to at most one live object of that kind."""
+    name_field = NAME_FIELD[kind]
+    by_name = index_by_name(live, name_field)
+    by_id = {str(obj.get("id")): obj for obj in live}
+    result = Matches()
+    claimed: dict[str, str] = {}  # live id -> address that claimed it
+    for res in desired:
+        meta = res.metadata
+        found: dict[str, Any] | None = None
+        if meta.id:
+            found = by_id.get(meta.id)
+            if found is None:
+                result.errors.append(f"{res.address}: metadata.id {meta.id} matches no live {kind}")
+                continue
+        else:
+            same = by_name.get(meta.name, [])
+            if len(same) > 1:
+                result.errors.append(
+                    f"{res.address}: {len(same)} live {kind} objects are named {meta.name!r} "
+                    f"(ids {_ids(same)}); pin one with metadata.id"
+                )
+                continue
+            if same:
+                found = same[0]
+            else:
+                old = [obj for prev in meta.previous_names for obj in by_name.get(prev, [])]
+                if len(old) > 1:
+                    result.errors.append(
+                        f"{res.address}: several live {kind} objects match previous_names "
+                        f"(ids {_ids(old)}); pin one with metadata.id"
+                    )
+                    continue
+                found = old[0] if old else None
+        if found is not None:
+            live_id = str(found.get("id"))
+            if live_id in claimed:
+                result.errors.append(
+                    f"{res.address} and {claimed[live_id]} both match live {kind} {live_id}"
+                )
+                continue
+            claimed[live_id] = res.address
+        result.live_for[res.address] = found
+    return result

@@ -1,0 +1,69 @@
+"""Fetch live state, concurrently and only as far as the plan needs it: the assistant, tool and MCP
+server listings once each (tools and MCP servers page by page), and versions and canary only for the
+assistants whose manifests declare them. Every read is fingerprinted so that a saved plan can prove
+nothing changed behind its back."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Any
+
+from reconciler import identity
+from reconciler.api import resources
+from reconciler.api.client import ApiClient
+from reconciler.model import DesiredState, LiveState
+
+
+def fingerprint(value: Any) -> str:
+    """A stable hash of a JSON value (key order and whitespace do not matter)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+async def fetch_live(client: ApiClient, desired: DesiredState) -> LiveState:
+    """Read what `planner.plan(desired, …)` needs, and nothing more."""
+    assistants, tools, mcp_servers = await asyncio.gather(
+        resources.list_assistants(client),
+        resources.list_tools(client),
+        resources.list_mcp_servers(client),
+    )
+    live = LiveState(assistants=assistants, tools=tools, mcp_servers=mcp_servers)
+    wanted = [r for r in desired.of_kind("Assistant") if r.versions is not None or r.canary is not None]
+    matches = identity.match("Assistant", wanted, assistants)
+    reads: list[tuple[str, bool, bool]] = []  # (assistant id, versions?, canary?)
+    for res in wanted:
+        obj = matches.live_for.get(res.address)
+        if obj is not None:
+            # The canary names versions, so reading it needs the versions to make sense of it.
+            reads.append((str(obj["id"]), True, res.canary is not None))
+
+    async def read(assistant_id: str, canary: bool) -> None:
+        if canary:
+            versions, split = await asyncio.gather(
+                resources.list_versions(client, assistant_id), resources.get_canary(client, assistant_id)
+            )
+            live.canaries[assistant_id] = split
+        else:
+            versions = await resources.list_versions(client, assistant_id)
+        live.versions[assistant_id] = versions
+
+    await asyncio.gather(*(read(aid, canary) for aid, _, canary in reads))
+    live.fingerprints = fingerprints(live)
+    return live
+
+
+def fingerprints(live: LiveState) -> dict[str, str]:
+    """One fingerprint per live object read. Conservative on purpose: a change to anything the plan
+    read, even an object it leaves alone, makes a saved plan stale."""
+    out: dict[str, str] = {}
+    for kind, objects in (("assistant", live.assistants), ("tool", live.tools), ("mcp_server", live.mcp_servers)):
+        for obj in objects:
+            out[f"{kind}/{obj.get('id')}"] = fingerprint(obj)
+        out[f"{kind}s/ids"] = fingerprint(sorted(str(o.get("id")) for o in objects))
+    for assistant_id, versions in live.versions.items():
+        out[f"assistant/{assistant_id}/versions"] = fingerprint(versions)
+    for assistant_id, canary in live.canaries.items():
+        out[f"assistant/{assistant_id}/canary"] = fingerprint(canary)
+    return out

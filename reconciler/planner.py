@@ -1,0 +1,429 @@
+"""desired + live -> Plan. Pure: no I/O, deterministic, and the only place that decides what changes.
+
+Assistants are compared in manifest form: live `tool_ids` and `mcp_servers[].id` are turned back into
+names, so the plan shows `shared_tools: [order-lookup]` rather than ids. Bodies sent to the API use
+ids, or a Ref for a resource the same plan creates. Apply order comes from each change's
+`depends_on`, which the planner states explicitly for deletes and derives from Refs for the rest.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from reconciler import diff, identity
+from reconciler.api import resources as api
+from reconciler.errors import PlanError
+from reconciler.model import (
+    ADDRESS_PREFIX,
+    PROTECT_TAG,
+    DesiredResource,
+    DesiredState,
+    LiveState,
+)
+from reconciler.plan import (
+    CREATE,
+    DELETE,
+    KIND_CANARY,
+    KIND_VERSION,
+    NOOP,
+    UPDATE,
+    FieldChange,
+    Operation,
+    Plan,
+    Ref,
+    ResourceChange,
+)
+from reconciler.targets import select
+
+# Manifest-only assistant keys, translated to API fields when a body is built.
+REFERENCE_KEYS = ("shared_tools", "mcp_servers")
+# Server-set fields of a live MCP server that are never sent back.
+MCP_READ_ONLY = ("id", "created_at")
+
+
+def plan(
+    desired: DesiredState, live: LiveState, *, prune: bool = False, targets: Sequence[str] = ()
+) -> Plan:
+    """Compute the plan. Raises PlanError listing every reason the plan cannot be carried out."""
+    builder = _Planner(desired, live, prune or desired.project.prune.enabled)
+    result = builder.build()
+    if builder.errors:
+        raise PlanError("the plan cannot be made:\n  " + "\n  ".join(builder.errors))
+    return select(result, targets) if targets else result
+
+
+def strip_nulls(value: Any) -> Any:
+    """A create sends no nulls: clearing a field of a resource that does not exist means omitting it."""
+    if isinstance(value, dict):
+        return {k: strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [strip_nulls(v) for v in value]
+    return value
+
+
+def refs_in(value: Any) -> list[str]:
+    """Addresses of every Ref inside a body: what must be created before it can be sent."""
+    if isinstance(value, Ref):
+        return [value.address]
+    if isinstance(value, dict):
+        return [a for v in value.values() for a in refs_in(v)]
+    if isinstance(value, list):
+        return [a for v in value for a in refs_in(v)]
+    return []
+
+
+def _top_fields(changes: list[FieldChange]) -> list[str]:
+    tops = {c.path.split(".")[0].split("[")[0] for c in changes}
+    return sorted(tops)
+
+
+class _Planner:
+    def __init__(self, desired: DesiredState, live: LiveState, prune: bool) -> None:
+        self.desired = desired
+        self.live = live
+        self.prune = prune
+        self.errors: list[str] = []
+        self.changes: list[ResourceChange] = []
+        self.warnings: list[str] = []
+        self.matches = {
+            kind: identity.match(kind, desired.of_kind(kind), objects)
+            for kind, objects in (
+                ("Tool", live.tools),
+                ("McpServer", live.mcp_servers),
+                ("Assistant", live.assistants),
+            )
+        }
+        for m in self.matches.values():
+            self.errors.extend(m.errors)
+        # name -> id (or Ref when the plan creates it), for references by name.
+        self.ids: dict[str, dict[str, str | Ref]] = {"Tool": {}, "McpServer": {}}
+        self.names: dict[str, dict[str, str]] = {"Tool": {}, "McpServer": {}}  # live id -> name to show
+        self._ambiguous: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for kind, objects, name_field in (
+            ("Tool", live.tools, "display_name"),
+            ("McpServer", live.mcp_servers, "name"),
+        ):
+            by_name = identity.index_by_name(objects, name_field)
+            for name, objs in by_name.items():
+                if len(objs) == 1:
+                    self.ids[kind][name] = str(objs[0]["id"])
+                for obj in objs:
+                    self.names[kind][str(obj["id"])] = name
+            self._ambiguous[kind] = {n: objs for n, objs in by_name.items() if len(objs) > 1}
+            for res in desired.of_kind(kind):
+                matched = self.matches[kind].live_for.get(res.address)
+                if matched is None:
+                    self.ids[kind][res.name] = Ref(res.address)
+                else:
+                    self.ids[kind][res.name] = str(matched["id"])
+                    self.names[kind][str(matched["id"])] = res.name
+
+    # --- references --------------------------------------------------------------------------------
+
+    def _ref(self, kind: str, name: str, user: str) -> str | Ref:
+        found = self.ids[kind].get(name)
+        if found is not None:
+            return found
+        label = "shared_tools" if kind == "Tool" else "mcp_servers[].server"
+        dupes = self._ambiguous[kind].get(name)
+        if dupes:
+            ids = ", ".join(str(o["id"]) for o in dupes)
+            self.errors.append(f"{user}: {label} {name!r} matches {len(dupes)} live {kind} objects ({ids})")
+        else:
+            self.errors.append(f"{user}: {label} names {name!r}, which is neither in the manifests nor live")
+        return Ref(f"{ADDRESS_PREFIX[kind]}.{name}")
+
+    def _api_body(self, spec: dict[str, Any], user: str) -> dict[str, Any]:
+        """A manifest-form assistant spec as an API body: names become ids or Refs."""
+        body = {k: v for k, v in spec.items() if k not in REFERENCE_KEYS}
+        if spec.get("shared_tools") is not None:
+            body["tool_ids"] = [self._ref("Tool", n, user) for n in spec["shared_tools"]]
+        if spec.get("mcp_servers") is not None:
+            body["mcp_servers"] = [
+                {"id": self._ref("McpServer", e["server"], user), **({k: v for k, v in e.items() if k != "server"})}
+                for e in spec["mcp_servers"]
+            ]
+        return body
+
+    def _manifest_form(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """A live assistant (or version) in manifest form, for comparison."""
+        out = dict(obj)
+        tool_ids = out.pop("tool_ids", None)
+        if tool_ids is not None:
+            out["shared_tools"] = [self.names["Tool"].get(str(t), str(t)) for t in tool_ids]
+        if isinstance(out.get("mcp_servers"), list):
+            out["mcp_servers"] = [
+                {"server": self.names["McpServer"].get(str(e.get("id")), str(e.get("id"))),
+                 **{k: v for k, v in e.items() if k != "id"}}
+                for e in out["mcp_servers"] if isinstance(e, dict)
+            ]
+        return out
+
+    @staticmethod
+    def _comparable(res: DesiredResource, spec: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(spec)
+        for path in res.metadata.ignore_changes:
+            diff.drop_path(out, path)
+        return out
+
+    def _update_body(self, live: dict[str, Any], want: dict[str, Any], changes: list[FieldChange], user: str
+                     ) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        api_want = self._api_body({k: want[k] for k in REFERENCE_KEYS if k in want}, user)
+        for top in _top_fields(changes):
+            if top == "shared_tools":
+                body["tool_ids"] = api_want["tool_ids"]
+            elif top == "mcp_servers":
+                body["mcp_servers"] = api_want["mcp_servers"]
+            else:
+                body[top] = diff.merge_for_update(live.get(top), want.get(top))
+        return body
+
+    def _add(self, change: ResourceChange) -> ResourceChange:
+        for op in change.operations:
+            for address in [*refs_in(op.body), *(r.address for r in op.path_refs.values())]:
+                if address not in change.depends_on and address != change.address:
+                    change.depends_on.append(address)
+        self.changes.append(change)
+        return change
+
+    # --- shared tools and MCP servers -----------------------------------------------------------------
+
+    def _simple(self, kind: str) -> None:
+        name_field = "display_name" if kind == "Tool" else "name"
+        for res in self.desired.of_kind(kind):
+            obj = self.matches[kind].live_for.get(res.address)
+            if res.address not in self.matches[kind].live_for and obj is None and res.metadata.id:
+                continue  # a pin that matched nothing: already an error
+            want = self._comparable(res, {name_field: res.name, **res.spec})
+            if obj is None:
+                create = api.op_create_tool if kind == "Tool" else api.op_create_mcp_server
+                body = strip_nulls({name_field: res.name, **res.spec})
+                self._add(ResourceChange(res.address, kind, res.name, [CREATE], changes=diff.creation_changes(want),
+                                         operations=[create(body, res.name)]))
+                continue
+            have = api.tool_spec(obj) if kind == "Tool" else {k: v for k, v in obj.items() if k not in MCP_READ_ONLY}
+            have[name_field] = obj.get(name_field)
+            changes = diff.field_changes(have, want)
+            ops: list[Operation] = []
+            if changes and kind == "Tool":
+                body = {t: diff.merge_for_update(have.get(t), want.get(t)) for t in _top_fields(changes)}
+                ops = [api.op_update_tool(str(obj["id"]), body)]
+            elif changes:
+                # PUT may replace the whole object (U): send all of it, live merged with desired.
+                ops = [api.op_update_mcp_server(str(obj["id"]), diff.merge_for_update(have, want))]
+            self._add(ResourceChange(res.address, kind, res.name, [UPDATE] if changes else [NOOP],
+                                     id=str(obj["id"]), changes=changes, operations=ops))
+
+    # --- assistants, versions, canary -------------------------------------------------------------------
+
+    def _desired_tags(self, res: DesiredResource, live_tags: list[str] | None) -> list[str]:
+        system = {self.desired.project.owner_tag} | ({PROTECT_TAG} if res.metadata.protect else set())
+        if res.spec.get("tags") is not None:
+            return sorted(set(res.spec["tags"]) | system)
+        # tags not declared: keep what is live, but the owner and protect tags are ours to manage.
+        return sorted((set(live_tags or []) - {PROTECT_TAG}) | system)
+
+    def _assistants(self) -> None:
+        for res in self.desired.of_kind("Assistant"):
+            matches = self.matches["Assistant"]
+            if res.address not in matches.live_for:
+                continue  # matching failed: already an error
+            obj = matches.live_for[res.address]
+            main = {k: v for k, v in res.spec.items()}
+            main["name"] = res.name
+            main["tags"] = self._desired_tags(res, obj.get("tags") if obj else None)
+            want = self._comparable(res, main)
+            if obj is None:
+                body = strip_nulls(self._api_body(main, res.address))
+                self._add(ResourceChange(res.address, "Assistant", res.name, [CREATE],
+                                         changes=diff.creation_changes(want),
+                                         operations=[api.op_create_assistant(body, res.name)]))
+                assistant: str | Ref = Ref(res.address)
+            else:
+                have = self._manifest_form(obj)
+                changes = diff.field_changes(have, want)
+                ops = [api.op_update_assistant(str(obj["id"]), self._update_body(have, want, changes, res.address))
+                       ] if changes else []
+                self._add(ResourceChange(res.address, "Assistant", res.name, [UPDATE] if changes else [NOOP],
+                                         id=str(obj["id"]), changes=changes, operations=ops))
+                assistant = str(obj["id"])
+            self._versions_and_canary(res, obj, assistant)
+
+    def _versions_and_canary(self, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref) -> None:
+        if res.versions is None and res.canary is None:
+            return
+        live_versions = self.live.versions.get(str(obj["id"]), []) if obj else []
+        main_id = obj.get("version_id") if obj else None
+        by_name: dict[str, dict[str, Any]] = {}
+        for v in live_versions:
+            if main_id is not None and v.get("version_id") == main_id:
+                continue
+            vname = str(v.get("version_name"))
+            if vname in by_name:
+                self.errors.append(f"{res.address}: two live versions are named {vname!r} "
+                                   f"({by_name[vname].get('version_id')}, {v.get('version_id')})")
+            by_name[vname] = v
+        canary_address = f"{res.address}.canary"
+        version_ids: dict[str, str | Ref] = {n: str(v.get("version_id")) for n, v in by_name.items()}
+        deletes: list[ResourceChange] = []
+        for version in res.versions or ():
+            address = f"{res.address}.version.{version.name}"
+            full = {k: v for k, v in res.version_spec(version).items() if k != "tags"}
+            want = self._comparable(res, full)
+            found = by_name.get(version.name)
+            if found is None:
+                body = strip_nulls(self._api_body(full, address))
+                self._add(ResourceChange(address, KIND_VERSION, version.name, [CREATE],
+                                         changes=diff.creation_changes(want),
+                                         operations=[api.op_create_version(assistant, body, version.name)]))
+                version_ids[version.name] = Ref(address, "version_id")
+                continue
+            have = self._manifest_form(found)
+            changes = diff.field_changes(have, want)
+            vid = str(found.get("version_id"))
+            ops = [api.op_update_version(str(assistant), vid, self._update_body(have, want, changes, address))
+                   ] if changes else []
+            self._add(ResourceChange(address, KIND_VERSION, version.name, [UPDATE] if changes else [NOOP],
+                                     id=vid, changes=changes, operations=ops))
+        if res.versions is not None:
+            declared = {v.name for v in res.versions}
+            for vname, v in sorted(by_name.items()):
+                if vname not in declared:
+                    vid = str(v.get("version_id"))
+                    deletes.append(ResourceChange(
+                        f"{res.address}.version.{vname}", KIND_VERSION, vname, [DELETE], id=vid,
+                        operations=[api.op_delete_version(str(assistant), vid)]))
+        canary_changed = self._canary(res, obj, assistant, by_name, version_ids)
+        live_split = api.canary_split(self.live.canaries.get(str(obj["id"]))) if obj else []
+        in_live_canary = {str(e.get("version_id")) for e in live_split}
+        for change in deletes:
+            if canary_changed:
+                change.depends_on.append(canary_address)  # traffic leaves the version before it goes
+            elif change.id in in_live_canary:
+                self.errors.append(f"{change.address}: the live canary still routes traffic to it; "
+                                   f"declare `canary` without it")
+            self._add(change)
+
+    def _canary(self, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref,
+                by_name: dict[str, dict[str, Any]], version_ids: dict[str, str | Ref]) -> bool:
+        if res.canary is None:
+            return False
+        address = f"{res.address}.canary"
+        live_canary = self.live.canaries.get(str(obj["id"])) if obj else None
+        id_to_name = {str(v.get("version_id")): n for n, v in by_name.items()}
+        before = sorted(({"version": id_to_name.get(str(e["version_id"]), str(e["version_id"])),
+                          "percentage": e["percentage"]} for e in api.canary_split(live_canary)),
+                        key=lambda e: str(e["version"]))
+        after = sorted(({"version": c.version, "percentage": c.percentage} for c in res.canary),
+                       key=lambda e: str(e["version"]))
+        changes = diff.field_changes({"versions": before}, {"versions": after})
+        assistant_id = str(obj["id"]) if obj else None
+        if not changes:
+            if live_canary is not None or after:
+                self._add(ResourceChange(address, KIND_CANARY, "canary", [NOOP], id=assistant_id))
+            return False
+        if not after:
+            self._add(ResourceChange(address, KIND_CANARY, "canary", [DELETE], id=assistant_id, changes=changes,
+                                     operations=[api.op_delete_canary(str(assistant))]))
+            return True
+        split = [{"version_id": version_ids[c.version], "percentage": c.percentage} for c in res.canary]
+        action = UPDATE if live_canary is not None else CREATE
+        self._add(ResourceChange(address, KIND_CANARY, "canary", [action], id=assistant_id, changes=changes,
+                                 operations=[api.op_put_canary(assistant, split, live_canary is not None)]))
+        return True
+
+    # --- pruning ----------------------------------------------------------------------------------------
+
+    def _prune(self) -> None:
+        policy = self.desired.project.prune
+        owner = self.desired.project.owner_tag
+        kept_assistants = {a["id"]: a for a in self.live.assistants}
+        if "Assistant" in policy.kinds:
+            managed = self.matches["Assistant"].matched_ids()
+            for obj in self.live.assistants:
+                tags = obj.get("tags") or []
+                if obj["id"] in managed or owner not in tags:
+                    continue
+                address = f"assistant.{obj.get('name')}"
+                if PROTECT_TAG in tags:
+                    self.errors.append(f"{address} ({obj['id']}) is protected (tag {PROTECT_TAG!r}) and cannot be "
+                                       f"deleted: remove the tag on purpose first")
+                    continue
+                del kept_assistants[obj["id"]]
+                self._add(ResourceChange(address, "Assistant", str(obj.get("name")), [DELETE], id=str(obj["id"]),
+                                         operations=[api.op_delete_assistant(str(obj["id"]))]))
+        desired_refs = self._desired_references()
+        for kind, objects, prefix, name_field in (
+            ("Tool", self.live.tools, policy.tool_name_prefix, "display_name"),
+            ("McpServer", self.live.mcp_servers, policy.mcp_server_name_prefix, "name"),
+        ):
+            if kind not in policy.kinds or not prefix:
+                continue
+            managed = self.matches[kind].matched_ids()
+            for obj in objects:
+                name = str(obj.get(name_field))
+                if obj["id"] in managed or not name.startswith(prefix):
+                    continue
+                address = f"{ADDRESS_PREFIX[kind]}.{name}"
+                users, detaching = self._users(kind, str(obj["id"]), kept_assistants, desired_refs)
+                if users:
+                    reason = f"not deleted: still used by {', '.join(sorted(users))}"
+                    self.warnings.append(f"{address}: {reason}")
+                    self._add(ResourceChange(address, kind, name, [NOOP], id=str(obj["id"]), reason=reason))
+                    continue
+                delete = api.op_delete_tool if kind == "Tool" else api.op_delete_mcp_server
+                self._add(ResourceChange(address, kind, name, [DELETE], id=str(obj["id"]),
+                                         operations=[delete(str(obj["id"]))], depends_on=detaching))
+
+    def _desired_references(self) -> dict[str, dict[str, set[str]]]:
+        """Per managed assistant id: the tool and MCP server ids it will use after the plan."""
+        out: dict[str, dict[str, set[str]]] = {}
+        for res in self.desired.of_kind("Assistant"):
+            obj = self.matches["Assistant"].live_for.get(res.address)
+            if obj is None:
+                continue
+            refs: dict[str, set[str]] = {}
+            for kind, key in (("Tool", "shared_tools"), ("McpServer", "mcp_servers")):
+                if res.spec.get(key) is None:
+                    continue  # undeclared: the live attachments stay
+                names = res.spec[key] if kind == "Tool" else [e["server"] for e in res.spec[key]]
+                refs[kind] = {str(self.ids[kind].get(n)) for n in names}
+            out[str(obj["id"])] = refs
+        return out
+
+    def _users(self, kind: str, obj_id: str, kept: dict[str, dict[str, Any]],
+               desired_refs: dict[str, dict[str, set[str]]]) -> tuple[list[str], list[str]]:
+        """Assistants that still use obj_id after the plan, and the changes that detach it."""
+        users: list[str] = []
+        detaching: list[str] = []
+        for a in self.live.assistants:
+            aid = str(a["id"])
+            live_ids = ({str(t) for t in a.get("tool_ids") or []} if kind == "Tool"
+                        else {str(e.get("id")) for e in a.get("mcp_servers") or [] if isinstance(e, dict)})
+            if aid not in kept:  # deleted by this plan: its delete must run first
+                if obj_id in live_ids:
+                    detaching.append(f"assistant.{a.get('name')}")
+                continue
+            after = desired_refs.get(aid, {}).get(kind, live_ids)
+            if obj_id in after:
+                users.append(f"assistant {a.get('name')} ({aid})")
+            elif obj_id in live_ids:
+                detaching.append(self._address_of_assistant(aid, a))
+        return users, detaching
+
+    def _address_of_assistant(self, aid: str, obj: dict[str, Any]) -> str:
+        for address, matched in self.matches["Assistant"].live_for.items():
+            if matched is not None and str(matched["id"]) == aid:
+                return address
+        return f"assistant.{obj.get('name')}"
+
+    def build(self) -> Plan:
+        self._simple("Tool")
+        self._simple("McpServer")
+        self._assistants()
+        if self.prune:
+            self._prune()
+        return Plan(resource_changes=self.changes, warnings=self.warnings)
