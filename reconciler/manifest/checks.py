@@ -1,0 +1,192 @@
+"""Checks that a JSON Schema cannot express: one document's internal rules (instructions, versions,
+canary, tool payloads, prune policy) and rules across documents (duplicate names, one Project).
+
+Every check reads the raw document defensively: the schema has already reported wrong types, so a
+check only looks at values of the shape it expects and stays silent otherwise (one problem, one line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.errors import ManifestProblem
+from reconciler.manifest.schema import did_you_mean, findings, message, to_problem
+from reconciler.manifest.yamlpos import Document, Path
+from reconciler.model import merge_overlay
+
+TOOL_PAYLOADS = ("function", "handoff", "invite", "retrieval", "webhook")
+_INSTRUCTIONS = ("instructions", "instructions_file")
+
+
+def document_checks(doc: Document, kind: str) -> list[ManifestProblem]:
+    """The rules of one document beyond its schema."""
+    spec = doc.data.get("spec")
+    if not isinstance(spec, dict):
+        return []
+    if kind == "Assistant":
+        return _assistant(doc, spec)
+    if kind == "Tool":
+        return _tool(doc, spec)
+    if kind == "Project":
+        return _project(doc, spec)
+    return []
+
+
+def _assistant(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
+    out: list[ManifestProblem] = []
+    if "instructions" in spec and "instructions_file" in spec:
+        out.append(doc.problem(("spec", "instructions_file"), "spec: give instructions or instructions_file, "
+                               "not both", at_key=True))
+    elif "instructions" not in spec and "instructions_file" not in spec:
+        out.append(doc.problem(("spec",), "spec: missing instructions (or instructions_file); "
+                               "the API requires instructions"))
+    versions = spec.get("versions")
+    names: dict[str, Path] = {}
+    if isinstance(versions, list):
+        for i, entry in enumerate(versions):
+            if not isinstance(entry, dict):
+                continue
+            name = entry.get("name")
+            if isinstance(name, str):
+                if name in names:
+                    first = doc.pos(names[name])[0]
+                    out.append(doc.problem(("spec", "versions", i, "name"),
+                                           f"duplicate version name '{name}' (first at line {first})"))
+                else:
+                    names[name] = ("spec", "versions", i, "name")
+            if isinstance(entry.get("spec"), dict):
+                out.extend(_version_spec(doc, spec, i, entry["spec"]))
+    if "canary" in spec:
+        out.extend(_canary(doc, spec.get("canary"), names, bool(versions)))
+    return out
+
+
+def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str, Any]) -> list[ManifestProblem]:
+    """A version's overlay merged onto the main spec must be a valid Assistant spec on its own."""
+    at: Path = ("spec", "versions", i, "spec")
+    out: list[ManifestProblem] = []
+    for key in ("versions", "canary"):
+        if key in overlay:
+            text = f"spec.versions[{i}].spec: a version cannot declare {key}"
+            out.append(doc.problem((*at, key), text, at_key=True))
+    main = {k: v for k, v in spec.items() if k not in ("versions", "canary")}
+    if any(k in overlay for k in _INSTRUCTIONS):
+        # The overlay's instructions (inline or from a file) replace the main ones, in either form.
+        main = {k: v for k, v in main.items() if k not in _INSTRUCTIONS}
+    merged = merge_overlay(main, {k: v for k, v in overlay.items() if k not in ("versions", "canary")})
+    if not any(k in merged for k in _INSTRUCTIONS):
+        out.append(doc.problem(at, f"spec.versions[{i}].spec: a version cannot remove the instructions"))
+    # What is wrong with the main spec is reported there once; report only what the overlay adds.
+    seen = {(f.path[1:], f.detail) for f in findings("Assistant", main, ("spec",), "/$defs/Spec")}
+    for finding in findings("Assistant", merged, at, "/$defs/Spec"):
+        if (finding.path[len(at):], finding.detail) in seen:
+            continue
+        problem = to_problem(doc, finding, where=("spec", "versions", i))
+        if finding.path not in doc.values and not finding.at_key:
+            # Not written in the overlay: say it is the merged result that fails.
+            problem = ManifestProblem(problem.file, problem.line, problem.col,
+                                      f"{message(finding)} (after merging version {i} onto the main spec)")
+        out.append(problem)
+    return out
+
+
+def _canary(doc: Document, canary: Any, versions: dict[str, Path], declared: bool) -> list[ManifestProblem]:
+    out: list[ManifestProblem] = []
+    if not isinstance(canary, list):
+        return out
+    if canary and not declared:
+        return [doc.problem(("spec", "canary"), "spec.canary: canary needs versions; declare the versions it "
+                            "names under spec.versions", at_key=True)]
+    total = 0.0
+    listed: dict[str, int] = {}
+    for i, entry in enumerate(canary):
+        if not isinstance(entry, dict):
+            continue
+        name = entry.get("version")
+        if isinstance(name, str):
+            if name not in versions:
+                known = ", ".join(sorted(versions)) or "none"
+                out.append(doc.problem(("spec", "canary", i, "version"),
+                                       f"spec.canary[{i}].version: '{name}' names no entry of spec.versions "
+                                       f"(declared: {known}){did_you_mean(name, list(versions))}"))
+            elif name in listed:
+                text = f"spec.canary[{i}].version: version '{name}' is already in canary[{listed[name]}]"
+                out.append(doc.problem(("spec", "canary", i, "version"), text))
+            else:
+                listed[name] = i
+        pct = entry.get("percentage")
+        if isinstance(pct, int | float) and not isinstance(pct, bool):
+            total += pct
+    if total >= 100:
+        out.append(doc.problem(("spec", "canary"), f"spec.canary: percentages sum to {total:g}; the sum must be "
+                               "below 100 (the rest goes to the main version)", at_key=True))
+    return out
+
+
+def _tool(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
+    kind = spec.get("type")
+    if not isinstance(kind, str) or kind not in TOOL_PAYLOADS:
+        return []
+    return [
+        doc.problem(("spec", key), f"spec: '{key}' is the payload of type '{key}', but type is '{kind}'",
+                    at_key=True)
+        for key in TOOL_PAYLOADS
+        if key != kind and key in spec
+    ]
+
+
+def _project(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
+    prune = spec.get("prune")
+    if not isinstance(prune, dict) or not isinstance(prune.get("kinds"), list):
+        return []
+    out: list[ManifestProblem] = []
+    for kind, key in (("Tool", "tool_name_prefix"), ("McpServer", "mcp_server_name_prefix")):
+        if kind in prune["kinds"] and not prune.get(key):
+            out.append(doc.problem(("spec", "prune", "kinds"), f"spec.prune.kinds: pruning {kind} needs "
+                                   f"spec.prune.{key} ({kind} resources carry no tags; the name prefix "
+                                   "proves which ones this project owns)"))
+    return out
+
+
+@dataclass(frozen=True)
+class Declared:
+    """Where one document declares one named resource (for the checks across documents)."""
+
+    kind: str
+    name: str
+    doc: Document
+    previous_names: tuple[str, ...] = ()
+
+
+def cross_checks(declared: list[Declared]) -> list[ManifestProblem]:
+    """Duplicate names per kind, more than one Project, previous names still in use."""
+    out: list[ManifestProblem] = []
+    first: dict[tuple[str, str], Declared] = {}
+    project: Declared | None = None
+    for item in declared:
+        if item.kind == "Project":
+            if project is None:
+                project = item
+            else:
+                out.append(item.doc.problem(("kind",), "more than one Project document (the first is at "
+                                            f"{_where(project)})"))
+            continue
+        key = (item.kind, item.name)
+        if key in first:
+            out.append(item.doc.problem(("metadata", "name"), f"duplicate {item.kind} name '{item.name}' "
+                                        f"(also defined at {_where(first[key])})"))
+        else:
+            first[key] = item
+    for item in declared:
+        for old in item.previous_names:
+            other = first.get((item.kind, old))
+            if other is not None and other is not item:
+                out.append(item.doc.problem(("metadata", "previous_names"), f"metadata.previous_names: "
+                                            f"'{old}' is still the name of the {item.kind} at {_where(other)}"))
+    return out
+
+
+def _where(item: Declared) -> str:
+    line, col = item.doc.pos(("metadata", "name") if item.kind != "Project" else ("kind",))
+    return f"{item.doc.file}:{line}:{col}"

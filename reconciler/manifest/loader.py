@@ -1,0 +1,275 @@
+"""Files -> documents -> DesiredState.
+
+Reading (files, YAML, instructions files, the environment) is the only I/O; every check is pure and
+adds to one list of problems, so a user sees every mistake of every file in one run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from reconciler.errors import ManifestError, ManifestProblem
+from reconciler.manifest.checks import Declared, cross_checks, document_checks
+from reconciler.manifest.schema import KINDS, did_you_mean, findings, to_problem
+from reconciler.manifest.yamlpos import Document, Path, load_documents
+from reconciler.model import (
+    ENV_REF,
+    CanaryEntry,
+    DesiredResource,
+    DesiredState,
+    Metadata,
+    ProjectSpec,
+    PrunePolicy,
+    SensitiveStr,
+    SourcePos,
+    VersionSpec,
+)
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class LoadResult:
+    """What `read_manifests` found: the desired state and the files it was read from."""
+
+    state: DesiredState
+    files: list[str] = field(default_factory=list)
+
+
+def load(paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | None = None) -> DesiredState:
+    """Read manifest files and folders into the desired state.
+
+    Folders are read recursively for `*.yaml` / `*.yml` in sorted order; a file may hold several
+    documents. Raises ManifestError with every problem found, sorted by file and line. No network.
+    """
+    return read_manifests(paths, environ).state
+
+
+def read_manifests(
+    paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | None = None
+) -> LoadResult:
+    """`load`, also telling which files were read (for the summary of `validate`)."""
+    env = os.environ if environ is None else environ
+    problems: list[ManifestProblem] = []
+    files = _expand(paths, problems)
+    state = DesiredState()
+    declared: list[Declared] = []
+    project_seen = False
+    texts: dict[FsPath, str] = {}  # instructions files, read once per load: many assistants share one
+    for label in files:
+        try:
+            text = FsPath(label).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(ManifestProblem(label, 1, 1, f"cannot read file: {_reason(exc)}"))
+            continue
+        documents, found = load_documents(text, label)
+        problems.extend(found)
+        for doc in documents:
+            before = len(problems)
+            kind = _check(doc, problems)
+            if kind is None:
+                continue
+            meta = doc.data["metadata"]
+            previous = meta.get("previous_names")
+            previous = tuple(n for n in previous if isinstance(n, str)) if isinstance(previous, list) else ()
+            declared.append(Declared(kind, meta["name"], doc, previous))
+            if len(problems) > before:
+                continue  # declared for the checks across documents, but not built from a bad shape
+            if kind == "Project":
+                if not project_seen:
+                    state.project = _project(doc)
+                    project_seen = True
+            else:
+                resource = _resource(doc, kind, _Resolver(doc, env, problems, texts))
+                if resource is not None:
+                    state.resources.append(resource)
+    problems.extend(cross_checks(declared))
+    if problems:
+        raise ManifestError(problems)
+    return LoadResult(state, files)
+
+
+def _reason(exc: Exception) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+def _expand(paths: Sequence[str | os.PathLike[str]], problems: list[ManifestProblem]) -> list[str]:
+    """Files to read, named as given (relative stays relative), each once."""
+    if not paths:
+        problems.append(ManifestProblem("<arguments>", 1, 1, "no manifest paths given"))
+    files: list[str] = []
+    seen: set[FsPath] = set()
+    for given in paths:
+        label = os.fspath(given)
+        path = FsPath(label)
+        if path.is_dir():
+            found = sorted(
+                os.path.join(label, p.relative_to(path).as_posix())
+                for p in path.rglob("*")
+                if p.suffix in SUFFIXES and p.is_file()
+            )
+            if not found:
+                problems.append(ManifestProblem(label, 1, 1, "folder holds no *.yaml or *.yml files"))
+        elif path.is_file():
+            found = [label]
+        else:
+            problems.append(ManifestProblem(label, 1, 1, "no such file or folder"))
+            continue
+        for name in found:
+            key = FsPath(name).resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(name)
+    return files
+
+
+def _check(doc: Document, problems: list[ManifestProblem]) -> str | None:
+    """Schema and per-document checks; the kind when the document names a kind and a name."""
+    data = doc.data
+    if not isinstance(data, dict):
+        problems.append(doc.problem((), "a manifest document must be a mapping with apiVersion, kind, "
+                                    "metadata and spec"))
+        return None
+    kind = data.get("kind")
+    valid = ", ".join(KINDS)
+    if "kind" not in data:
+        problems.append(doc.problem((), f"missing required key 'kind' (one of {valid})"))
+        return None
+    if not isinstance(kind, str) or kind not in KINDS:
+        hint = did_you_mean(kind, KINDS) if isinstance(kind, str) else ""
+        problems.append(doc.problem(("kind",), f"kind: unknown kind {kind!r}; valid kinds are {valid}{hint}"))
+        return None
+    problems.extend(to_problem(doc, f) for f in findings(kind, data))
+    problems.extend(document_checks(doc, kind))
+    meta = data.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return None
+    return kind
+
+
+def _project(doc: Document) -> ProjectSpec:
+    spec = doc.data.get("spec") or {}
+    prune = spec.get("prune") or {}
+    return ProjectSpec(
+        name=doc.data["metadata"]["name"],
+        owner_tag=spec.get("owner_tag", ProjectSpec.owner_tag),
+        prune=PrunePolicy(
+            kinds=tuple(prune.get("kinds", PrunePolicy.kinds)),
+            enabled=bool(prune.get("enabled", False)),
+            tool_name_prefix=prune.get("tool_name_prefix"),
+            mcp_server_name_prefix=prune.get("mcp_server_name_prefix"),
+        ),
+    )
+
+
+def _resource(doc: Document, kind: str, reader: _Resolver) -> DesiredResource | None:
+    """Build the resource; only called on documents without problems."""
+    meta = doc.data["metadata"]
+    metadata = Metadata(
+        name=meta["name"],
+        id=meta.get("id"),
+        previous_names=tuple(meta.get("previous_names", ())),
+        protect=bool(meta.get("protect", False)),
+        ignore_changes=tuple(meta.get("ignore_changes", ())),
+    )
+    raw = doc.data.get("spec")
+    if not isinstance(raw, dict):
+        return None
+    spec = reader.spec(raw, ("spec",))
+    versions = canary = None
+    if kind == "Assistant":
+        entries = spec.pop("versions", None)
+        if isinstance(entries, list):
+            versions = tuple(
+                VersionSpec(
+                    name=e["name"],
+                    overlay=e["spec"],
+                    source=SourcePos(doc.file, *doc.pos(("spec", "versions", i))),
+                )
+                for i, e in enumerate(entries)
+            )
+        split = spec.pop("canary", None)
+        if isinstance(split, list):
+            canary = tuple(CanaryEntry(version=e["version"], percentage=e["percentage"]) for e in split)
+    return DesiredResource(
+        kind=kind,
+        metadata=metadata,
+        spec=spec,
+        source=SourcePos(doc.file, *doc.start),
+        versions=versions,
+        canary=canary,
+    )
+
+
+class _Resolver:
+    """Resolves `${env:NAME}` into SensitiveStr and `instructions_file` into `instructions`."""
+
+    def __init__(
+        self, doc: Document, env: Mapping[str, str], problems: list[ManifestProblem], texts: dict[FsPath, str]
+    ) -> None:
+        self.doc = doc
+        self.env = env
+        self.problems = problems
+        self.texts = texts
+        self.base = FsPath(doc.file).parent
+
+    def spec(self, spec: dict[str, Any], path: Path) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in spec.items():
+            if key == "instructions_file" and isinstance(value, str):
+                out["instructions"] = self.instructions(value, (*path, key))
+            elif key == "versions" and isinstance(value, list):
+                out[key] = [
+                    {**e, "spec": self.spec(e["spec"], (*path, key, i, "spec"))} for i, e in enumerate(value)
+                ]
+            else:
+                out[key] = self.value(value, (*path, key))
+        return out
+
+    def instructions(self, name: str, path: Path) -> str:
+        file = self.base / name
+        try:
+            key = file.resolve()
+            text = self.texts.get(key)
+            if text is None:
+                text = self.texts[key] = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problems.append(self.doc.problem(path, f"instructions_file '{name}': cannot read "
+                                                  f"{file.as_posix()}: {_reason(exc)}"))
+            return ""
+        # The file's content counts as if written inline, so `${env:…}` works the same in it.
+        resolved = self.value(text, path)
+        return str(resolved) if not isinstance(resolved, SensitiveStr) else resolved
+
+    def value(self, value: Any, path: Path) -> Any:
+        if isinstance(value, str):
+            return self.string(value, path) if "${env:" in value else value
+        if isinstance(value, dict):
+            return {k: self.value(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v, (*path, i)) for i, v in enumerate(value)]
+        return value
+
+    def string(self, text: str, path: Path) -> str:
+        missing: list[str] = []
+
+        def sub(match: Any) -> str:
+            name = match.group(1)
+            if name not in self.env:
+                missing.append(name)
+                return ""
+            return self.env[name]
+
+        value = ENV_REF.sub(sub, text)
+        for name in missing:
+            self.problems.append(self.doc.problem(path, f"environment variable {name} is not set "
+                                                  f"(referenced as ${{env:{name}}})"))
+        if "${env:" in ENV_REF.sub("", text):
+            self.problems.append(self.doc.problem(path, "malformed ${env:…} reference; write ${env:NAME} "
+                                                  "with NAME made of letters, digits and _"))
+        return SensitiveStr(value, reference=text)
+

@@ -1,0 +1,179 @@
+"""JSON Schema checks of manifest documents, with messages a person can act on.
+
+The kind schemas in `schemas/` `$ref` into `schemas/api/telnyx-ai.schema.json` (the API's object
+model); both are loaded once into one `referencing` registry and each validator is compiled once.
+jsonschema's raw messages are rewritten here: an unknown key gets a "did you mean" hint and is
+reported at the key itself, a `oneOf` failure is narrowed to the branch that came closest.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+
+from reconciler.errors import ManifestProblem
+from reconciler.manifest.yamlpos import Document, Path
+from reconciler.paths import API_SCHEMA, SCHEMAS
+
+KINDS = ("Assistant", "McpServer", "Project", "Tool")
+BASE_URI = "https://reconciler.dev/schemas/"
+# Keys that are the resource's identity (metadata.name) and so must not appear in spec.
+NAME_KEYS = {"Assistant": "name", "Tool": "display_name", "McpServer": "name"}
+# API fields that a manifest expresses differently, with the way to write them instead.
+REPLACED_KEYS = {
+    "Assistant": {
+        "tool_ids": "attach shared tools by name with shared_tools",
+        "version_name": "declare named versions under versions",
+    },
+}
+
+
+@cache
+def _registry() -> Registry[Any]:
+    resources = [(API_SCHEMA, json.loads(API_SCHEMA.read_text(encoding="utf-8")))]
+    for kind in KINDS:
+        path = SCHEMAS / f"{kind}.schema.json"
+        resources.append((path, json.loads(path.read_text(encoding="utf-8"))))
+    return Registry().with_resources(
+        (contents["$id"], Resource.from_contents(contents)) for _, contents in resources
+    )
+
+
+@cache
+def validator(kind: str, fragment: str = "") -> Draft202012Validator:
+    """The compiled validator of a kind's document schema, or of a part of it (`fragment`,
+    for example `/$defs/Spec`)."""
+    schema = {"$ref": f"{BASE_URI}{kind}.schema.json#{fragment}"}
+    return Draft202012Validator(schema, registry=_registry())
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """A `; did you mean 'x'?` suffix when some choice is close to `word`, else ''."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def dotted(path: Path) -> str:
+    """`("spec", "tools", 0, "webhook")` -> `spec.tools[0].webhook`."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "document"
+
+
+def _leaves(error: ValidationError) -> Iterator[ValidationError]:
+    """Narrow oneOf/anyOf failures to the alternative that came closest."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        yield from _leaves(best_match(error.context))
+    else:
+        yield error
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One schema problem: the document path it is about, the message without the path, and whether
+    it is reported at the key (unknown keys) rather than at the value."""
+
+    path: Path
+    detail: str
+    at_key: bool = False
+    labelled: bool = True  # prefix the message with the dotted path of the value (or of the key's object)
+
+
+def findings(kind: str, instance: Any, base: Path = (), fragment: str = "") -> list[Finding]:
+    """Validate `instance` (found at `base` of its document) against a kind's schema or `fragment`."""
+    out: list[Finding] = []
+    for error in validator(kind, fragment).iter_errors(instance):
+        for leaf in _leaves(error):
+            out.extend(_translate(kind, leaf, base))
+    return out
+
+
+def to_problem(doc: Document, finding: Finding, where: Path | None = None) -> ManifestProblem:
+    """Place a finding in `doc`. With `where`, a path the document lacks (a merged version spec
+    holds keys its overlay does not) is reported at its deepest part under `where`."""
+    path = finding.path
+    if where is not None and path not in doc.values:
+        cut = len(path)
+        while cut > len(where) and path[:cut] not in doc.values:
+            cut -= 1
+        path = path[:cut]
+    line, col = doc.key_pos(path) if finding.at_key and path == finding.path else doc.pos(path)
+    return ManifestProblem(doc.file, line, col, message(finding))
+
+
+def message(finding: Finding) -> str:
+    """The finding's text, prefixed with where it is (an unknown key: the object that holds it)."""
+    if not finding.labelled:
+        return finding.detail
+    label = dotted(finding.path[:-1] if finding.at_key else finding.path)
+    return f"{label}: {finding.detail}"
+
+
+def _translate(kind: str, error: ValidationError, base: Path) -> list[Finding]:
+    path: Path = (*base, *error.absolute_path)
+    instance = error.instance
+    v = error.validator
+    if v in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
+        known = list(error.schema.get("properties", {}))
+        if error.schema.get("patternProperties"):
+            return [Finding(path, error.message)]
+        return [_unknown_key(kind, path, key, known) for key in instance if key not in known]
+    if v == "required" and isinstance(instance, dict):
+        return [Finding(path, f"missing required key '{key}'") for key in error.validator_value if key not in instance]
+    if v == "enum":
+        choices = [str(c) for c in error.validator_value]
+        hint = did_you_mean(instance, choices) if isinstance(instance, str) else ""
+        shown = error.validator_value[:12]
+        listed = ", ".join(_short(c) for c in shown) + (", ..." if len(error.validator_value) > 12 else "")
+        return [Finding(path, f"{_short(instance)} is not one of {listed}{hint}")]
+    if v == "const":
+        return [Finding(path, f"must be {_short(error.validator_value)}, not {_short(instance)}")]
+    if v == "type":
+        want = error.validator_value
+        want_text = " or ".join(want) if isinstance(want, list) else want
+        return [Finding(path, f"expected {want_text}, got {_type_name(instance)}")]
+    if v is None:  # a `false` schema
+        return [Finding(path, "not allowed here")]
+    return [Finding(path, error.message)]
+
+
+def _unknown_key(kind: str, path: Path, key: str, known: list[str]) -> Finding:
+    at: Path = (*path, key)
+    if path == ("spec",) or (len(path) == 4 and path[:2] == ("spec", "versions") and path[3] == "spec"):
+        if NAME_KEYS.get(kind) == key:
+            text = f"{dotted(path)} must not repeat the name ('{key}'); the name is metadata.name"
+            return Finding(at, text, True, labelled=False)
+        instead = REPLACED_KEYS.get(kind, {}).get(key)
+        if instead:
+            return Finding(at, f"unknown key '{key}'; {instead}", True)
+    return Finding(at, f"unknown key '{key}'{did_you_mean(key, known)}", True)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__

@@ -1,0 +1,166 @@
+"""DesiredState <-> a JSON-able dict, for saved plans.
+
+A SensitiveStr is written as its `${env:…}` reference text, never its value; reading the dict back
+resolves the references again from the environment of the run that applies the plan.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.errors import ManifestError, ManifestProblem
+from reconciler.manifest.schema import dotted
+from reconciler.manifest.yamlpos import Path
+from reconciler.model import (
+    ENV_REF,
+    CanaryEntry,
+    DesiredResource,
+    DesiredState,
+    Metadata,
+    ProjectSpec,
+    PrunePolicy,
+    SensitiveStr,
+    SourcePos,
+    VersionSpec,
+    to_references,
+)
+
+SAVED_PLACE = "<saved plan>"
+
+
+def dump_desired(state: DesiredState) -> dict[str, Any]:
+    """The desired state as plain JSON data; sensitive values appear only as `${env:…}` references."""
+    project = state.project
+    return {
+        "project": {
+            "name": project.name,
+            "owner_tag": project.owner_tag,
+            "prune": {
+                "kinds": list(project.prune.kinds),
+                "enabled": project.prune.enabled,
+                "tool_name_prefix": project.prune.tool_name_prefix,
+                "mcp_server_name_prefix": project.prune.mcp_server_name_prefix,
+            },
+        },
+        "resources": [_dump_resource(r) for r in state.resources],
+    }
+
+
+def _source(pos: SourcePos | None) -> dict[str, Any] | None:
+    return None if pos is None else {"file": pos.file, "line": pos.line, "col": pos.col}
+
+
+def _dump_resource(resource: DesiredResource) -> dict[str, Any]:
+    meta = resource.metadata
+    return {
+        "kind": resource.kind,
+        "metadata": {
+            "name": meta.name,
+            "id": meta.id,
+            "previous_names": list(meta.previous_names),
+            "protect": meta.protect,
+            "ignore_changes": list(meta.ignore_changes),
+        },
+        "spec": to_references(resource.spec),
+        "source": _source(resource.source),
+        "versions": None
+        if resource.versions is None
+        else [
+            {"name": v.name, "overlay": to_references(v.overlay), "source": _source(v.source)}
+            for v in resource.versions
+        ],
+        "canary": None
+        if resource.canary is None
+        else [{"version": c.version, "percentage": c.percentage} for c in resource.canary],
+    }
+
+
+def desired_from_dict(data: dict[str, Any], environ: Mapping[str, str] | None = None) -> DesiredState:
+    """Rebuild a DesiredState from `dump_desired` output, resolving `${env:…}` again.
+
+    Raises ManifestError naming each variable that is no longer set.
+    """
+    env = os.environ if environ is None else environ
+    problems: list[ManifestProblem] = []
+    project = data.get("project") or {}
+    prune = project.get("prune") or {}
+    state = DesiredState(
+        project=ProjectSpec(
+            name=project.get("name", ProjectSpec.name),
+            owner_tag=project.get("owner_tag", ProjectSpec.owner_tag),
+            prune=PrunePolicy(
+                kinds=tuple(prune.get("kinds", PrunePolicy.kinds)),
+                enabled=bool(prune.get("enabled", False)),
+                tool_name_prefix=prune.get("tool_name_prefix"),
+                mcp_server_name_prefix=prune.get("mcp_server_name_prefix"),
+            ),
+        )
+    )
+    for item in data.get("resources", []):
+        source = _pos(item.get("source"))
+        where = f"{item['kind']} '{item['metadata']['name']}'"
+
+        def resolve(value: Any, path: Path, where: str = where, at: SourcePos | None = source) -> Any:
+            return _resolve(value, path, env, problems, where, at)
+
+        meta = item["metadata"]
+        versions = item.get("versions")
+        canary = item.get("canary")
+        state.resources.append(
+            DesiredResource(
+                kind=item["kind"],
+                metadata=Metadata(
+                    name=meta["name"],
+                    id=meta.get("id"),
+                    previous_names=tuple(meta.get("previous_names", ())),
+                    protect=bool(meta.get("protect", False)),
+                    ignore_changes=tuple(meta.get("ignore_changes", ())),
+                ),
+                spec=resolve(item.get("spec", {}), ("spec",)),
+                source=source,
+                versions=None
+                if versions is None
+                else tuple(
+                    VersionSpec(
+                        name=v["name"],
+                        overlay=resolve(v["overlay"], ("versions", i, "spec"), at=_pos(v.get("source")) or source),
+                        source=_pos(v.get("source")),
+                    )
+                    for i, v in enumerate(versions)
+                ),
+                canary=None
+                if canary is None
+                else tuple(CanaryEntry(version=c["version"], percentage=c["percentage"]) for c in canary),
+            )
+        )
+    if problems:
+        raise ManifestError(problems)
+    return state
+
+
+def _pos(data: Any) -> SourcePos | None:
+    if not isinstance(data, dict):
+        return None
+    return SourcePos(str(data["file"]), int(data["line"]), int(data["col"]))
+
+
+def _resolve(
+    value: Any, path: Path, env: Mapping[str, str], problems: list[ManifestProblem], where: str, at: SourcePos | None
+) -> Any:
+    if isinstance(value, str):
+        if "${env:" not in value:
+            return value
+        missing = [m.group(1) for m in ENV_REF.finditer(value) if m.group(1) not in env]
+        for name in missing:
+            file, line, col = (at.file, at.line, at.col) if at is not None else (SAVED_PLACE, 1, 1)
+            problems.append(ManifestProblem(file, line, col, f"{where} {dotted(path)}: environment variable "
+                                            f"{name} is not set (referenced as ${{env:{name}}})"))
+        resolved = ENV_REF.sub(lambda m: env.get(m.group(1), ""), value)
+        return SensitiveStr(resolved, reference=value)
+    if isinstance(value, dict):
+        return {k: _resolve(v, (*path, k), env, problems, where, at) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, (*path, i), env, problems, where, at) for i, v in enumerate(value)]
+    return value

@@ -1,0 +1,157 @@
+"""YAML documents with the position of every node.
+
+PyYAML's node graph (built by the libyaml C composer when it is available) carries a start mark for
+every key and value; we construct plain Python values from it ourselves and keep those marks in two
+maps keyed by the node's path, so that every later check can report `FILE:LINE:COL`.
+
+Choices that differ from `yaml.safe_load`, each on purpose:
+- mapping keys are always strings, taken as written (`on:` or `1:` stay `"on"` / `"1"`): manifest
+  keys are API field names, never booleans or numbers;
+- timestamps stay strings: every value must be JSON-able for saved plans;
+- a key repeated in one mapping is an error (PyYAML silently keeps the last one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.errors import ManifestProblem
+
+Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+PathKey = str | int
+Path = tuple[PathKey, ...]
+Pos = tuple[int, int]  # 1-based line and column
+
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+@dataclass
+class Document:
+    """One YAML document of one file, with the position of every node by path."""
+
+    file: str
+    data: Any
+    start: Pos
+    values: dict[Path, Pos] = field(default_factory=dict)
+    keys: dict[Path, Pos] = field(default_factory=dict)
+
+    def pos(self, path: Path) -> Pos:
+        """Position of the value at `path`, or of its nearest ancestor that exists."""
+        for cut in range(len(path), -1, -1):
+            found = self.values.get(path[:cut])
+            if found is not None:
+                return found
+        return self.start
+
+    def key_pos(self, path: Path) -> Pos:
+        """Position of the key that introduces `path` (for "unknown key" errors), else of its value."""
+        return self.keys.get(path) or self.pos(path)
+
+    def problem(self, path: Path, message: str, *, at_key: bool = False) -> ManifestProblem:
+        """A problem located at `path` in this document."""
+        line, col = self.key_pos(path) if at_key else self.pos(path)
+        return ManifestProblem(self.file, line, col, message)
+
+
+class _Builder:
+    """Turns a node graph into Python values, recording positions and collecting problems."""
+
+    def __init__(self, doc: Document, problems: list[ManifestProblem]) -> None:
+        self.doc = doc
+        self.problems = problems
+        self.constructor = SafeConstructor()
+        self.scalars: dict[Any, Callable[[Any, ScalarNode], Any]] = SafeConstructor.yaml_constructors
+        self.active: set[int] = set()  # collection nodes on the current path: catches alias loops
+
+    def build(self, node: Node, path: Path) -> Any:
+        mark = node.start_mark
+        self.doc.values[path] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, path)
+        if id(node) in self.active:
+            self.problems.append(self.doc.problem(path, "recursive YAML alias"))
+            return None
+        self.active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+        self.problems.append(self.doc.problem(path, f"unsupported YAML node {node.tag}"))
+        return None
+
+    def _scalar(self, node: ScalarNode, path: Path) -> Any:
+        tag = node.tag
+        if tag in (_STR, _TIMESTAMP):
+            return node.value
+        construct = self.scalars.get(tag)
+        if construct is None:
+            self.problems.append(self.doc.problem(path, f"unsupported YAML tag {tag}"))
+            return None
+        return construct(self.constructor, node)
+
+    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+        if any(key.tag == _MERGE for key, _ in node.value):
+            self.constructor.flatten_mapping(node)  # resolves `<<: *anchor` in place
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.problems.append(self.doc.problem(path, "mapping keys must be plain strings"))
+                continue
+            key = str(key_node.value)
+            child = (*path, key)
+            kmark = key_node.start_mark
+            if key in out:
+                first = self.doc.keys[child]
+                self.problems.append(
+                    ManifestProblem(
+                        self.doc.file,
+                        kmark.line + 1,
+                        kmark.column + 1,
+                        f"duplicate key '{key}' (first at line {first[0]})",
+                    )
+                )
+                continue
+            self.doc.keys[child] = (kmark.line + 1, kmark.column + 1)
+            out[key] = self.build(value_node, child)
+        return out
+
+
+def load_documents(text: str, file: str) -> tuple[list[Document], list[ManifestProblem]]:
+    """Parse every document of `text`. Empty documents are skipped; a syntax error ends the file."""
+    problems: list[ManifestProblem] = []
+    documents: list[Document] = []
+    loader = Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            mark = node.start_mark
+            doc = Document(file=file, data=None, start=(mark.line + 1, mark.column + 1))
+            doc.data = _Builder(doc, problems).build(node, ())
+            if doc.data is not None:
+                documents.append(doc)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        what = exc.problem or "invalid YAML"
+        if exc.context:
+            what = f"{exc.context}, {what}"
+        return [], [ManifestProblem(file, line, col, f"YAML syntax error: {what}")]
+    except yaml.YAMLError as exc:  # reader errors (for example a control character) have no mark
+        return [], [ManifestProblem(file, 1, 1, f"YAML error: {exc}")]
+    finally:
+        loader.dispose()
+    return documents, problems
