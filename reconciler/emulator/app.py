@@ -1,0 +1,204 @@
+"""The framework-free core of the emulator: `EmulatorApp.dispatch` turns one HTTP request into one
+reply. The front-ends (`server.py` over real loopback HTTP, `transport.py` in-process for httpx) only
+move bytes and sleep the reply's delay outside every lock, so injected latency never serialises."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from reconciler.emulator import routes
+from reconciler.emulator.faults import INJECTED, Faults, Meter, parse_faults
+from reconciler.emulator.store import Call, State, StateFile
+from reconciler.emulator.validation import ApiFault, Invalid, parse_json, validate_body
+
+if TYPE_CHECKING:
+    import httpx
+
+Headers = list[tuple[str, str]]
+JSON_TYPE = ("content-type", "application/json")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One response, plus how long the front-end should wait before sending it."""
+
+    status: int
+    headers: Headers
+    body: bytes
+    delay_s: float = 0.0
+
+
+def _encode(status: int, body: Any, extra: Sequence[tuple[str, str]] = ()) -> tuple[int, Headers, bytes]:
+    headers: Headers = [("x-request-id", str(uuid.uuid4())), *extra]
+    if status == 204 or body is None:
+        return status, headers, b""
+    return status, [JSON_TYPE, *headers], json.dumps(body, separators=(",", ":")).encode()
+
+
+class EmulatorApp:
+    """A faithful local stand-in for the Telnyx AI Assistants API (see docs/api-assumptions.md).
+
+    `api_key`: accept only this bearer key (None: any non-empty key). `latency_ms`: base latency of every
+    /v2 response. `state_file`: load at start if present, rewrite atomically after each change.
+    """
+
+    def __init__(self, api_key: str | None = None, latency_ms: float = 0.0,
+                 state_file: str | os.PathLike[str] | None = None) -> None:
+        self._api_key = api_key
+        self._lock = threading.Lock()  # guards self.state and the snapshot sequence
+        self.state = State()
+        self.meter = Meter(Faults(latency_ms=float(latency_ms)))
+        self._file = StateFile(state_file) if state_file is not None else None
+        self._seq = 0
+        if self._file is not None:
+            raw = self._file.read()
+            if raw:
+                self.state.load(raw)
+
+    # --- front-end entry points --------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query: str, headers: Mapping[str, str],
+               body: bytes) -> tuple[int, Headers, bytes]:
+        """Answer one request synchronously, sleeping its latency (outside every lock)."""
+        reply = self.dispatch(method, path, query, headers, body)
+        if reply.delay_s > 0:
+            time.sleep(reply.delay_s)
+        return reply.status, reply.headers, reply.body
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str],
+                 body: bytes) -> Reply:
+        """Answer one request without sleeping; `path` is percent-encoded, `query` the raw query string."""
+        method = method.upper()
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if path.startswith("/_emulator/"):
+            return Reply(*self._control(method, path, body))
+        if path != "/v2" and not path.startswith("/v2/"):
+            return Reply(*_encode(404, ApiFault(404, "10005", "Resource not found",
+                                                "Unknown path; the API is served under /v2").body()))
+        rel = path[3:] or "/"
+        found = routes.match(method, rel)
+        route_key = f"{method} /v2{found[0].template}" if found else f"{method} (unknown route)"
+        status, out_headers, out = self._v2(method, rel, found, query, lowered, body)
+        self.meter.record(route_key, status)
+        return Reply(status, out_headers, out, self.meter.latency_s())
+
+    def transport(self) -> httpx.BaseTransport:
+        """A sync httpx transport that serves requests in-process (no sockets)."""
+        from reconciler.emulator.transport import EmulatorTransport
+
+        return EmulatorTransport(self)
+
+    def async_transport(self) -> httpx.AsyncBaseTransport:
+        """An async httpx transport that serves requests in-process; latency uses `asyncio.sleep`."""
+        from reconciler.emulator.transport import AsyncEmulatorTransport
+
+        return AsyncEmulatorTransport(self)
+
+    # --- /v2 ---------------------------------------------------------------------------------------
+
+    def _authorised(self, headers: Mapping[str, str]) -> bool:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return False
+        return self._api_key is None or token == self._api_key
+
+    def _v2(self, method: str, rel: str, found: tuple[routes.Route, dict[str, str]] | None, query: str,
+            headers: Mapping[str, str], raw: bytes) -> tuple[int, Headers, bytes]:
+        if not self._authorised(headers):
+            # Never echo the presented key: the detail names the problem only.
+            fault = ApiFault(401, "10009", "Authentication failed",
+                             "The API key is missing, malformed or not valid")
+            return _encode(401, fault.body(), self.meter.rate_headers())
+        decision = self.meter.decide(found is not None and found[0].mutating)
+        rate = decision.rate_headers
+        if decision.limited:
+            fault = ApiFault(429, "10011", "Too many requests", "Rate limit exceeded; retry after the reset")
+            return _encode(429, fault.body(), rate)
+        if decision.error_status is not None and not decision.error_after_apply:
+            return _encode(decision.error_status, self._injected(decision.error_status), rate)
+        if found is None:
+            fault = ApiFault(404, "10005", "Resource not found", f"No route for {method} /v2{rel}")
+            return _encode(404, fault.body(), rate)
+        route, params = found
+        try:
+            status, body = self._run(route, params, query, headers, raw)
+        except ApiFault as fault:
+            status, body = fault.status, fault.body()
+        except Invalid as invalid:
+            status, body = 422, {"detail": invalid.details}
+        if decision.error_status is not None:
+            # The write landed, but the client sees an error: what a dropped response looks like.
+            return _encode(decision.error_status, self._injected(decision.error_status), rate)
+        return _encode(status, body, rate)
+
+    @staticmethod
+    def _injected(status: int) -> dict[str, Any]:
+        code, title, detail = INJECTED[status]
+        return ApiFault(status, code, title, detail).body()
+
+    def _run(self, route: routes.Route, params: dict[str, str], query: str, headers: Mapping[str, str],
+             raw: bytes) -> tuple[int, Any]:
+        body = parse_json(raw) if route.body or raw.strip() else None
+        # Validation is pure, so it runs before taking the lock.
+        if route.body and not (route.body_optional and body is None):
+            validate_body(route.body, body, nullable_top=route.nullable_top)
+        call = Call(params=params, query=dict(parse_qsl(query, keep_blank_values=True)), body=body,
+                    headers=dict(headers))
+        idem = headers.get("idempotency-key") if route.method == "POST" else None
+        idem_key = f"{idem} {route.template} {sorted(params.items())}" if idem else None
+        snapshot: tuple[int, bytes] | None = None
+        with self._lock:
+            if idem_key is not None and idem_key in self.state.idempotency:
+                stored = self.state.idempotency[idem_key]
+                return int(stored[0]), stored[1]
+            status, result = route.handler(self.state, call)
+            if idem_key is not None and status < 300:
+                self.state.idempotency[idem_key] = [status, result]
+            if route.mutating and status < 300 and self._file is not None:
+                self._seq += 1
+                snapshot = (self._seq, self.state.snapshot())
+        if snapshot is not None and self._file is not None:
+            self._file.write(*snapshot)  # outside the lock: disk I/O must not stall other requests
+        return status, result
+
+    # --- control endpoints -------------------------------------------------------------------------
+
+    def _control(self, method: str, path: str, raw: bytes) -> tuple[int, Headers, bytes]:
+        try:
+            if (method, path) == ("GET", "/_emulator/stats"):
+                return _encode(200, self.meter.stats())
+            if (method, path) == ("GET", "/_emulator/faults"):
+                return _encode(200, self.meter.faults.to_json())
+            if (method, path) == ("POST", "/_emulator/faults"):
+                faults = parse_faults(parse_json(raw) or {}, self.meter.faults)
+                self.meter.set_faults(faults)
+                return _encode(200, faults.to_json())
+            if (method, path) == ("POST", "/_emulator/reset"):
+                body = parse_json(raw) or {}
+                stats_only = bool(isinstance(body, dict) and body.get("stats_only"))
+                self.reset(stats_only=stats_only)
+                return _encode(200, {"reset": "stats" if stats_only else "all"})
+        except Invalid as invalid:
+            return _encode(422, {"detail": invalid.details})
+        return _encode(404, ApiFault(404, "10005", "Resource not found", f"No control route {path}").body())
+
+    def reset(self, *, stats_only: bool = False) -> None:
+        """Clear stats; unless `stats_only`, also every resource and the faults."""
+        self.meter.reset(stats_only=stats_only)
+        if stats_only:
+            return
+        with self._lock:
+            self.state.reset()
+            self._seq += 1
+            snapshot = (self._seq, self.state.snapshot())
+        if self._file is not None:
+            self._file.write(*snapshot)

@@ -1,0 +1,391 @@
+"""Handlers for assistants, their versions, canary deploys, tags and shared-tool attachment.
+
+Every handler takes `(state, call)` and returns `(status, body)`; it runs under the app's lock and
+raises `ApiFault` (Telnyx envelope) or `Invalid` (422). The behaviour implemented here is the contract
+recorded in docs/api-assumptions.md ("Emulator").
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from reconciler.emulator.store import Call, State, copied, new_id, now_iso, numeric_id
+from reconciler.emulator.validation import ApiFault, Invalid, apply_defaults, bad_request, not_found
+
+Result = tuple[int, Any]
+
+DEFAULT_MODEL = "openai/gpt-4o"
+DEFAULT_VERSION_NAME = "New assistant"
+# Fields the server owns: a request body never sets them.
+SERVER_FIELDS = ("id", "created_at", "version_id", "version_created_at", "import_metadata")
+# Required in the response schema, so an update may not clear them with null.
+NOT_NULLABLE = ("name", "instructions", "model")
+# Ids of objects the server creates on assistant create; kept when a client replaces the parent object.
+SERVER_OWNED_IDS = (("telephony_settings", "default_texml_app_id"),
+                    ("messaging_settings", "default_messaging_profile_id"))
+
+
+def record(st: State, assistant_id: str) -> dict[str, Any]:
+    """The stored assistant record, or a 404."""
+    rec: dict[str, Any] | None = st.assistants.get(assistant_id)
+    if rec is None:
+        raise not_found("Assistant", assistant_id)
+    return rec
+
+
+def main_of(st: State, assistant_id: str) -> dict[str, Any]:
+    """The main version's config of an assistant, or a 404."""
+    rec = record(st, assistant_id)
+    main: dict[str, Any] = rec["versions"][rec["main"]]
+    return main
+
+
+def check_refs(st: State, body: dict[str, Any]) -> None:
+    """422 when `tool_ids` or `mcp_servers[].id` name objects that do not exist."""
+    problems: list[dict[str, Any]] = []
+    for i, tool_id in enumerate(body.get("tool_ids") or []):
+        if tool_id not in st.tools:
+            problems.append({"loc": ["body", "tool_ids", i], "msg": f"Tool {tool_id!r} does not exist",
+                             "type": "value_error"})
+    for i, ref in enumerate(body.get("mcp_servers") or []):
+        if ref.get("id") not in st.mcp_servers:
+            problems.append({"loc": ["body", "mcp_servers", i, "id"],
+                             "msg": f"MCP server {ref.get('id')!r} does not exist", "type": "value_error"})
+    if problems:
+        raise Invalid(problems)
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+def apply_fields(cfg: dict[str, Any], body: dict[str, Any]) -> None:
+    """Rule 2: each top-level field sent replaces the stored one whole; `null` clears it."""
+    for key in NOT_NULLABLE:
+        if key in body and body[key] is None:
+            raise Invalid.one(["body", key], "Field may not be null", "value_error")
+    old_ids = {(parent, key): (cfg.get(parent) or {}).get(key) for parent, key in SERVER_OWNED_IDS}
+    for key, value in body.items():
+        if key in SERVER_FIELDS or key == "promote_to_main":
+            continue
+        if value is None:
+            cfg.pop(key, None)
+        elif key in ("tool_ids", "tags"):
+            cfg[key] = _unique(copied(value))
+        else:
+            cfg[key] = copied(value)
+    for (parent, key), old in old_ids.items():
+        obj = cfg.get(parent)
+        if old and isinstance(obj, dict) and key not in obj:
+            obj[key] = old
+    finish(cfg)
+
+
+def finish(cfg: dict[str, Any]) -> None:
+    """Apply the declared defaults and the fields every assistant response carries."""
+    apply_defaults("CreateAssistantRequest", cfg)
+    cfg.setdefault("model", DEFAULT_MODEL)
+    cfg.setdefault("tool_ids", [])
+    cfg.setdefault("related_mission_ids", [])
+    cfg.setdefault("version_name", DEFAULT_VERSION_NAME)
+
+
+def _new_assistant(st: State, cfg: dict[str, Any]) -> dict[str, Any]:
+    now = now_iso()
+    cfg["id"] = f"assistant-{uuid.uuid4()}"
+    cfg["created_at"] = now
+    cfg["version_id"] = new_id()
+    cfg["version_created_at"] = now
+    finish(cfg)
+    # Identity first, as the real API orders it; purely cosmetic for people reading responses.
+    cfg = {k: cfg[k] for k in ("id", "name", "created_at") if k in cfg} | cfg
+    st.assistants[cfg["id"]] = {"id": cfg["id"], "created_at": now, "main": cfg["version_id"],
+                                "versions": {cfg["version_id"]: cfg}, "canary": None}
+    return cfg
+
+
+def create(st: State, call: Call) -> Result:
+    """POST /ai/assistants: server fills ids, TeXML app, messaging profile and defaults."""
+    body: dict[str, Any] = call.body
+    check_refs(st, body)
+    cfg: dict[str, Any] = {}
+    apply_fields(cfg, body)
+    cfg.setdefault("telephony_settings", {}).setdefault("default_texml_app_id", numeric_id())
+    cfg.setdefault("messaging_settings", {}).setdefault("default_messaging_profile_id", new_id())
+    return 200, copied(_new_assistant(st, cfg))
+
+
+def list_all(st: State, call: Call) -> Result:
+    """GET /ai/assistants: every main version, `{"data": [...]}`, no pagination."""
+    return 200, {"data": [copied(r["versions"][r["main"]]) for r in st.assistants.values()]}
+
+
+def retrieve(st: State, call: Call) -> Result:
+    """GET /ai/assistants/{id}: the main version."""
+    return 200, copied(main_of(st, call.params["assistant_id"]))
+
+
+def update(st: State, call: Call) -> Result:
+    """POST /ai/assistants/{id}: update main in place, or save a new non-main version."""
+    rec = record(st, call.params["assistant_id"])
+    body: dict[str, Any] = dict(call.body)
+    check_refs(st, body)
+    promote = body.pop("promote_to_main", True)
+    if promote is not False:
+        main: dict[str, Any] = rec["versions"][rec["main"]]
+        apply_fields(main, body)
+        return 200, copied(main)
+    version = copied(rec["versions"][rec["main"]])
+    version["version_id"] = new_id()
+    version["version_name"] = body.pop("version_name", None) or DEFAULT_VERSION_NAME
+    version["version_created_at"] = now_iso()
+    apply_fields(version, body)
+    rec["versions"][version["version_id"]] = version
+    return 200, copied(version)
+
+
+def delete(st: State, call: Call) -> Result:
+    """DELETE /ai/assistants/{id}: removes its versions, canary and scheduled events too."""
+    aid = call.params["assistant_id"]
+    record(st, aid)
+    del st.assistants[aid]
+    for event_id in [k for k, e in st.events.items() if e["assistant_id"] == aid]:
+        del st.events[event_id]
+    return 200, {"id": aid, "object": "assistant", "deleted": True}
+
+
+def clone(st: State, call: Call) -> Result:
+    """POST /ai/assistants/{id}/clone: a new assistant from main, without telephony/messaging."""
+    cfg = copied(main_of(st, call.params["assistant_id"]))
+    for key in (*SERVER_FIELDS, "telephony_settings", "messaging_settings"):
+        cfg.pop(key, None)
+    return 200, copied(_new_assistant(st, cfg))
+
+
+def import_(st: State, call: Call) -> Result:
+    """POST /ai/assistants/import: one assistant per provider id; re-imports overwrite in place."""
+    body: dict[str, Any] = call.body
+    provider = body["provider"]
+    out = []
+    for import_id in body.get("import_ids") or [f"{provider}-default"]:
+        meta = {"import_id": import_id, "import_provider": provider}
+        fields = {"name": f"Imported {provider} assistant {import_id}",
+                  "instructions": f"Imported from {provider}.", "model": DEFAULT_MODEL}
+        existing = next((r for r in st.assistants.values()
+                         if r["versions"][r["main"]].get("import_metadata") == meta), None)
+        if existing is not None:
+            main = existing["versions"][existing["main"]]
+            apply_fields(main, fields)
+            out.append(copied(main))
+            continue
+        cfg: dict[str, Any] = dict(fields)
+        cfg["import_metadata"] = meta
+        out.append(copied(_new_assistant(st, cfg)))
+    return 200, {"data": out}
+
+
+def texml(st: State, call: Call) -> Result:
+    """GET /ai/assistants/{id}/texml: the TeXML document as a JSON string."""
+    aid = call.params["assistant_id"]
+    main_of(st, aid)
+    doc = ('<?xml version="1.0" encoding="UTF-8"?><Response><Connect>'
+           f'<AIAssistant id="{aid}"/></Connect></Response>')
+    return 200, doc
+
+
+def chat(st: State, call: Call) -> Result:
+    """POST /ai/assistants/{id}/chat: a deterministic reply (there is no model behind the emulator)."""
+    cfg = main_of(st, call.params["assistant_id"])
+    return 200, {"content": f"[{cfg['name']}] You said: {call.body['content']}"}
+
+
+def chat_sms(st: State, call: Call) -> Result:
+    """POST /ai/assistants/{id}/chat/sms: needs a messaging profile; one conversation per from/to."""
+    aid = call.params["assistant_id"]
+    cfg = main_of(st, aid)
+    if not (cfg.get("messaging_settings") or {}).get("default_messaging_profile_id"):
+        raise bad_request("The assistant has no messaging profile")
+    key = f"{aid}|{call.body['from']}|{call.body['to']}"
+    if call.body.get("should_create_conversation") or key not in st.conversations:
+        st.conversations[key] = new_id()
+    return 200, {"conversation_id": st.conversations[key]}
+
+
+def list_versions(st: State, call: Call) -> Result:
+    """GET /ai/assistants/{id}/versions: newest first, main included."""
+    rec = record(st, call.params["assistant_id"])
+    return 200, {"data": [copied(v) for v in reversed(rec["versions"].values())]}
+
+
+def _version(st: State, call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
+    rec = record(st, call.params["assistant_id"])
+    vid = call.params["version_id"]
+    if vid not in rec["versions"]:
+        raise not_found("Version", vid)
+    version: dict[str, Any] = rec["versions"][vid]
+    return rec, version
+
+
+def get_version(st: State, call: Call) -> Result:
+    """GET /ai/assistants/{id}/versions/{version_id} (works for main too)."""
+    return 200, copied(_version(st, call)[1])
+
+
+def update_version(st: State, call: Call) -> Result:
+    """POST /ai/assistants/{id}/versions/{version_id}: like update, but never on main (400)."""
+    rec, version = _version(st, call)
+    if version["version_id"] == rec["main"]:
+        raise bad_request("The main version cannot be updated through the versions endpoint")
+    check_refs(st, call.body)
+    apply_fields(version, call.body)
+    return 200, copied(version)
+
+
+def delete_version(st: State, call: Call) -> Result:
+    """DELETE /ai/assistants/{id}/versions/{version_id}: 204; not main, not one a canary serves."""
+    rec, version = _version(st, call)
+    vid = version["version_id"]
+    if vid == rec["main"]:
+        raise bad_request("The main version cannot be deleted")
+    if rec["canary"] and any(v["version_id"] == vid for v in rec["canary"]["versions"]):
+        raise bad_request("The version receives canary traffic; update or delete the canary deploy first")
+    del rec["versions"][vid]
+    return 204, None
+
+
+def promote(st: State, call: Call) -> Result:
+    """POST .../versions/{version_id}/promote: the version becomes main; the canary is deleted."""
+    rec, version = _version(st, call)
+    rec["main"] = version["version_id"]
+    rec["canary"] = None
+    return 200, copied(version)
+
+
+def _canary_body(rec: dict[str, Any]) -> dict[str, Any]:
+    canary = rec["canary"]
+    return {"assistant_id": rec["id"], "versions": copied(canary["versions"]),
+            "created_at": canary["created_at"], "updated_at": canary["updated_at"]}
+
+
+def _check_canary(rec: dict[str, Any], versions: list[dict[str, Any]]) -> None:
+    problems: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, item in enumerate(versions):
+        vid = item["version_id"]
+        loc: list[str | int] = ["body", "versions", i, "version_id"]
+        if vid not in rec["versions"]:
+            problems.append({"loc": loc, "msg": f"Version {vid!r} does not exist", "type": "value_error"})
+        elif vid == rec["main"]:
+            problems.append({"loc": loc, "msg": "The main version cannot be a canary target",
+                             "type": "value_error"})
+        elif vid in seen:
+            problems.append({"loc": loc, "msg": f"Version {vid!r} is listed twice", "type": "value_error"})
+        seen.add(vid)
+    if sum(item["percentage"] for item in versions) >= 100:
+        problems.append({"loc": ["body", "versions"], "msg": "Percentages must sum to less than 100",
+                         "type": "value_error"})
+    if problems:
+        raise Invalid(problems)
+
+
+def get_canary(st: State, call: Call) -> Result:
+    """GET .../canary-deploys: 404 when none exists."""
+    rec = record(st, call.params["assistant_id"])
+    if rec["canary"] is None:
+        raise not_found("Canary deploy for assistant", rec["id"])
+    return 200, _canary_body(rec)
+
+
+def create_canary(st: State, call: Call) -> Result:
+    """POST .../canary-deploys: 409 when one already exists."""
+    rec = record(st, call.params["assistant_id"])
+    if rec["canary"] is not None:
+        raise ApiFault(409, "10012", "Duplicate resource",
+                       "A canary deploy already exists for this assistant; use PUT to replace it")
+    _check_canary(rec, call.body["versions"])
+    now = now_iso()
+    rec["canary"] = {"versions": copied(call.body["versions"]), "created_at": now, "updated_at": now}
+    return 200, _canary_body(rec)
+
+
+def replace_canary(st: State, call: Call) -> Result:
+    """PUT .../canary-deploys: replaces the whole config; 404 when none exists."""
+    rec = record(st, call.params["assistant_id"])
+    if rec["canary"] is None:
+        raise not_found("Canary deploy for assistant", rec["id"])
+    _check_canary(rec, call.body["versions"])
+    rec["canary"]["versions"] = copied(call.body["versions"])
+    rec["canary"]["updated_at"] = now_iso()
+    return 200, _canary_body(rec)
+
+
+def delete_canary(st: State, call: Call) -> Result:
+    """DELETE .../canary-deploys: 204; 404 when none exists."""
+    rec = record(st, call.params["assistant_id"])
+    if rec["canary"] is None:
+        raise not_found("Canary deploy for assistant", rec["id"])
+    rec["canary"] = None
+    return 204, None
+
+
+def all_tags(st: State, call: Call) -> Result:
+    """GET /ai/assistants/tags: every distinct tag on the assistants' main versions, sorted."""
+    tags = {t for r in st.assistants.values() for t in r["versions"][r["main"]].get("tags", [])}
+    return 200, {"tags": sorted(tags)}
+
+
+def add_tag(st: State, call: Call) -> Result:
+    """POST /ai/assistants/{id}/tags: idempotent add; returns the assistant's tags."""
+    main = main_of(st, call.params["assistant_id"])
+    tag = call.body["tag"]
+    if tag not in main["tags"]:
+        main["tags"].append(tag)
+    return 200, {"tags": list(main["tags"])}
+
+
+def remove_tag(st: State, call: Call) -> Result:
+    """DELETE /ai/assistants/{id}/tags/{tag}: returns the remaining tags (absent tag: no-op)."""
+    main = main_of(st, call.params["assistant_id"])
+    main["tags"] = [t for t in main["tags"] if t != call.params["tag"]]
+    return 200, {"tags": list(main["tags"])}
+
+
+def _tool(st: State, tool_id: str) -> dict[str, Any]:
+    tool: dict[str, Any] | None = st.tools.get(tool_id)
+    if tool is None:
+        raise not_found("Tool", tool_id)
+    return tool
+
+
+def attach_tool(st: State, call: Call) -> Result:
+    """PUT /ai/assistants/{id}/tools/{tool_id}: appends to main's `tool_ids` (idempotent)."""
+    main = main_of(st, call.params["assistant_id"])
+    tool_id = _tool(st, call.params["tool_id"])["id"]
+    if tool_id not in main["tool_ids"]:
+        main["tool_ids"].append(tool_id)
+    return 200, {}
+
+
+def detach_tool(st: State, call: Call) -> Result:
+    """DELETE /ai/assistants/{id}/tools/{tool_id}: removes it from main's `tool_ids` (idempotent)."""
+    main = main_of(st, call.params["assistant_id"])
+    main["tool_ids"] = [t for t in main["tool_ids"] if t != call.params["tool_id"]]
+    return 200, {}
+
+
+def test_tool(st: State, call: Call) -> Result:
+    """POST /ai/assistants/{id}/tools/{tool_id}/test: a canned successful webhook exchange."""
+    main_of(st, call.params["assistant_id"])
+    tool = _tool(st, call.params["tool_id"])
+    body = call.body or {}
+    webhook = tool.get("payload", {}).get("webhook", {})
+    request = {"url": webhook.get("url", ""), "method": webhook.get("method", "POST"),
+               "body": copied(body.get("arguments", {})),
+               "dynamic_variables": copied(body.get("dynamic_variables", {}))}
+    return 200, {"data": {"success": True, "status_code": 200, "content_type": "application/json",
+                          "response": '{"ok": true}', "request": request}}

@@ -1,0 +1,172 @@
+"""The emulator's state: plain JSON-able dicts, so persisting them is one `json.dumps`.
+
+Not thread-safe by itself: `EmulatorApp` holds one lock around every handler that touches a `State`.
+
+Layout of `State.data`:
+- `assistants`: id -> {"id", "created_at", "main": version_id, "versions": {version_id: config},
+  "canary": None | {"versions": [...], "created_at", "updated_at"}}. Each version config is a complete
+  assistant object (same `id`, its own `version_id`); the main version is `versions[main]`. Dict order
+  is creation order, so "newest first" is the reverse.
+- `tools`, `mcp_servers`, `tests`, `runs`, `events`: id -> stored object.
+- `conversations`: "assistant|from|to" -> conversation id (chat/sms).
+- `idempotency`: "key path" -> [status, body] of the first response.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+Json = Any
+COLLECTIONS = ("assistants", "tools", "mcp_servers", "tests", "runs", "events", "conversations", "idempotency")
+
+
+def new_id() -> str:
+    """A fresh uuid4 string (the id format of versions, tools, MCP servers, tests and runs)."""
+    return str(uuid.uuid4())
+
+
+def numeric_id() -> str:
+    """A Telnyx-style numeric id (TeXML apps and messaging profiles use long digit strings)."""
+    return str(uuid.uuid4().int % 10**19).rjust(19, "1")
+
+
+def now_iso() -> str:
+    """The current time as ISO 8601 in UTC with microseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Call:
+    """One API request as a handler sees it: path parameters, query, parsed JSON body, headers."""
+
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Json = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _empty() -> dict[str, dict[str, Any]]:
+    return {name: {} for name in COLLECTIONS}
+
+
+class State:
+    """All emulated resources. Mutate only under the app's lock."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = _empty()
+
+    def reset(self) -> None:
+        """Forget every resource."""
+        self.data = _empty()
+
+    @property
+    def assistants(self) -> dict[str, Any]:
+        """Assistant records by id."""
+        return self.data["assistants"]
+
+    @property
+    def tools(self) -> dict[str, Any]:
+        """Shared tools by id."""
+        return self.data["tools"]
+
+    @property
+    def mcp_servers(self) -> dict[str, Any]:
+        """MCP servers by id."""
+        return self.data["mcp_servers"]
+
+    @property
+    def tests(self) -> dict[str, Any]:
+        """Assistant tests by test_id."""
+        return self.data["tests"]
+
+    @property
+    def runs(self) -> dict[str, Any]:
+        """Test runs by run_id."""
+        return self.data["runs"]
+
+    @property
+    def events(self) -> dict[str, Any]:
+        """Scheduled events by scheduled_event_id."""
+        return self.data["events"]
+
+    @property
+    def conversations(self) -> dict[str, Any]:
+        """chat/sms conversation ids by "assistant|from|to"."""
+        return self.data["conversations"]
+
+    @property
+    def idempotency(self) -> dict[str, Any]:
+        """First responses of POSTs that carried an Idempotency-Key, by "key path"."""
+        return self.data["idempotency"]
+
+    def snapshot(self) -> bytes:
+        """The whole state as JSON bytes (call under the lock; write the bytes outside it)."""
+        return json.dumps(self.data, separators=(",", ":")).encode()
+
+    def load(self, raw: bytes) -> None:
+        """Replace the state with a snapshot made by `snapshot()`."""
+        loaded = json.loads(raw)
+        fresh = _empty()
+        for name in COLLECTIONS:
+            fresh[name] = dict(loaded.get(name, {}))
+        self.data = fresh
+
+    def main_config(self, assistant_id: str) -> dict[str, Any] | None:
+        """The stored main version of an assistant, or None."""
+        rec = self.assistants.get(assistant_id)
+        if rec is None:
+            return None
+        main: dict[str, Any] = rec["versions"][rec["main"]]
+        return main
+
+
+def copied(obj: Json) -> Json:
+    """A deep copy, so a response never aliases stored state."""
+    return copy.deepcopy(obj)
+
+
+class StateFile:
+    """Atomic persistence of snapshots: a temp file in the same folder, then `os.replace`.
+
+    Writes are serialised and ordered by a sequence number, so a slow writer never overwrites a newer
+    snapshot with an older one.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._written = -1
+
+    def read(self) -> bytes | None:
+        """The saved snapshot, or None when there is none yet."""
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write(self, seq: int, raw: bytes) -> None:
+        """Save snapshot number `seq` unless a newer one is already on disk."""
+        with self._lock:
+            if seq <= self._written:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(raw)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            self._written = seq
