@@ -77,16 +77,19 @@ def read_manifests(
             previous = meta.get("previous_names")
             previous = tuple(n for n in previous if isinstance(n, str)) if isinstance(previous, list) else ()
             declared.append(Declared(kind, meta["name"], doc, previous))
+            raw = doc.data.get("spec")
+            spec = None
+            if kind != "Project" and isinstance(raw, dict):
+                # Resolved even when the document has other problems, so that those are reported too.
+                spec = _Resolver(doc, env, problems, texts).spec(raw, ("spec",), kind == "Assistant")
             if len(problems) > before:
                 continue  # declared for the checks across documents, but not built from a bad shape
             if kind == "Project":
                 if not project_seen:
                     state.project = _project(doc)
                     project_seen = True
-            else:
-                resource = _resource(doc, kind, _Resolver(doc, env, problems, texts))
-                if resource is not None:
-                    state.resources.append(resource)
+            elif spec is not None:
+                state.resources.append(_resource(doc, kind, spec))
     problems.extend(cross_checks(declared))
     if problems:
         raise ManifestError(problems)
@@ -108,7 +111,7 @@ def _expand(paths: Sequence[str | os.PathLike[str]], problems: list[ManifestProb
         path = FsPath(label)
         if path.is_dir():
             found = sorted(
-                os.path.join(label, p.relative_to(path).as_posix())
+                os.path.normpath(os.path.join(label, p.relative_to(path).as_posix()))
                 for p in path.rglob("*")
                 if p.suffix in SUFFIXES and p.is_file()
             )
@@ -166,8 +169,8 @@ def _project(doc: Document) -> ProjectSpec:
     )
 
 
-def _resource(doc: Document, kind: str, reader: _Resolver) -> DesiredResource | None:
-    """Build the resource; only called on documents without problems."""
+def _resource(doc: Document, kind: str, spec: dict[str, Any]) -> DesiredResource:
+    """Build the resource from its resolved spec; only called on documents without problems."""
     meta = doc.data["metadata"]
     metadata = Metadata(
         name=meta["name"],
@@ -176,10 +179,6 @@ def _resource(doc: Document, kind: str, reader: _Resolver) -> DesiredResource | 
         protect=bool(meta.get("protect", False)),
         ignore_changes=tuple(meta.get("ignore_changes", ())),
     )
-    raw = doc.data.get("spec")
-    if not isinstance(raw, dict):
-        return None
-    spec = reader.spec(raw, ("spec",))
     versions = canary = None
     if kind == "Assistant":
         entries = spec.pop("versions", None)
@@ -217,14 +216,19 @@ class _Resolver:
         self.texts = texts
         self.base = FsPath(doc.file).parent
 
-    def spec(self, spec: dict[str, Any], path: Path) -> dict[str, Any]:
+    def spec(self, spec: dict[str, Any], path: Path, assistant: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in spec.items():
-            if key == "instructions_file" and isinstance(value, str):
+            if not assistant:
+                out[key] = self.value(value, (*path, key))
+            elif key == "instructions_file" and isinstance(value, str):
                 out["instructions"] = self.instructions(value, (*path, key))
             elif key == "versions" and isinstance(value, list):
                 out[key] = [
-                    {**e, "spec": self.spec(e["spec"], (*path, key, i, "spec"))} for i, e in enumerate(value)
+                    {**e, "spec": self.spec(e["spec"], (*path, key, i, "spec"), True)}
+                    if isinstance(e, dict) and isinstance(e.get("spec"), dict)
+                    else e
+                    for i, e in enumerate(value)
                 ]
             else:
                 out[key] = self.value(value, (*path, key))
