@@ -220,7 +220,12 @@ class _Planner:
     # --- assistants, versions, canary -------------------------------------------------------------------
 
     def _desired_tags(self, res: DesiredResource, live_tags: list[str] | None) -> list[str]:
-        system = {self.desired.project.owner_tag} | ({PROTECT_TAG} if res.metadata.protect else set())
+        """The owner tag goes on what apply creates and stays where it is; it is not forced onto an
+        adopted assistant, so exported manifests plan clean, and prune, which deletes only what
+        carries the tag, never deletes an assistant that reconciler did not create."""
+        owner = self.desired.project.owner_tag
+        owned = live_tags is None or owner in live_tags
+        system = ({owner} if owned else set()) | ({PROTECT_TAG} if res.metadata.protect else set())
         if res.spec.get("tags") is not None:
             return sorted(set(res.spec["tags"]) | system)
         # tags not declared: keep what is live, but the owner and protect tags are ours to manage.
@@ -319,7 +324,9 @@ class _Planner:
                         key=lambda e: str(e["version"]))
         after = sorted(({"version": c.version, "percentage": c.percentage} for c in res.canary),
                        key=lambda e: str(e["version"]))
-        changes = diff.field_changes({"versions": before}, {"versions": after})
+        # The split is one value: show it whole, not entry by entry.
+        changes = [FieldChange("versions", before, after)] if not diff.equal(
+            {"versions": before}, {"versions": after}) else []
         assistant_id = str(obj["id"]) if obj else None
         if not changes:
             if live_canary is not None or after:

@@ -1,0 +1,66 @@
+"""`reconciler plan`: read the manifests and live state, print what would change."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+
+import httpx
+
+from reconciler import live as live_state
+from reconciler import planner, savedplan
+from reconciler.api.client import ApiClient
+from reconciler.errors import ConfigError
+from reconciler.manifest import load
+from reconciler.model import DesiredState, LiveState
+from reconciler.plan import Plan
+from reconciler.render.json import plan_document
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_text
+
+
+def api_key() -> str:
+    key = os.environ.get("TELNYX_API_KEY", "")
+    if not key:
+        raise ConfigError("TELNYX_API_KEY is not set: export it to call the API")
+    return key
+
+
+def client_for(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None = None) -> ApiClient:
+    return ApiClient(args.base_url, api_key(), parallelism=args.parallelism, transport=transport)
+
+
+async def compute(client: ApiClient, desired: DesiredState, *, prune: bool, targets: list[str]
+                  ) -> tuple[Plan, LiveState]:
+    """Fetch what the plan needs and plan: the shared first half of `plan` and `apply`."""
+    live = await live_state.fetch_live(client, desired)
+    return planner.plan(desired, live, prune=prune, targets=targets), live
+
+
+def use_color(args: argparse.Namespace) -> bool:
+    return not getattr(args, "no_color", False) and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def run(args: argparse.Namespace) -> int:
+    desired = load(args.paths)  # before any network access: bad manifests make no API call
+
+    async def go() -> tuple[Plan, LiveState]:
+        async with client_for(args) as client:
+            return await compute(client, desired, prune=args.prune, targets=args.target)
+
+    plan, live = asyncio.run(go())
+    doc = plan_document(plan)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    elif args.format == "markdown":
+        sys.stdout.write(render_markdown(doc))
+    else:
+        sys.stdout.write(render_text(doc, color=use_color(args)))
+    if args.out:
+        savedplan.save(args.out, plan, desired, live, prune=args.prune, targets=args.target)
+        if args.format == "text":
+            print(f"\nSaved the plan to {args.out}: run `reconciler apply {args.out}` to carry it out.")
+    return 2 if args.detailed_exitcode and plan.has_changes else 0

@@ -1,0 +1,58 @@
+"""The plan JSON document (format_version 1): the contract from which every other view is built,
+published as schemas/plan.schema.json. Sensitive values never reach it: they become `(sensitive)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.model import SensitiveStr
+from reconciler.plan import FORMAT_VERSION, FieldChange, Plan, Ref
+
+SENSITIVE = "(sensitive)"
+
+
+def mask(value: Any) -> Any:
+    """A JSON-able copy of `value` in which every sensitive string reads `(sensitive)`."""
+    if isinstance(value, SensitiveStr):
+        return SENSITIVE
+    if isinstance(value, dict):
+        return {str(k): mask(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask(v) for v in value]
+    if isinstance(value, Ref):
+        return f"(known after apply: {value.address})"
+    return value
+
+
+def _change(fc: FieldChange) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": fc.path, "before": mask(fc.before), "after": mask(fc.after)}
+    if fc.sensitive:
+        # The old value of a field that now holds a secret is most likely the old secret.
+        out["before"] = SENSITIVE if fc.before is not None else None
+        out["sensitive"] = True
+    return out
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The versioned JSON plan."""
+    changes = []
+    for rc in plan.resource_changes:
+        entry: dict[str, Any] = {
+            "address": rc.address,
+            "kind": rc.kind,
+            "name": rc.name,
+            "actions": list(rc.actions),
+            "id": rc.id,
+            "changes": [_change(fc) for fc in rc.changes],
+        }
+        if rc.depends_on:
+            entry["depends_on"] = sorted(rc.depends_on)
+        if rc.reason:
+            entry["reason"] = rc.reason
+        changes.append(entry)
+    return {
+        "format_version": FORMAT_VERSION,
+        "summary": plan.summary(),
+        "resource_changes": changes,
+        "warnings": list(plan.warnings),
+    }

@@ -1,0 +1,92 @@
+"""The plan for people, in the `+ create / ~ update / - destroy` style, built only from the JSON
+document. Colour only when asked (the command asks when stdout is a terminal)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
+COLOR = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m"}
+RESET = "\033[0m"
+HEADLINE = {"create": "will be created", "update": "will be updated in place", "delete": "will be destroyed"}
+
+
+def action_of(actions: list[str]) -> str:
+    if actions == ["delete", "create"]:
+        return "replace"
+    return actions[0] if actions else "no-op"
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    return f"Plan: {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy."
+
+
+def format_value(value: Any) -> str:
+    """Compact JSON; objects and lists too long for one line are spread over indented lines."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, dict | list) and len(text) > 100:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2).replace("\n", "\n    ")
+    return text
+
+
+def is_long_text(before: Any, after: Any) -> bool:
+    return any(isinstance(v, str) and ("\n" in v or len(v) > 80) for v in (before, after))
+
+
+def line_diff(before: Any, after: Any) -> list[str]:
+    """A long string's change as a line diff (`-`/`+` lines with a little context)."""
+    old = before.splitlines() if isinstance(before, str) else []
+    new = after.splitlines() if isinstance(after, str) else []
+    out = []
+    for line in difflib.unified_diff(old, new, lineterm="", n=2):
+        if line.startswith(("---", "+++")):
+            continue
+        out.append(line if not line.startswith("@@") else "...")
+    return out
+
+
+def field_lines(change: dict[str, Any], action: str) -> list[str]:
+    """The lines that show one field change, without indentation or colour."""
+    path, before, after = change["path"], change["before"], change["after"]
+    if action == "create" or (before is None and after is not None):
+        if is_long_text(None, after):
+            return [f"+ {path}:", *(f"    + {line}" for line in str(after).splitlines())]
+        return [f"+ {path} = {format_value(after)}"]
+    if after is None:
+        return [f"- {path} = {format_value(before)} -> null"]
+    if is_long_text(before, after):
+        return [f"~ {path}:", *(f"    {line}" for line in line_diff(before, after))]
+    return [f"~ {path} = {format_value(before)} -> {format_value(after)}"]
+
+
+def render_text(doc: dict[str, Any], color: bool = False) -> str:
+    """The whole plan as text, ending with the summary line."""
+    def paint(action: str, text: str) -> str:
+        return f"{COLOR[action]}{text}{RESET}" if color and action in COLOR else text
+
+    changed = [rc for rc in doc["resource_changes"] if rc["actions"] != ["no-op"]]
+    lines: list[str] = []
+    if not changed:
+        lines.append("No changes. Live state matches the manifests.")
+    else:
+        lines.append("reconciler will perform the following actions:")
+        for rc in changed:
+            action = action_of(rc["actions"])
+            verb = "must be replaced" if action == "replace" else HEADLINE.get(action, action)
+            symbol = "-/+" if action == "replace" else SYMBOL.get(action, "?")
+            lines.append("")
+            lines.append(f"  # {rc['address']} {verb}" + (f" (id {rc['id']})" if rc.get("id") else ""))
+            lines.append(paint(action, f"  {symbol} {rc['address']} {{"))
+            for change in rc["changes"]:
+                for line in field_lines(change, action):
+                    mark = {"+": "create", "-": "delete", "~": "update"}.get(line.lstrip()[:1], action)
+                    lines.extend("      " + paint(mark, part) for part in line.split("\n"))
+            lines.append("    }")
+    # Every reason the planner records (a prune candidate kept because it is in use) is a warning too.
+    for warning in doc.get("warnings", []):
+        lines.append(f"\nWarning: {warning}")
+    lines.append("")
+    lines.append(summary_line(doc["summary"]))
+    return "\n".join(lines) + "\n"

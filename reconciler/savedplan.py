@@ -1,0 +1,93 @@
+"""Saved plans (`plan --out FILE`, `apply FILE`).
+
+A saved plan holds the plan document, the resolved desired state with `${env:…}` references in place
+of their values (so no secret is ever written to disk), the options it was made with, and a
+fingerprint of every live object it read. `apply FILE` re-reads live state, refuses if any
+fingerprint changed, re-plans from the saved desired state and checks that the result is the saved
+plan, so that what runs is exactly what was reviewed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import ConfigError, StalePlanError
+from reconciler.manifest import desired_from_dict, dump_desired
+from reconciler.model import DesiredState, LiveState
+from reconciler.plan import Plan
+from reconciler.render.json import plan_document
+
+SAVED_KIND = "reconciler-saved-plan"
+
+
+@dataclass
+class SavedPlan:
+    document: dict[str, Any]
+    desired: DesiredState
+    fingerprints: dict[str, str]
+    prune: bool = False
+    targets: list[str] = field(default_factory=list)
+
+
+def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: LiveState, *,
+         prune: bool, targets: list[str]) -> None:
+    """Write the saved plan atomically (a reader never sees half a file)."""
+    data = {
+        "kind": SAVED_KIND,
+        "format_version": "1",
+        "plan": plan_document(plan),
+        "desired": dump_desired(desired),
+        "options": {"prune": prune, "targets": list(targets)},
+        "fingerprints": live.fingerprints,
+    }
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=".plan-", suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, target)
+
+
+def is_saved_plan(path: str | os.PathLike[str]) -> bool:
+    """True if `path` is a file holding a saved plan (rather than a manifest)."""
+    p = Path(path)
+    if not p.is_file() or p.suffix in (".yaml", ".yml"):
+        return False
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("kind") == SAVED_KIND
+
+
+def load(path: str | os.PathLike[str]) -> SavedPlan:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable saved plan ({exc})") from None
+    if data.get("kind") != SAVED_KIND or data.get("format_version") != "1":
+        raise ConfigError(f"{path}: not a saved plan of format version 1")
+    options = data.get("options", {})
+    return SavedPlan(
+        document=data["plan"],
+        desired=desired_from_dict(data["desired"]),
+        fingerprints=dict(data.get("fingerprints", {})),
+        prune=bool(options.get("prune", False)),
+        targets=list(options.get("targets", [])),
+    )
+
+
+def check_fresh(saved: SavedPlan, live: LiveState) -> None:
+    """Refuse a plan whose live objects changed since it was made, naming them."""
+    now = live.fingerprints
+    changed = sorted(k for k, v in saved.fingerprints.items() if now.get(k) != v)
+    appeared = sorted(k for k in now if k not in saved.fingerprints)
+    if changed or appeared:
+        names = changed + [f"{k} (new)" for k in appeared]
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        raise StalePlanError(f"the plan is stale: re-run plan (changed since it was made: {shown})")
