@@ -1,0 +1,126 @@
+"""`reconciler apply PATH...` and `reconciler apply FILE` (a saved plan).
+
+From manifests: load, read live state, plan, show the plan, confirm, apply, report.
+From a saved plan: re-read every live object the plan read and refuse if any changed ("the plan is
+stale"), re-plan from the saved desired state and refuse unless that gives the saved plan again (so
+what runs is exactly what was reviewed), then confirm, apply and report like the above.
+
+Confirmation: `--auto-approve` skips it; on a terminal the user must type `yes`; without a terminal
+and without `--auto-approve` apply refuses (a CI job must say it means it). The check comes after the
+plan is shown, so a refused apply still tells what it would have done, and a plan with no changes
+never needs approval. Exit status: 0 when every step was done (or nothing had to be), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from reconciler import applier, savedplan
+from reconciler.commands.plan import client_for, compute, use_color
+from reconciler.errors import ConfigError, StalePlanError
+from reconciler.manifest import load
+from reconciler.model import DesiredState
+from reconciler.plan import Plan
+from reconciler.render.json import plan_document
+from reconciler.render.progress import JsonProgress, TextProgress
+from reconciler.render.text import render_text
+
+CONFIRM_WORD = "yes"
+
+
+class _Source:
+    """What to apply: desired state and options, and the saved plan they came from, if any."""
+
+    def __init__(self, desired: DesiredState, prune: bool, targets: list[str],
+                 saved: savedplan.SavedPlan | None = None, saved_path: str | None = None) -> None:
+        self.desired = desired
+        self.prune = prune
+        self.targets = targets
+        self.saved = saved
+        self.saved_path = saved_path
+
+
+def _source(args: argparse.Namespace) -> _Source:
+    paths: list[str] = list(args.paths)
+    if len(paths) == 1 and savedplan.is_saved_plan(paths[0]):
+        if args.prune or args.target:
+            raise ConfigError("--prune and --target cannot be combined with a saved plan: "
+                              "they were fixed when the plan was made")
+        saved = savedplan.load(paths[0])
+        return _Source(saved.desired, saved.prune, saved.targets, saved, paths[0])
+    # Manifests are read before any network access: bad manifests make no API call.
+    return _Source(load(paths), args.prune, list(args.target))
+
+
+def _emit_json(event: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def _show(args: argparse.Namespace, plan: Plan) -> None:
+    doc = plan_document(plan)
+    if args.format == "json":
+        _emit_json({"type": "plan", "plan": doc})
+    else:
+        sys.stdout.write(render_text(doc, color=use_color(args)))
+        sys.stdout.flush()
+
+
+def confirm(args: argparse.Namespace) -> bool:
+    """Whether the user approved. Raises ConfigError when approval is needed but cannot be asked."""
+    if args.auto_approve:
+        return True
+    if not sys.stdin.isatty():
+        raise ConfigError("apply needs confirmation, but stdin is not a terminal: "
+                          "run it in a terminal, or pass --auto-approve (for CI)")
+    # The question goes to stderr so that stdout stays machine-readable with --format json.
+    sys.stderr.write(f"\nDo you want to perform these actions? Only '{CONFIRM_WORD}' will be accepted: ")
+    sys.stderr.flush()
+    try:
+        answer = input()
+    except EOFError:
+        answer = ""
+    return answer.strip() == CONFIRM_WORD
+
+
+def _check_saved(source: _Source, plan: Plan) -> None:
+    """The re-made plan must be the saved one, or what runs would not be what was reviewed."""
+    assert source.saved is not None
+    if plan_document(plan) != source.saved.document:
+        raise StalePlanError(f"the plan is stale: re-run plan ({source.saved_path}: planning again from its "
+                             f"manifests gives a different plan)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Apply manifests or a saved plan; return 0 when everything was done, 1 otherwise."""
+    source = _source(args)
+    hooks: applier.ApplyHooks = (JsonProgress(sys.stdout) if args.format == "json"
+                                 else TextProgress(sys.stdout, color=use_color(args)))
+
+    async def go() -> int:
+        async with client_for(args) as client:
+            plan, live = await compute(client, source.desired, prune=source.prune, targets=source.targets)
+            if source.saved is not None:
+                savedplan.check_fresh(source.saved, live)
+                _check_saved(source, plan)
+            _show(args, plan)
+            if not plan.has_changes:
+                if args.format == "json":
+                    hooks.summary(applier.ApplyResult())
+                return 0
+            if not confirm(args):
+                if args.format == "json":
+                    _emit_json({"type": "apply_cancelled"})
+                else:
+                    print("Apply cancelled: nothing was changed.")
+                return 1
+            if args.format == "text":
+                print()
+            result = await applier.apply_plan(client, plan, hooks, owner_tag=source.desired.project.owner_tag)
+            return 0 if result.ok else 1
+
+    return asyncio.run(go())

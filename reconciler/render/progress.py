@@ -1,0 +1,129 @@
+"""Apply progress, as it happens: the two `applier.ApplyHooks` implementations.
+
+`TextProgress` writes a line per resource when it starts and when it ends (with its duration), then a
+summary of what was done, what failed and why, and what was skipped. `JsonProgress` writes the same
+events as JSON lines, one object per line with a `type` key, so CI can follow an apply with `jq`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import Any, TextIO
+
+from reconciler.applier import ApplyResult, Outcome
+from reconciler.plan import CREATE, DELETE, UPDATE, ResourceChange
+
+_STARTING = {"create": "creating", "update": "updating", "delete": "deleting", "replace": "replacing"}
+_ENDED = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced"}
+_COLORS = {Outcome.DONE: "\033[32m", Outcome.FAILED: "\033[31m", Outcome.SKIPPED: "\033[33m"}
+_RESET = "\033[0m"
+
+
+def action_of(change: ResourceChange) -> str:
+    """One word for what a change does: create, update, delete or replace."""
+    if CREATE in change.actions and DELETE in change.actions:
+        return "replace"
+    for action in (CREATE, UPDATE, DELETE):
+        if action in change.actions:
+            return action
+    return "apply"
+
+
+class _Writer:
+    """Whole lines, flushed at once: progress must show up while the apply runs, not at its end."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self._lock = threading.Lock()
+
+    def line(self, text: str) -> None:
+        with self._lock:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+
+class TextProgress:
+    """Human-readable progress: `tool.crm: creating…`, `tool.crm: created in 0.12s`."""
+
+    def __init__(self, stream: TextIO | None = None, color: bool = False) -> None:
+        self._out = _Writer(stream)
+        self.color = color
+
+    def _paint(self, outcome: Outcome, text: str) -> str:
+        return f"{_COLORS[outcome]}{text}{_RESET}" if self.color else text
+
+    def pre_apply(self, change: ResourceChange) -> None:
+        """`ADDRESS: creating...`"""
+        self._out.line(f"{change.address}: {_STARTING.get(action_of(change), 'applying')}...")
+
+    def post_apply(self, change: ResourceChange, outcome: Outcome, duration: float, error: str | None) -> None:
+        """`ADDRESS: created in 0.12s`, `ADDRESS: FAILED after 0.40s: why`, `ADDRESS: skipped: why`."""
+        if outcome is Outcome.DONE:
+            text = f"{change.address}: {_ENDED.get(action_of(change), 'applied')} in {duration:.2f}s"
+        elif outcome is Outcome.FAILED:
+            text = f"{change.address}: FAILED after {duration:.2f}s: {error}"
+        else:
+            text = f"{change.address}: skipped: {error}"
+        self._out.line(self._paint(outcome, text))
+
+    def summary(self, result: ApplyResult) -> None:
+        """Counts first, then every failure with its reason and every skipped step."""
+        done, failed, skipped = result.done, result.failed, result.skipped
+        head = "Apply complete!" if result.ok else "Apply FAILED."
+        self._out.line("")
+        self._out.line(f"{head} {len(done)} done, {len(failed)} failed, {len(skipped)} skipped "
+                       f"in {result.duration:.2f}s.")
+        if failed:
+            self._out.line("Failed:")
+            for step in failed:
+                self._out.line(f"  {step.address}: {step.error}")
+        if skipped:
+            self._out.line("Skipped (nothing was sent for them):")
+            for step in skipped:
+                self._out.line(f"  {step.address}: {step.error}")
+        if not result.ok:
+            self._out.line("Fix the failures and run apply again: what was done is not repeated.")
+
+
+class JsonProgress:
+    """The same events as JSON lines: `apply_start`, `apply_complete` / `apply_errored` /
+    `apply_skipped`, and a final `apply_summary`."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._out = _Writer(stream)
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self._out.line(json.dumps(event, separators=(",", ":"), sort_keys=False))
+
+    @staticmethod
+    def _resource(change: ResourceChange) -> dict[str, Any]:
+        return {"address": change.address, "kind": change.kind, "name": change.name,
+                "actions": list(change.actions), "action": action_of(change)}
+
+    def pre_apply(self, change: ResourceChange) -> None:
+        """`{"type": "apply_start", "address": …}`"""
+        self._emit({"type": "apply_start", **self._resource(change)})
+
+    def post_apply(self, change: ResourceChange, outcome: Outcome, duration: float, error: str | None) -> None:
+        """`{"type": "apply_complete" | "apply_errored" | "apply_skipped", "duration_s": …, "error": …}`"""
+        kind = {Outcome.DONE: "apply_complete", Outcome.FAILED: "apply_errored",
+                Outcome.SKIPPED: "apply_skipped"}[outcome]
+        event: dict[str, Any] = {"type": kind, **self._resource(change), "outcome": str(outcome),
+                                 "duration_s": round(duration, 3)}
+        if error is not None:
+            event["error"] = error
+        self._emit(event)
+
+    def summary(self, result: ApplyResult) -> None:
+        """`{"type": "apply_summary", "ok": …, "done": [...], "failed": [{address, error}], "skipped": [...]}`"""
+        self._emit({
+            "type": "apply_summary",
+            "ok": result.ok,
+            "duration_s": round(result.duration, 3),
+            "counts": {"done": len(result.done), "failed": len(result.failed), "skipped": len(result.skipped)},
+            "done": [{"address": s.address, "action": action_of(s.change), "id": s.id} for s in result.done],
+            "failed": [{"address": s.address, "error": s.error} for s in result.failed],
+            "skipped": [{"address": s.address, "reason": s.error} for s in result.skipped],
+        })
