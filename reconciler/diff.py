@@ -99,7 +99,9 @@ def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldCh
     if _sort_key(before) == _sort_key(after):
         return []
     changes: dict[str, FieldChange] = {}
-    tree = DeepDiff(before, after, view="tree", ignore_numeric_type_changes=True)
+    # Integral floats are already ints (normalize); deepdiff's own numeric leniency would also make
+    # `true` equal `1`, so it stays off.
+    tree = DeepDiff(before, after, view="tree")
     for levels in tree.values():
         for level in levels:
             path = level.path(output_format="list")
