@@ -1,0 +1,85 @@
+"""`reconciler validate` end to end: through cli.main and through the installed console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "manifests"
+
+GOOD = """\
+apiVersion: reconciler/v1
+kind: Assistant
+metadata:
+  name: {name}
+spec:
+  instructions: Be helpful.
+"""
+
+
+def _three_mistakes(root: Path) -> None:
+    (root / "m").mkdir()
+    (root / "m" / "one.yaml").write_text(
+        GOOD.format(name="bot") + "  voice_setings:\n    voice: Telnyx.KokoroTTS.af_heart\n", encoding="utf-8"
+    )
+    (root / "m" / "two.yaml").write_text(
+        GOOD.format(name="other")
+        + "  greeting: Hi ${env:RECONCILER_TEST_SURELY_UNSET}\n"
+        + "  transcription:\n    model: deepgram/nova3\n",
+        encoding="utf-8",
+    )
+
+
+EXPECTED = [
+    "m/one.yaml:7:3: spec: unknown key 'voice_setings'; did you mean 'voice_settings'?",
+    "m/two.yaml:7:13: environment variable RECONCILER_TEST_SURELY_UNSET is not set "
+    "(referenced as ${env:RECONCILER_TEST_SURELY_UNSET})",
+    "m/two.yaml:9:12: spec.transcription.model: \"deepgram/nova3\" is not one of",
+]
+
+
+def _check_errors(stderr: str) -> None:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 4, stderr
+    for line, want in zip(lines, EXPECTED, strict=False):
+        assert line.startswith(want), line
+    assert lines[3] == "3 error(s) in manifests"
+
+
+def test_three_mistakes_in_two_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _three_mistakes(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RECONCILER_TEST_SURELY_UNSET", raising=False)
+    assert main(["validate", "m/two.yaml", "m/one.yaml"]) == 1
+    out = capsys.readouterr()
+    assert out.out == ""
+    _check_errors(out.err)
+
+
+def test_examples_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(EXAMPLES)]) == 0
+    assert capsys.readouterr().out == "OK: 4 resources in 4 files (2 Assistant, 1 Tool, 1 McpServer)\n"
+
+
+def test_console_script_with_folder_argument(tmp_path: Path) -> None:
+    _three_mistakes(tmp_path)
+    script = Path(sys.executable).parent / "reconciler"
+    if not script.exists():
+        pytest.skip("console script not installed")
+    env = {k: v for k, v in os.environ.items() if k != "RECONCILER_TEST_SURELY_UNSET"}
+    done = subprocess.run([str(script), "validate", "m"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    _check_errors(done.stderr)
+    ok = subprocess.run([str(script), "validate", str(EXAMPLES)], capture_output=True, text=True, env=env)
+    assert (ok.returncode, ok.stderr) == (0, "")
+    assert ok.stdout.startswith("OK: 4 resources in 4 files")
