@@ -242,8 +242,8 @@ class _Resolver:
             if text is None:
                 text = self.texts[key] = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            self.problems.append(self.doc.problem(path, f"instructions_file '{name}': cannot read "
-                                                  f"{file.as_posix()}: {_reason(exc)}"))
+            self.problems.append(self.doc.problem(path, f"instructions_file '{name}' (relative to this "
+                                                  f"manifest's folder): {_reason(exc)}"))
             return ""
         # The file's content counts as if written inline, so `${env:…}` works the same in it.
         resolved = self.value(text, path)

@@ -119,8 +119,8 @@ def message(finding: Finding) -> str:
     """The finding's text, prefixed with where it is (an unknown key: the object that holds it)."""
     if not finding.labelled:
         return finding.detail
-    label = dotted(finding.path[:-1] if finding.at_key else finding.path)
-    return f"{label}: {finding.detail}"
+    where = finding.path[:-1] if finding.at_key else finding.path
+    return f"{dotted(where)}: {finding.detail}" if where else finding.detail
 
 
 def _translate(kind: str, error: ValidationError, base: Path) -> list[Finding]:
@@ -160,6 +160,8 @@ def _unknown_key(kind: str, path: Path, key: str, known: list[str]) -> Finding:
         instead = REPLACED_KEYS.get(kind, {}).get(key)
         if instead:
             return Finding(at, f"unknown key '{key}'; {instead}", True)
+    if kind == "Assistant" and key == "id" and len(path) == 3 and path[:2] == ("spec", "mcp_servers"):
+        return Finding(at, "unknown key 'id'; name the McpServer resource with server: NAME", True)
     return Finding(at, f"unknown key '{key}'{did_you_mean(key, known)}", True)
 
 
