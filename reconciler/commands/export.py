@@ -1,0 +1,122 @@
+"""`reconciler export [--out DIR] [--kind KIND ...]`: write manifests for the live resources.
+
+Reads the account concurrently (bounded by --parallelism), turns it into files with the pure
+`reconciler.exporter`, and writes each file atomically. Files a previous export wrote that no longer
+correspond to a live resource are removed; nothing else in the folder is touched (the list of files
+export owns is kept in DIR/.reconciler-export).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+from reconciler import exporter
+from reconciler.api import resources
+from reconciler.api.client import ApiClient
+from reconciler.errors import ConfigError
+from reconciler.model import RESOURCE_KINDS, LiveState
+
+INDEX = ".reconciler-export"
+
+
+async def fetch_account(client: ApiClient, kinds: Collection[str]) -> LiveState:
+    """Everything `exporter.export` needs for `kinds`: assistants with every version and canary, and
+    the tools and MCP servers they refer to by name."""
+
+    async def nothing() -> list[dict[str, Any]]:
+        return []
+
+    want_assistants = "Assistant" in kinds
+    assistants, tools, servers = await asyncio.gather(
+        resources.list_assistants(client) if want_assistants else nothing(),
+        resources.list_tools(client) if want_assistants or "Tool" in kinds else nothing(),
+        resources.list_mcp_servers(client) if want_assistants or "McpServer" in kinds else nothing(),
+    )
+    live = LiveState(assistants=assistants, tools=tools, mcp_servers=servers)
+
+    async def versions_of(assistant: dict[str, Any]) -> None:
+        aid = str(assistant["id"])
+        versions = await resources.list_versions(client, aid)
+        live.versions[aid] = versions
+        # A canary can only point at a non-main version: without one there is nothing to read.
+        if any(v.get("version_id") != assistant.get("version_id") for v in versions):
+            live.canaries[aid] = await resources.get_canary(client, aid)
+
+    await asyncio.gather(*(versions_of(a) for a in assistants))
+    return live
+
+
+def _write_atomic(path: Path, text: str) -> bool:
+    """Write `text` to `path` through a temporary file and a rename; False when it already held it."""
+    data = text.encode("utf-8")
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def _kind_of(relative: str) -> str | None:
+    folder = relative.split("/", 1)[0]
+    if folder == exporter.PROMPTS:
+        return "Assistant"
+    return next((k for k, f in exporter.FOLDERS.items() if f == folder), None)
+
+
+def write_files(out: Path, files: dict[str, str], kinds: Collection[str]) -> tuple[int, list[str]]:
+    """Write the export into `out`; remove what an earlier export of the same kinds wrote and this one
+    did not. Returns (files changed, files removed)."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder")
+    index = out / INDEX
+    before = index.read_text(encoding="utf-8").split() if index.is_file() else []
+    changed = sum(_write_atomic(out / rel, text) for rel, text in files.items())
+    removed: list[str] = []
+    kept: list[str] = []
+    for rel in before:
+        if rel in files:
+            continue
+        if _kind_of(rel) in kinds:
+            stale = out / rel
+            if stale.is_file() and out.resolve() in stale.resolve().parents:
+                stale.unlink()
+                removed.append(rel)
+        else:
+            kept.append(rel)  # another kind's file, not exported this time: still ours
+    _write_atomic(index, "".join(f"{rel}\n" for rel in sorted({*kept, *files})))
+    return changed, removed
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export the live resources of `args.kind` (all kinds when none is given) into `args.out`."""
+    kinds = tuple(args.kind) if args.kind else RESOURCE_KINDS
+
+    async def go() -> LiveState:
+        async with ApiClient(args.base_url, os.environ.get("TELNYX_API_KEY"), parallelism=args.parallelism) as client:
+            return await fetch_account(client, kinds)
+
+    live = asyncio.run(go())
+    result = exporter.export(live, kinds)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    out = Path(args.out)
+    changed, removed = write_files(out, result.files, kinds)
+    counts = ", ".join(f"{result.counts.get(k, 0)} {k}" for k in RESOURCE_KINDS if k in kinds)
+    print(f"Exported {counts} to {out}/ ({len(result.files)} files, {changed} changed, {len(removed)} removed)")
+    for rel in removed:
+        print(f"  removed {out / rel}")
+    return 0

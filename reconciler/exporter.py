@@ -1,0 +1,374 @@
+"""Live objects -> manifest files: the pure half of `reconciler export`.
+
+`export(live)` turns what the API returned (a LiveState with every assistant's versions and canary)
+into the text of one manifest file per resource, so that `plan` on the result shows no change. What
+it writes is only what the user owns: no ids, timestamps or server-created ids, no value equal to the
+API's declared default (read from the schemas, see exporter_schema.py), references by name rather
+than id (`shared_tools`, `mcp_servers[].server`, canary versions), versions as overlays holding only
+what differs from the main version, and long instructions in their own file.
+
+The output is deterministic: the same account exports to the same bytes (keys in a fixed order, lists
+that compare as sets sorted), and a change in the account shows as a small, readable git diff.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.api.resources import canary_split, tool_spec
+from reconciler.exporter_schema import spec_keys, strip_spec
+from reconciler.exporter_yaml import dump_document
+from reconciler.model import DEFAULT_OWNER_TAG, ENV_REF, NAME_FIELD, PROTECT_TAG, RESOURCE_KINDS, LiveState
+
+API_VERSION = "reconciler/v1"
+# Output folder of each kind; prompts hold instructions too long to read inline.
+FOLDERS = {"Assistant": "assistants", "Tool": "tools", "McpServer": "mcp_servers"}
+PROMPTS = "prompts"
+# Instructions longer than this, or on several lines, go to prompts/<slug>.md.
+INLINE_INSTRUCTIONS_MAX = 200
+SLUG_MAX = 60
+# Manifest-form keys the exporter builds itself from API fields (tool_ids, mcp_servers[].id).
+REFERENCE_KEYS = ("shared_tools", "mcp_servers")
+# Lists the planner compares as sets: sorted here so the API's order never shows in a diff.
+SORTED_LISTS = ("tags", "enabled_features", "allowed_tools", "shared_tools")
+
+
+@dataclass
+class ExportResult:
+    """The files to write (path relative to the output folder -> text) and what the user should know."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Identity:
+    """How one live object is named in the manifests."""
+
+    name: str  # metadata.name
+    slug: str = ""  # file name without extension
+    pinned: bool = False  # metadata.id written
+    renamed: bool = False  # metadata.name differs from the live name: the live name is kept (ignore_changes)
+    note: str = ""  # a comment for the top of the file
+
+
+def slugify(name: str) -> str:
+    """A file-name-safe form of `name`: lowercase letters, digits and single dashes, at most 60 chars."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:SLUG_MAX].rstrip("-")
+
+
+def short_id(obj_id: str) -> str:
+    """The first 8 letters and digits of an id, after an `assistant-` prefix: enough to tell apart
+    the few objects that share a name, and stable across exports."""
+    cleaned = re.sub(r"[^A-Za-z0-9]", "", obj_id.removeprefix("assistant-")).lower()
+    return cleaned[:8] or "x"
+
+
+def _identities(kind: str, objects: list[dict[str, Any]], warnings: list[str]) -> dict[str, _Identity]:
+    """id -> identity for every live object of one kind.
+
+    A unique name is the identity as is. Names that cannot be identities (shared by several live
+    objects, or empty) are pinned with `metadata.id`; the oldest keeps the live name, the others get
+    a suffix from their id and `ignore_changes: [<name field>]`, so the plan never renames them.
+    """
+    name_field = NAME_FIELD[kind]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for obj in objects:
+        groups.setdefault(str(obj.get(name_field) or ""), []).append(obj)
+    taken = {n for n in groups if n}
+    out: dict[str, _Identity] = {}
+    for name, group in sorted(groups.items()):
+        group.sort(key=lambda o: (str(o.get("created_at") or ""), str(o.get("id"))))
+        if len(group) == 1 and name:
+            out[str(group[0]["id"])] = _Identity(name)
+            continue
+        ids = ", ".join(str(o.get("id")) for o in group)
+        if name:
+            warnings.append(f"{len(group)} live {kind} objects are named {name!r} ({ids}): exported with "
+                            f"metadata.id pins; all but the oldest get a suffixed manifest name")
+        else:
+            warnings.append(f"live {kind} objects without a name ({ids}): exported with metadata.id pins "
+                            f"under made-up manifest names")
+        for i, obj in enumerate(group):
+            obj_id = str(obj["id"])
+            if i == 0 and name:
+                out[obj_id] = _Identity(name, pinned=True,
+                                        note=f"Live name {name!r} is shared by {len(group)} {kind} objects ({ids}).")
+                continue
+            base = f"{name or 'unnamed'}-{short_id(obj_id)}"
+            alias = base if base not in taken else f"{name or 'unnamed'}-{obj_id}"
+            taken.add(alias)
+            out[obj_id] = _Identity(alias, pinned=True, renamed=True,
+                                    note=f"Live name {name!r} is shared by several {kind} objects ({ids}); "
+                                         f"this one is pinned by id and keeps its live name.")
+    _assign_slugs(kind, objects, out)
+    return out
+
+
+def _assign_slugs(kind: str, objects: list[dict[str, Any]], identities: dict[str, _Identity]) -> None:
+    """File names from manifest names; names whose slugs collide all get an id suffix (stable: it
+    depends only on the set of names, not on the order the API listed them in)."""
+    by_slug: dict[str, list[str]] = {}
+    for obj in objects:
+        obj_id = str(obj["id"])
+        by_slug.setdefault(slugify(identities[obj_id].name) or kind.lower(), []).append(obj_id)
+    for slug, ids in by_slug.items():
+        for obj_id in ids:
+            identities[obj_id].slug = slug if len(ids) == 1 else f"{slug}-{short_id(obj_id)}"
+        if len({identities[i].slug for i in ids}) < len(ids):  # short ids collide too: use the whole id
+            for obj_id in ids:
+                identities[obj_id].slug = f"{slug}-{slugify(obj_id)}"
+
+
+def _metadata(ident: _Identity, obj_id: str, name_field: str, protect: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": ident.name}
+    if ident.pinned:
+        meta["id"] = obj_id
+    if ident.renamed:
+        meta["ignore_changes"] = [name_field]
+    if protect:
+        meta["protect"] = True
+    return meta
+
+
+def _sorted_sets(value: Any, key: str | None = None) -> Any:
+    """Sort the lists the planner compares as sets, wherever they are."""
+    if isinstance(value, dict):
+        return {k: _sorted_sets(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_sorted_sets(v) for v in value]
+        if key in SORTED_LISTS and all(isinstance(i, str) for i in items):
+            return sorted(set(items))
+        return items
+    return value
+
+
+class _Exporter:
+    def __init__(self, live: LiveState, kinds: Collection[str], owner_tag: str) -> None:
+        self.live = live
+        self.kinds = set(kinds)
+        self.owner_tag = owner_tag
+        self.result = ExportResult()
+        self.warnings = self.result.warnings
+        self.tools = _identities("Tool", live.tools, self.warnings)
+        self.servers = _identities("McpServer", live.mcp_servers, self.warnings)
+        self.assistants = _identities("Assistant", live.assistants, self.warnings)
+
+    # --- output --------------------------------------------------------------------------------------
+
+    def _write(self, kind: str, ident: _Identity, metadata: dict[str, Any], spec: dict[str, Any]) -> None:
+        doc = {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
+        path = f"{FOLDERS[kind]}/{ident.slug}.yaml"
+        self.result.files[path] = dump_document(doc, [ident.note] if ident.note else [])
+        self.result.counts[kind] = self.result.counts.get(kind, 0) + 1
+
+    def _check_strings(self, where: str, value: Any) -> None:
+        if isinstance(value, str) and ENV_REF.search(value):
+            self.warnings.append(f"{where}: holds text of the form ${{env:NAME}}, which manifests read as an "
+                                 f"environment variable reference")
+        elif isinstance(value, dict):
+            for v in value.values():
+                self._check_strings(where, v)
+        elif isinstance(value, list):
+            for v in value:
+                self._check_strings(where, v)
+
+    # --- shared tools and MCP servers ------------------------------------------------------------------
+
+    def tool(self, obj: dict[str, Any]) -> None:
+        ident = self.tools[str(obj["id"])]
+        spec = _sorted_sets(strip_spec("Tool", tool_spec(obj)))
+        spec.pop("display_name", None)
+        allowed = spec_keys("Tool")
+        dropped = sorted(k for k in spec if k not in allowed)
+        if dropped:
+            self.warnings.append(f"tool {ident.name!r}: fields {', '.join(dropped)} have no manifest form; "
+                                 "left out (plan ignores them)")
+            spec = {k: v for k, v in spec.items() if k in allowed}
+        self._check_strings(f"tool {ident.name!r}", spec)
+        self._write("Tool", ident, _metadata(ident, str(obj["id"]), "display_name"), spec)
+
+    def mcp_server(self, obj: dict[str, Any]) -> None:
+        ident = self.servers[str(obj["id"])]
+        spec = {k: obj[k] for k in sorted(spec_keys("McpServer")) if obj.get(k) is not None}
+        spec = _sorted_sets(strip_spec("McpServer", spec))
+        self._check_strings(f"MCP server {ident.name!r}", spec)
+        self._write("McpServer", ident, _metadata(ident, str(obj["id"]), "name"), spec)
+
+    # --- assistants ------------------------------------------------------------------------------------
+
+    def _reference_name(self, kind: str, obj_id: Any, where: str) -> str:
+        known = self.tools if kind == "Tool" else self.servers
+        ident = known.get(str(obj_id))
+        if ident is None:
+            self.warnings.append(f"{where}: refers to {kind} {obj_id}, which does not exist; kept as its id")
+            return str(obj_id)
+        if ident.pinned and kind not in self.kinds:
+            self.warnings.append(f"{where}: refers to {kind} {ident.name!r}, whose live name is shared; export "
+                                 f"{kind} too so that the name resolves")
+        return ident.name
+
+    def assistant_spec(self, obj: dict[str, Any], where: str) -> dict[str, Any]:
+        """A live assistant (or version) as a manifest spec, before instructions move to files."""
+        allowed = spec_keys("Assistant") - {"versions", "canary", "instructions_file", *REFERENCE_KEYS}
+        spec = {k: v for k, v in obj.items() if k in allowed}
+        tools = spec.get("tools")
+        if isinstance(tools, list) and any(isinstance(t, dict) and t.get("type") not in _INLINE_TYPES for t in tools):
+            kinds = sorted({str(t.get("type")) for t in tools if isinstance(t, dict)} - _INLINE_TYPES)
+            self.warnings.append(f"{where}: inline tools of type {', '.join(kinds)} have no manifest form; "
+                                 "`tools` left out (plan leaves them alone)")
+            spec.pop("tools")
+        # Server-created ids: the server owns them and keeps them through updates.
+        for parent, key in (("telephony_settings", "default_texml_app_id"),
+                            ("messaging_settings", "default_messaging_profile_id")):
+            if isinstance(spec.get(parent), dict):
+                spec[parent] = {k: v for k, v in spec[parent].items() if k != key}
+        spec["shared_tools"] = [self._reference_name("Tool", t, where) for t in obj.get("tool_ids") or []]
+        spec["mcp_servers"] = sorted(
+            ({"server": self._reference_name("McpServer", e.get("id"), where),
+              **{k: v for k, v in e.items() if k != "id" and v is not None}}
+             for e in obj.get("mcp_servers") or [] if isinstance(e, dict)),
+            key=lambda e: str(e["server"]))
+        tags = [t for t in obj.get("tags") or [] if t not in (self.owner_tag, PROTECT_TAG)]
+        spec["tags"] = tags
+        unknown = sorted(k for k, v in obj.items()
+                         if k not in allowed and k not in _NOT_EXPORTED and v not in (None, [], {}, ""))
+        if unknown:
+            self.warnings.append(f"{where}: fields {', '.join(unknown)} have no manifest form; left out")
+        spec = strip_spec("Assistant", spec)
+        for key in (*REFERENCE_KEYS, "tags"):
+            if spec.get(key) == []:
+                del spec[key]  # nothing attached: same as the API's empty default
+        out: dict[str, Any] = _sorted_sets(spec)
+        return out
+
+    def assistant(self, obj: dict[str, Any]) -> None:
+        aid = str(obj["id"])
+        ident = self.assistants[aid]
+        where = f"assistant {ident.name!r}"
+        main = self.assistant_spec(obj, where)
+        self._check_strings(where, main)
+        if "instructions" not in main:
+            self.warnings.append(f"{where}: has no instructions; written as an empty string")
+            main["instructions"] = ""
+        versions, canary = self._versions(obj, main, where)
+        spec = self._instructions(main, ident.slug, None)
+        if versions is not None:
+            spec["versions"] = [
+                {"name": name, "spec": self._instructions(overlay, ident.slug, name)} for name, overlay in versions
+            ]
+        if canary is not None:
+            spec["canary"] = canary
+        protect = PROTECT_TAG in (obj.get("tags") or [])
+        self._write("Assistant", ident, _metadata(ident, aid, "name", protect), spec)
+
+    def _instructions(self, spec: dict[str, Any], slug: str, version: str | None) -> dict[str, Any]:
+        """Long or multi-line instructions move to prompts/<slug>[.<version>].md, referenced by
+        `instructions_file` (relative to the manifest). Text with a carriage return stays inline: a
+        file is read with universal newlines, which would change it."""
+        text = spec.get("instructions")
+        if not isinstance(text, str) or "\r" in text:
+            return spec
+        if len(text) <= INLINE_INSTRUCTIONS_MAX and "\n" not in text:
+            return spec
+        name = slug if version is None else f"{slug}.{slugify(version) or 'version'}"
+        path = f"{PROMPTS}/{name}.md"
+        while path in self.result.files:  # two version names with the same slug
+            name += "-1"
+            path = f"{PROMPTS}/{name}.md"
+        self.result.files[path] = text
+        out = {k: v for k, v in spec.items() if k != "instructions"}
+        out["instructions_file"] = f"../{path}"
+        return dict(sorted(out.items()))
+
+    def _versions(self, obj: dict[str, Any], main: dict[str, Any], where: str
+                  ) -> tuple[list[tuple[str, dict[str, Any]]] | None, list[dict[str, Any]] | None]:
+        """Named versions as overlays on the main spec, and the canary by version name. None where
+        they cannot be declared faithfully (then the plan leaves them alone)."""
+        aid = str(obj["id"])
+        main_id = obj.get("version_id")
+        others = [v for v in self.live.versions.get(aid, []) if main_id is None or v.get("version_id") != main_id]
+        split = canary_split(self.live.canaries.get(aid))
+        if not others:
+            if split:
+                self.warnings.append(f"{where}: its canary names versions that are not listed; canary not exported")
+            return None, None
+        names = [str(v.get("version_name") or "") for v in others]
+        clashes = sorted({n for n in names if names.count(n) > 1 or not n})
+        if clashes:
+            self.warnings.append(f"{where}: version names {', '.join(repr(n) for n in clashes)} are not unique; "
+                                 "versions and canary not exported (plan leaves them alone)")
+            return None, None
+        others.sort(key=lambda v: (str(v.get("version_created_at") or ""), str(v.get("version_name"))))
+        base = {k: v for k, v in main.items() if k != "tags"}
+        versions = []
+        for v in others:
+            full = {k: val for k, val in self.assistant_spec(v, f"{where} version {v.get('version_name')!r}").items()
+                    if k != "tags"}
+            versions.append((str(v["version_name"]), overlay_diff(base, full)))
+        by_id = {str(v.get("version_id")): str(v.get("version_name")) for v in others}
+        if not split:
+            return versions, None
+        if any(str(e.get("version_id")) not in by_id for e in split):
+            self.warnings.append(f"{where}: its canary names a version that is not a named version; "
+                                 "canary not exported")
+            return versions, None
+        canary = sorted(({"version": by_id[str(e["version_id"])], "percentage": e["percentage"]} for e in split),
+                        key=lambda e: str(e["version"]))
+        return versions, canary
+
+    def run(self) -> ExportResult:
+        if "Tool" in self.kinds:
+            for obj in self.live.tools:
+                self.tool(obj)
+        if "McpServer" in self.kinds:
+            for obj in self.live.mcp_servers:
+                self.mcp_server(obj)
+        if "Assistant" in self.kinds:
+            for obj in self.live.assistants:
+                self.assistant(obj)
+        self.result.files = dict(sorted(self.result.files.items()))
+        return self.result
+
+
+# Inline tool types the manifest schema knows (the InlineTool enum).
+_INLINE_TYPES = frozenset({"handoff", "hangup", "invite", "refer", "retrieval", "send_dtmf", "send_message",
+                           "skip_turn", "transfer", "webhook"})
+# API fields that are the server's, or are written in another form: never reported as left out.
+_NOT_EXPORTED = frozenset({"id", "name", "created_at", "version_id", "version_name", "version_created_at",
+                           "import_metadata", "tool_ids", "mcp_servers", "tags", "related_mission_ids"})
+
+
+def overlay_diff(base: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+    """The overlay that turns `base` into `target` under `model.merge_overlay`: objects differ key by
+    key, lists and scalars whole, and a key `target` lacks is `null`."""
+    out: dict[str, Any] = {}
+    for key in sorted(set(base) | set(target)):
+        if key not in target:
+            out[key] = None
+        elif key not in base:
+            out[key] = target[key]
+        elif isinstance(base[key], dict) and isinstance(target[key], dict):
+            inner = overlay_diff(base[key], target[key])
+            if inner:
+                out[key] = inner
+        elif base[key] != target[key] or type(base[key]) is not type(target[key]):
+            out[key] = target[key]
+    return out
+
+
+def export(live: LiveState, kinds: Iterable[str] = RESOURCE_KINDS, owner_tag: str = DEFAULT_OWNER_TAG
+           ) -> ExportResult:
+    """Manifest files for the live resources of `kinds`.
+
+    `live` must hold every assistant's versions and canary (`LiveState.versions` / `.canaries`) for
+    versions to be exported. References to resources of kinds not exported still use their names.
+    The owner and protect tags are not written as tags: the planner keeps the owner tag where it is
+    and `metadata.protect: true` stands for the protect tag.
+    """
+    return _Exporter(live, tuple(kinds), owner_tag).run()

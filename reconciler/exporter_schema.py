@@ -1,0 +1,178 @@
+"""What the schemas say about an exported spec: which keys a manifest kind accepts, and which values
+equal the API's declared defaults (so that `export` can leave them out).
+
+Everything is read from the project's JSON Schemas (`schemas/<Kind>.schema.json`, which `$ref` into
+`schemas/api/telnyx-ai.schema.json`): the defaults have one source of truth, shared with the manifest
+checks and the emulator. Pure apart from reading those files once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import posixpath
+from typing import Any
+
+from reconciler.paths import SCHEMAS
+
+Schema = dict[str, Any]
+# A schema node together with the file its `$ref`s are relative to.
+Located = tuple[Schema, str]
+
+_MISSING = object()
+
+
+@functools.cache
+def _document(name: str) -> Schema:
+    with (SCHEMAS / name).open(encoding="utf-8") as fh:
+        loaded: Schema = json.load(fh)
+    return loaded
+
+
+def _pointer(doc: Schema, pointer: str) -> Schema:
+    node: Any = doc
+    for part in pointer.strip("/").split("/") if pointer.strip("/") else []:
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    if not isinstance(node, dict):
+        raise ValueError(f"schema pointer {pointer} is not an object")
+    return node
+
+
+def resolve(node: Schema, base: str) -> Located:
+    """Follow `$ref`s (local or into another schema file); sibling keys of a `$ref` are kept."""
+    seen = 0
+    while "$ref" in node:
+        ref = str(node["$ref"])
+        file, _, pointer = ref.partition("#")
+        if file:
+            base = posixpath.normpath(posixpath.join(posixpath.dirname(base), file))
+        target = _pointer(_document(base), pointer)
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        seen += 1
+        if seen > 50:
+            raise ValueError(f"schema $ref loop at {ref}")
+    return node, base
+
+
+def spec_schema(kind: str) -> Located:
+    """The `spec` schema of a manifest kind (`Assistant`, `Tool`, `McpServer`)."""
+    name = f"{kind}.schema.json"
+    return resolve({"$ref": "#/$defs/Spec"}, name)
+
+
+def spec_keys(kind: str) -> frozenset[str]:
+    """The keys a kind's `spec` accepts (the manifest schemas close `spec`)."""
+    node, _ = spec_schema(kind)
+    return frozenset(node.get("properties", {}))
+
+
+def _discriminates(variant: Schema, value: Any) -> bool | None:
+    """True/False when `variant` names the `type` it is for and `value` does/does not have it; None
+    when the variant does not discriminate by `type`."""
+    prop = variant.get("properties", {}).get("type")
+    if not isinstance(prop, dict):
+        return None
+    allowed = prop["enum"] if "enum" in prop else [prop["const"]] if "const" in prop else None
+    if allowed is None:
+        return None
+    return isinstance(value, dict) and value.get("type") in allowed
+
+
+def _if_holds(cond: Schema, value: Any) -> bool:
+    """The simple `if` conditions the manifest schemas use: required keys and const/enum properties."""
+    if not isinstance(value, dict):
+        return False
+    if any(key not in value for key in cond.get("required", [])):
+        return False
+    for key, prop in cond.get("properties", {}).items():
+        if key not in value or not isinstance(prop, dict):
+            continue
+        if "const" in prop and value[key] != prop["const"]:
+            return False
+        if "enum" in prop and value[key] not in prop["enum"]:
+            return False
+    return True
+
+
+def applicable(node: Schema, base: str, value: Any) -> list[Located]:
+    """Every (resolved) schema that applies to `value`: the node itself, its `allOf` members, the
+    `then` of each `if` that holds, and the `oneOf`/`anyOf` variant its `type` selects."""
+    node, base = resolve(node, base)
+    out: list[Located] = [(node, base)]
+    for sub in node.get("allOf", []):
+        sub_node, sub_base = resolve(sub, base)
+        if "if" in sub_node:
+            if _if_holds(resolve(sub_node["if"], sub_base)[0], value) and "then" in sub_node:
+                out.extend(applicable(sub_node["then"], sub_base, value))
+        else:
+            out.extend(applicable(sub_node, sub_base, value))
+    for key in ("oneOf", "anyOf"):
+        for variant in node.get(key, []):
+            v_node, v_base = resolve(variant, base)
+            if _discriminates(v_node, value):
+                out.extend(applicable(v_node, v_base, value))
+    return out
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """JSON equality as the planner sees it: numbers by value (`1 == 1.0`), but a boolean is never a
+    number (`true != 1`)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _default(subs: list[Located]) -> Any:
+    for node, base in subs:
+        if "default" in node:
+            return node["default"]
+        resolved, _ = resolve(node, base)
+        if "default" in resolved:
+            return resolved["default"]
+    return _MISSING
+
+
+def strip_defaults(value: Any, node: Schema, base: str) -> Any:
+    """`value` without what the user did not say: nulls, values equal to the declared default of
+    their field (recursively, through nested settings and tool variants), and objects that only held
+    such values. A required key is always kept, whatever its value, so the result stays valid."""
+    schemas = applicable(node, base, value)
+    if isinstance(value, dict):
+        props: dict[str, list[Located]] = {}
+        required: set[str] = set()
+        for s_node, s_base in schemas:
+            for key, sub in s_node.get("properties", {}).items():
+                props.setdefault(key, []).append((sub, s_base))
+            required.update(s_node.get("required", []))
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if item is None:
+                continue
+            subs = props.get(key, [])
+            default = _default(subs)
+            if key not in required and default is not _MISSING and same_value(item, default):
+                continue
+            stripped = item
+            for sub, sub_base in subs:
+                stripped = strip_defaults(stripped, sub, sub_base)
+            if isinstance(item, dict) and item and not stripped and key not in required:
+                continue  # held nothing but defaults
+            out[key] = stripped
+        return out
+    if isinstance(value, list):
+        items = next(((s["items"], b) for s, b in schemas if isinstance(s.get("items"), dict)), None)
+        if items is None:
+            return list(value)
+        return [strip_defaults(v, items[0], items[1]) for v in value]
+    return value
+
+
+def strip_spec(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """`strip_defaults` for the `spec` of a manifest kind."""
+    node, base = spec_schema(kind)
+    stripped: dict[str, Any] = strip_defaults(spec, node, base)
+    return stripped
