@@ -1,0 +1,209 @@
+"""The applier against the real emulator, in-process: convergence, Refs, owner tag, no duplicates after
+lost responses, partial failure, parallelism."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from apply_support import (
+    EXAMPLES,
+    OWNER,
+    Recorder,
+    apply_paths,
+    client_for,
+    foreign,
+    generate_project,
+    name_counts,
+    pending,
+    plan_paths,
+    seed_foreign,
+    snapshot,
+    sync_client,
+)
+
+from reconciler import applier
+from reconciler.emulator.app import EmulatorApp, Reply
+from reconciler.plan import CREATE, Operation, Plan, ResourceChange
+
+
+class LosingApp(EmulatorApp):
+    """The emulator, except that the first response of each create route is lost after the create
+    landed (a 503 instead of the answer): what a dropped connection after a commit looks like."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost: list[str] = []
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        reply = super().dispatch(method, path, query, headers, body)
+        parts = path.split("/")
+        key = "/".join(parts[:4]) + (" version" if b'"promote_to_main":false' in body else "")
+        key += " canary" if path.endswith("/canary-deploys") else ""
+        if method == "POST" and reply.status < 300 and key not in self.lost and not path.endswith("/tags"):
+            self.lost.append(key)
+            return Reply(503, [("content-type", "application/json")], b'{"errors":[{"title":"lost"}]}')
+        return reply
+
+
+class RefusingApp(EmulatorApp):
+    """The emulator, except that it refuses to create MCP servers while `refuse` is set."""
+
+    refuse = True
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        if self.refuse and method == "POST" and path == "/v2/ai/mcp_servers":
+            return Reply(400, [("content-type", "application/json")],
+                         b'{"errors":[{"title":"Bad request","detail":"MCP servers are disabled"}]}')
+        return super().dispatch(method, path, query, headers, body)
+
+
+def test_examples_converge_and_every_created_assistant_is_owned(app: EmulatorApp) -> None:
+    async def go() -> tuple[Plan, applier.ApplyResult, Plan]:
+        async with client_for(app) as client:
+            plan, result = await apply_paths(client, [EXAMPLES])
+            return plan, result, await plan_paths(client, [EXAMPLES])
+
+    _, result, after = asyncio.run(go())
+    assert result.ok and len(result.done) == 6
+    assert pending(after) == []
+    for rec in app.state.assistants.values():
+        assert OWNER in rec["versions"][rec["main"]]["tags"]
+    # Every create carried an Idempotency-Key (the emulator remembers the answer under it).
+    assert len(app.state.data["idempotency"]) == 6
+    # The canary routes to the version created in the same run (a Ref resolved to its version_id).
+    (support,) = [r for r in app.state.assistants.values() if r["versions"][r["main"]]["name"] == "acme-support"]
+    (routed,) = support["canary"]["versions"]
+    assert support["versions"][routed["version_id"]]["version_name"] == "concise-greeting"
+
+
+def test_lost_create_responses_are_adopted_not_duplicated() -> None:
+    app = LosingApp()
+
+    async def go() -> tuple[applier.ApplyResult, Plan]:
+        async with client_for(app, backoff_base=0.01) as client:
+            _, result = await apply_paths(client, [EXAMPLES])
+            return result, await plan_paths(client, [EXAMPLES])
+
+    result, after = asyncio.run(go())
+    assert result.ok, [(s.address, s.error) for s in result.failed]
+    # One lost answer per create route: tools, MCP servers, assistants, versions, canary.
+    assert len(app.lost) == 5
+    counts = name_counts(app)
+    assert all(n == 1 for kind in counts.values() for n in kind.values()), counts
+    assert sum(counts["assistants"].values()) == 2 and sum(counts["versions"].values()) == 1
+    assert pending(after) == []
+
+
+def test_a_failure_skips_only_its_dependents_and_a_rerun_finishes(tmp_path: Path) -> None:
+    app = RefusingApp()
+
+    async def go() -> tuple[Recorder, applier.ApplyResult, Plan]:
+        async with client_for(app) as client:
+            recorder = Recorder()
+            await apply_paths(client, [EXAMPLES], hooks=recorder)
+            app.refuse = False
+            _, second = await apply_paths(client, [EXAMPLES])
+            return recorder, second, await plan_paths(client, [EXAMPLES])
+
+    recorder, second, after = asyncio.run(go())
+    first = recorder.result
+    assert first is not None and not first.ok
+    assert [s.address for s in first.failed] == ["mcp_server.crm"]
+    assert "MCP servers are disabled" in str(first.failed[0].error)
+    assert sorted(s.address for s in first.skipped) == [
+        "assistant.acme-support", "assistant.acme-support.canary", "assistant.acme-support.version.concise-greeting"]
+    assert all("mcp_server.crm, which failed" in str(s.error) for s in first.skipped)
+    assert sorted(s.address for s in first.done) == ["assistant.acme-sms", "tool.order-lookup"]
+    # Skipped steps were reported but never started.
+    assert not any(e[0] == "start" and e[1].startswith("assistant.acme-support") for e in recorder.events)
+    assert second.ok and len(second.done) == 4
+    assert pending(after) == []
+
+
+def test_an_assistant_create_without_the_owner_tag_is_refused(app: EmulatorApp) -> None:
+    create = ResourceChange("assistant.x", "Assistant", "x", [CREATE], operations=[
+        Operation("POST", "/ai/assistants", {"name": "x", "instructions": "i", "tags": ["other"]}, lookup_name="x")])
+
+    async def go() -> applier.ApplyResult:
+        async with client_for(app) as client:
+            return await applier.apply_plan(client, Plan([create]), owner_tag=OWNER)
+
+    result = asyncio.run(go())
+    assert "owner tag" in str(result.failed[0].error)
+    assert app.state.assistants == {}
+
+
+def test_independent_steps_run_in_parallel_up_to_the_client_limit(tmp_path: Path) -> None:
+    app = EmulatorApp(latency_ms=50)
+    generate_project(tmp_path, tools=40, mcp_servers=0, assistants=0)
+    recorder = Recorder()
+
+    async def go() -> float:
+        async with client_for(app, parallelism=8) as client:
+            plan = await plan_paths(client, [tmp_path])
+            started = time.monotonic()
+            result = await applier.apply_plan(client, plan, recorder)
+            assert result.ok
+            return time.monotonic() - started
+
+    elapsed = asyncio.run(go())
+    assert recorder.max_in_flight() == 8
+    # 40 creates, 8 at a time, 50 ms each: 5 rounds, 0.25 s; serial would be 2 s.
+    assert elapsed < 0.8, elapsed
+
+
+def _drift(app: EmulatorApp) -> None:
+    """Change live state behind reconciler's back, through the API."""
+    assistants = {r["versions"][r["main"]]["name"]: r for r in app.state.assistants.values()}
+    tools = {t["display_name"]: t["id"] for t in app.state.tools.values()}
+    mcp = {m["name"]: m["id"] for m in app.state.mcp_servers.values()}
+    with sync_client(app) as http:
+        a0 = assistants["gen-assistant-000"]["id"]
+        http.post(f"/ai/assistants/{a0}", json={"greeting": "edited in the portal"}).raise_for_status()
+        a1 = assistants["gen-assistant-001"]
+        http.delete(f"/ai/assistants/{a1['id']}/canary-deploys").raise_for_status()
+        other = next(v for v in a1["versions"] if v != a1["main"])
+        http.delete(f"/ai/assistants/{a1['id']}/versions/{other}").raise_for_status()
+        http.delete(f"/ai/assistants/{assistants['gen-assistant-002']['id']}").raise_for_status()
+        http.delete(f"/ai/assistants/{assistants['gen-assistant-003']['id']}/tags/{OWNER}").raise_for_status()
+        a4 = assistants["gen-assistant-004"]["id"]
+        http.put(f"/ai/assistants/{a4}/canary-deploys", json={"versions": []}).raise_for_status()
+        http.delete(f"/ai/tools/{tools['gen-tool-005']}").raise_for_status()
+        http.put(f"/ai/mcp_servers/{mcp['gen-mcp-006']}", json={"url": "https://elsewhere.example.com"}
+                 ).raise_for_status()
+
+
+def test_200_resources_converge_from_empty_and_from_drift(app: EmulatorApp, tmp_path: Path) -> None:
+    total = generate_project(tmp_path / "project")
+    assert total == 200
+    with sync_client(app) as http:
+        seed_foreign(http)
+    untouched = foreign(snapshot(app))
+
+    async def go() -> dict[str, Any]:
+        async with client_for(app, parallelism=16) as client:
+            plan, result = await apply_paths(client, [tmp_path / "project"])
+            out: dict[str, Any] = {"first": (len(plan.resource_changes), result.ok, len(result.done))}
+            out["after_first"] = pending(await plan_paths(client, [tmp_path / "project"]))
+            _drift(app)
+            drifted = pending(await plan_paths(client, [tmp_path / "project"]))
+            out["drifted"] = drifted
+            _, result = await apply_paths(client, [tmp_path / "project"])
+            out["second"] = (result.ok, [(s.address, s.error) for s in result.failed])
+            out["after_second"] = pending(await plan_paths(client, [tmp_path / "project"]))
+            return out
+
+    out = asyncio.run(go())
+    assert out["first"] == (200, True, 200)
+    assert out["after_first"] == []
+    assert len(out["drifted"]) >= 8, json.dumps(out["drifted"])
+    assert out["second"] == (True, [])
+    assert out["after_second"] == []
+    counts = name_counts(app)
+    assert all(n == 1 for kind in counts.values() for n in kind.values())
+    assert foreign(snapshot(app)) == untouched
