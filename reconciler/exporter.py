@@ -226,8 +226,12 @@ class _Exporter:
         # Server-created ids: the server owns them and keeps them through updates.
         for parent, key in (("telephony_settings", "default_texml_app_id"),
                             ("messaging_settings", "default_messaging_profile_id")):
-            if isinstance(spec.get(parent), dict):
-                spec[parent] = {k: v for k, v in spec[parent].items() if k != key}
+            if isinstance(spec.get(parent), dict) and key in spec[parent]:
+                rest = {k: v for k, v in spec[parent].items() if k != key}
+                if rest:
+                    spec[parent] = rest
+                else:
+                    del spec[parent]  # the server made the whole object: nothing of it is the user's
         spec["shared_tools"] = [self._reference_name("Tool", t, where) for t in obj.get("tool_ids") or []]
         spec["mcp_servers"] = sorted(
             ({"server": self._reference_name("McpServer", e.get("id"), where),

@@ -1,5 +1,6 @@
 """Manifest documents as YAML text, written the same way every time: block style, keys in a fixed
-order (apiVersion, kind, metadata, spec; inside spec sorted, with `type`/`name`-like keys first),
+order (apiVersion, kind, metadata, spec; inside spec sorted, with `type`/`name`-like keys first,
+so a version reads `name` then `spec`),
 multi-line strings as literal blocks, no line folding, Unicode as is."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import yaml
 # libyaml when available (fast); the pure-Python dumper produces the same text for what we write.
 _Base: type[Any] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # Keys that name what an object is: shown first in every mapping, in this order.
-LEADING_KEYS = ("apiVersion", "kind", "metadata", "spec", "type", "name", "server", "version")
+LEADING_KEYS = ("apiVersion", "kind", "type", "name", "server", "version", "metadata", "spec")
 # Never fold long lines: a folded scalar is valid YAML but makes noisy diffs.
 WIDTH = 1_000_000
 

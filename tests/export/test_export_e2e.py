@@ -1,0 +1,229 @@
+"""`reconciler export` end to end over real loopback HTTP: the varied account exports to manifests that
+validate, plan with no changes, and export again to the same bytes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reconciler import live as live_state
+from reconciler import planner
+from reconciler.api.client import ApiClient
+from reconciler.cli import main
+from reconciler.emulator.transport import AsyncEmulatorTransport
+from reconciler.manifest import load
+from reconciler.model import DEFAULT_OWNER_TAG, PROTECT_TAG
+from tests.conftest import API_KEY, Emulator
+from tests.export.conftest import LONG_INSTRUCTIONS, Seeded
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def export(capsys: pytest.CaptureFixture[str], emulator: Emulator, out: Path, *extra: str) -> str:
+    code, stdout, err = run(capsys, "export", "--out", str(out), "--base-url", emulator.base_url, *extra)
+    assert code == 0, err
+    return stdout + err
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_round_trip_validates_plans_clean_and_is_byte_identical(
+    seeded: Seeded, emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "exported"
+    messages = export(capsys, emulator, out)
+
+    code, stdout, err = run(capsys, "validate", str(out))
+    assert code == 0, err
+    assert "OK: 17 resources" in stdout
+
+    code, stdout, err = run(capsys, "plan", "--detailed-exitcode", str(out), "--base-url", emulator.base_url)
+    assert code == 0, stdout + err
+    assert "No changes." in stdout
+
+    first = snapshot(out)
+    export(capsys, emulator, out)
+    assert snapshot(out) == first
+    again = tmp_path / "again"
+    export(capsys, emulator, again)
+    assert snapshot(again) == first
+
+    # Duplicate names and version names are reported, naming the ids.
+    assert f"named 'Duplicate' ({seeded.assistants['dup-a']}, {seeded.assistants['dup-b']})" in messages
+    assert "named 'lookup'" in messages and "named 'analytics'" in messages
+    assert "assistant 'drafts': version names 'New assistant' are not unique" in messages
+
+
+def test_plan_through_the_planner_in_process(seeded: Seeded, emulator: Emulator, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The same round trip without the plan command: load, fetch live in-process, plan."""
+    out = tmp_path / "exported"
+    export(capsys, emulator, out)
+    desired = load([out])
+
+    async def go() -> planner.Plan:
+        async with ApiClient("http://emulator/v2", API_KEY, transport=AsyncEmulatorTransport(emulator.app)) as c:
+            return planner.plan(desired, await live_state.fetch_live(c, desired))
+
+    result = asyncio.run(go())
+    changed = [(rc.address, rc.actions, rc.changes) for rc in result.resource_changes if rc.actions != ["no-op"]]
+    assert changed == []
+    addresses = {rc.address for rc in result.resource_changes}
+    assert {"assistant.Support Bot.version.concise-greeting", "assistant.Support Bot.version.no-tools",
+            "assistant.Support Bot.canary", "tool.lookup-" + seeded.tools["dup-b"][:8]} <= addresses
+
+
+def test_what_is_written(seeded: Seeded, emulator: Emulator, tmp_path: Path,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x"
+    export(capsys, emulator, out)
+    files = snapshot(out)
+    def short(label: str) -> str:
+        return seeded.assistants[label].removeprefix("assistant-")[:8]
+
+    assert {f for f in files if not f.startswith(".")} == {
+        f"assistants/billing-bot-{short('billing-1')}.yaml",
+        f"assistants/billing-bot-{short('billing-2')}.yaml",
+        "assistants/drafts.yaml",
+        f"assistants/duplicate-{short('dup-b')}.yaml",
+        "assistants/duplicate.yaml",
+        "assistants/ops-etc-night-shift.yaml",
+        "assistants/sms-bot.yaml",
+        "assistants/support-bot.yaml",
+        f"mcp_servers/analytics-{seeded.servers['dup-b'][:8]}.yaml",
+        "mcp_servers/analytics.yaml",
+        "mcp_servers/crm.yaml",
+        "mcp_servers/docs.yaml",
+        "prompts/support-bot.md",
+        "prompts/support-bot.new-voice-v2.md",
+        "tools/knowledge-base.yaml",
+        f"tools/lookup-{seeded.tools['dup-b'][:8]}.yaml",
+        "tools/lookup.yaml",
+        "tools/notify.yaml",
+        "tools/order-lookup.yaml",
+    }
+    text = {k: v.decode() for k, v in files.items()}
+    for name, body in text.items():
+        assert "created_at" not in body and "version_id" not in body, name
+        assert "default_texml_app_id" not in body and "default_messaging_profile_id" not in body, name
+
+    support = yaml.safe_load(text["assistants/support-bot.yaml"])
+    assert list(support) == ["apiVersion", "kind", "metadata", "spec"]
+    assert support["metadata"] == {"name": "Support Bot"}
+    spec = support["spec"]
+    assert list(spec) == sorted(spec)
+    # Long instructions live in their own file, byte for byte.
+    assert spec["instructions_file"] == "../prompts/support-bot.md"
+    assert text["prompts/support-bot.md"] == LONG_INSTRUCTIONS
+    # References by name; tags without the owner tag; a duplicate tool by its manifest alias.
+    assert spec["shared_tools"] == sorted(["Knowledge Base", "order-lookup", f"lookup-{seeded.tools['dup-b'][:8]}"])
+    assert spec["mcp_servers"] == [{"server": f"analytics-{seeded.servers['dup-b'][:8]}"},
+                                   {"server": "crm", "allowed_tools": ["lookup_customer"]}]
+    assert spec["tags"] == ["production", "support"]
+    # Declared defaults are left out, everywhere; what differs from them stays.
+    assert "dynamic_variables_webhook_timeout_ms" not in spec and "tool_ids" not in spec
+    webhook = spec["tools"][0]["webhook"]
+    assert "method" not in webhook and "async" not in webhook and webhook["timeout_ms"] == 4000
+    assert spec["tools"][1]["webhook"]["method"] == "GET" and spec["tools"][1]["webhook"]["async"] is True
+    assert spec["tools"][4] == {"type": "hangup", "hangup": {}}
+    assert spec["tools"][5]["hangup"] == {"description": "Hang up once the caller says goodbye."}
+    assert spec["tools"][-1] == {"type": "skip_turn", "skip_turn": {}}
+    assert [t["type"] for t in spec["tools"]] == ["webhook", "webhook", "retrieval", "handoff", "hangup", "hangup",
+                                                  "transfer", "invite", "refer", "send_dtmf", "send_message",
+                                                  "skip_turn"]
+    assert spec["voice_settings"] == {"voice": "Telnyx.KokoroTTS.af_heart", "voice_speed": 1.2,
+                                      "background_audio": {"type": "predefined_media", "value": "office"}}
+    assert spec["telephony_settings"]["recording_settings"] == {"channels": "single"}
+    assert "time_limit_secs" not in spec["telephony_settings"]
+    assert spec["transcription"]["settings"] == {"eot_threshold": 0.7, "keyterm": "Acme"}
+    assert "status" in spec["observability_settings"]  # enabled is not the default
+    assert spec["interruption_settings"] == {"start_speaking_plan": {
+        "wait_seconds": 0.6, "transcription_endpointing_plan": {"on_number_seconds": 0.8}}}
+    assert "logo_icon_url" not in spec["widget_settings"]
+    # Versions: overlays holding only what differs from main, by name; canary by version name.
+    assert spec["versions"] == [
+        {"name": "concise-greeting", "spec": {"greeting": "Hi!"}},
+        {"name": "new voice / v2", "spec": {
+            "description": None, "instructions_file": "../prompts/support-bot.new-voice-v2.md",
+            "shared_tools": ["order-lookup"],
+            "voice_settings": {"voice": "Telnyx.KokoroTTS.am_adam", "voice_speed": None}}},
+        {"name": "no-tools", "spec": {"mcp_servers": None, "tools": None}},
+    ]
+    assert text["prompts/support-bot.new-voice-v2.md"] == LONG_INSTRUCTIONS + "\nSpeak slowly."
+    assert spec["canary"] == [{"version": "concise-greeting", "percentage": 10},
+                              {"version": "new voice / v2", "percentage": 5.5}]
+
+    sms = yaml.safe_load(text["assistants/sms-bot.yaml"])
+    assert sms["metadata"] == {"name": "sms-bot", "protect": True}
+    assert sms["spec"]["tags"] == ["sms"]
+    assert DEFAULT_OWNER_TAG not in text["assistants/sms-bot.yaml"]
+    assert PROTECT_TAG not in text["assistants/sms-bot.yaml"]
+    assert "messaging_settings" not in sms["spec"]  # only the server-created profile id was in it
+
+    # Duplicates: each pinned; the oldest keeps the name, the other an alias that never renames it live.
+    dup_a = yaml.safe_load(text["assistants/duplicate.yaml"])
+    assert dup_a["metadata"] == {"name": "Duplicate", "id": seeded.assistants["dup-a"]}
+    alias = f"Duplicate-{short('dup-b')}"
+    dup_b = next(yaml.safe_load(v) for k, v in text.items() if k.startswith("assistants/duplicate-"))
+    assert dup_b["metadata"] == {"name": alias, "id": seeded.assistants["dup-b"], "ignore_changes": ["name"]}
+    assert text[next(k for k in text if k.startswith("assistants/duplicate-"))].startswith("# Live name 'Duplicate'")
+
+    # A name unsafe as a file name changes the file name only; colliding slugs get id suffixes.
+    unsafe = yaml.safe_load(text["assistants/ops-etc-night-shift.yaml"])
+    assert unsafe["metadata"]["name"] == "ops/../etc: Night Shift!"
+    billing = sorted(k for k in text if k.startswith("assistants/billing-bot-"))
+    assert len(billing) == 2
+    assert {yaml.safe_load(text[k])["metadata"]["name"] for k in billing} == {"Billing Bot", "billing-bot"}
+
+    # Versions that cannot be told apart by name are not declared (the plan leaves them alone).
+    assert "versions" not in yaml.safe_load(text["assistants/drafts.yaml"])["spec"]
+
+    crm = yaml.safe_load(text["mcp_servers/crm.yaml"])
+    assert crm["spec"] == {"type": "http", "url": "https://mcp.example.com/crm", "api_key_ref": "crm-key",
+                           "allowed_tools": ["create_note", "lookup_customer"]}
+    assert yaml.safe_load(text["mcp_servers/docs.yaml"])["spec"] == {"type": "sse",
+                                                                     "url": "https://mcp.example.com/docs"}
+    order = yaml.safe_load(text["tools/order-lookup.yaml"])["spec"]
+    assert order["timeout_ms"] == 3000 and order["webhook"]["method"] == "GET"
+    notify = yaml.safe_load(text["tools/notify.yaml"])["spec"]
+    assert "timeout_ms" not in notify and "method" not in notify["webhook"] and "async" not in notify["webhook"]
+
+
+def test_kind_filter_and_stale_files(seeded: Seeded, emulator: Emulator, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x"
+    export(capsys, emulator, out, "--kind", "Tool")
+    assert {p.parent.name for p in out.rglob("*.yaml")} == {"tools"}
+    export(capsys, emulator, out, "--kind", "McpServer", "--kind", "Assistant")
+    assert {p.parent.name for p in out.rglob("*.yaml")} == {"tools", "mcp_servers", "assistants"}
+    # A file the user put there is never touched; files of resources gone live are removed.
+    mine = out / "assistants" / "hand-written.yaml"
+    mine.write_text("# mine\n")
+    with emulator.api() as api:
+        assert api.delete(f"/ai/assistants/{seeded.assistants['unsafe']}").status_code == 200
+        assert api.delete(f"/ai/tools/{seeded.tools['notify']}").status_code == 200
+    messages = export(capsys, emulator, out, "--kind", "Assistant")
+    assert not (out / "assistants" / "ops-etc-night-shift.yaml").exists()
+    assert "removed" in messages
+    assert (out / "tools" / "notify.yaml").exists()  # Tool was not exported this time
+    assert mine.read_text() == "# mine\n"
+    export(capsys, emulator, out)
+    assert not (out / "tools" / "notify.yaml").exists()
+
+
+def test_missing_api_key_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("TELNYX_API_KEY", raising=False)
+    code, _, err = run(capsys, "export", "--out", str(tmp_path / "x"), "--base-url", "http://127.0.0.1:9/v2")
+    assert code == 1
+    assert "TELNYX_API_KEY" in err
+    assert not (tmp_path / "x").exists()
