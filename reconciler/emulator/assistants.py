@@ -117,17 +117,17 @@ def create(st: State, call: Call) -> Result:
     apply_fields(cfg, body)
     cfg.setdefault("telephony_settings", {}).setdefault("default_texml_app_id", numeric_id())
     cfg.setdefault("messaging_settings", {}).setdefault("default_messaging_profile_id", new_id())
-    return 200, copied(_new_assistant(st, cfg))
+    return 200, _new_assistant(st, cfg)
 
 
 def list_all(st: State, call: Call) -> Result:
     """GET /ai/assistants: every main version, `{"data": [...]}`, no pagination."""
-    return 200, {"data": [copied(r["versions"][r["main"]]) for r in st.assistants.values()]}
+    return 200, {"data": [r["versions"][r["main"]] for r in st.assistants.values()]}
 
 
 def retrieve(st: State, call: Call) -> Result:
     """GET /ai/assistants/{id}: the main version."""
-    return 200, copied(main_of(st, call.params["assistant_id"]))
+    return 200, main_of(st, call.params["assistant_id"])
 
 
 def update(st: State, call: Call) -> Result:
@@ -139,14 +139,14 @@ def update(st: State, call: Call) -> Result:
     if promote is not False:
         main: dict[str, Any] = rec["versions"][rec["main"]]
         apply_fields(main, body)
-        return 200, copied(main)
+        return 200, main
     version = copied(rec["versions"][rec["main"]])
     version["version_id"] = new_id()
     version["version_name"] = body.pop("version_name", None) or DEFAULT_VERSION_NAME
     version["version_created_at"] = now_iso()
     apply_fields(version, body)
     rec["versions"][version["version_id"]] = version
-    return 200, copied(version)
+    return 200, version
 
 
 def delete(st: State, call: Call) -> Result:
@@ -164,7 +164,7 @@ def clone(st: State, call: Call) -> Result:
     cfg = copied(main_of(st, call.params["assistant_id"]))
     for key in (*SERVER_FIELDS, "telephony_settings", "messaging_settings"):
         cfg.pop(key, None)
-    return 200, copied(_new_assistant(st, cfg))
+    return 200, _new_assistant(st, cfg)
 
 
 def import_(st: State, call: Call) -> Result:
@@ -181,11 +181,11 @@ def import_(st: State, call: Call) -> Result:
         if existing is not None:
             main = existing["versions"][existing["main"]]
             apply_fields(main, fields)
-            out.append(copied(main))
+            out.append(main)
             continue
         cfg: dict[str, Any] = dict(fields)
         cfg["import_metadata"] = meta
-        out.append(copied(_new_assistant(st, cfg)))
+        out.append(_new_assistant(st, cfg))
     return 200, {"data": out}
 
 
@@ -219,7 +219,7 @@ def chat_sms(st: State, call: Call) -> Result:
 def list_versions(st: State, call: Call) -> Result:
     """GET /ai/assistants/{id}/versions: newest first, main included."""
     rec = record(st, call.params["assistant_id"])
-    return 200, {"data": [copied(v) for v in reversed(rec["versions"].values())]}
+    return 200, {"data": [v for v in reversed(rec["versions"].values())]}
 
 
 def _version(st: State, call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -233,7 +233,7 @@ def _version(st: State, call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def get_version(st: State, call: Call) -> Result:
     """GET /ai/assistants/{id}/versions/{version_id} (works for main too)."""
-    return 200, copied(_version(st, call)[1])
+    return 200, _version(st, call)[1]
 
 
 def update_version(st: State, call: Call) -> Result:
@@ -243,7 +243,7 @@ def update_version(st: State, call: Call) -> Result:
         raise bad_request("The main version cannot be updated through the versions endpoint")
     check_refs(st, call.body)
     apply_fields(version, call.body)
-    return 200, copied(version)
+    return 200, version
 
 
 def delete_version(st: State, call: Call) -> Result:
@@ -263,12 +263,12 @@ def promote(st: State, call: Call) -> Result:
     rec, version = _version(st, call)
     rec["main"] = version["version_id"]
     rec["canary"] = None
-    return 200, copied(version)
+    return 200, version
 
 
 def _canary_body(rec: dict[str, Any]) -> dict[str, Any]:
     canary = rec["canary"]
-    return {"assistant_id": rec["id"], "versions": copied(canary["versions"]),
+    return {"assistant_id": rec["id"], "versions": canary["versions"],
             "created_at": canary["created_at"], "updated_at": canary["updated_at"]}
 
 

@@ -33,7 +33,7 @@ def tool_view(tool: dict[str, Any]) -> dict[str, Any]:
     """SharedToolResponse: `tool_definition` is `{"type": type, <payload key>: payload, ...}`."""
     return {"id": tool["id"], "type": tool["type"], "display_name": tool["display_name"],
             "timeout_ms": tool["timeout_ms"],
-            "tool_definition": {"type": tool["type"], **copied(tool["payload"])},
+            "tool_definition": {"type": tool["type"], **tool["payload"]},
             "created_at": tool["created_at"]}
 
 
@@ -96,21 +96,21 @@ def create_mcp(st: State, call: Call) -> Result:
     server = {"id": new_id(), **{k: copied(call.body[k]) for k in MCP_FIELDS if k in call.body},
               "created_at": now_iso()}
     st.mcp_servers[server["id"]] = server
-    return 200, copied(server)
+    return 200, server
 
 
 def list_mcp(st: State, call: Call) -> Result:
     """GET /ai/mcp_servers: a bare array; `type`/`url` exact filters; page[number]/page[size]."""
     number, size = page_params(call.query)
     kind, url = call.query.get("type"), call.query.get("url")
-    found = [copied(s) for s in st.mcp_servers.values()
+    found = [s for s in st.mcp_servers.values()
              if (kind is None or s["type"] == kind) and (url is None or s["url"] == url)]
     return 200, paginate(found, number, size)[0]
 
 
 def get_mcp(st: State, call: Call) -> Result:
     """GET /ai/mcp_servers/{id}."""
-    return 200, copied(_get(st.mcp_servers, "MCP server", call.params["mcp_server_id"]))
+    return 200, _get(st.mcp_servers, "MCP server", call.params["mcp_server_id"])
 
 
 def update_mcp(st: State, call: Call) -> Result:
@@ -121,7 +121,7 @@ def update_mcp(st: State, call: Call) -> Result:
             if call.body[key] is None and key in ("name", "type", "url"):
                 raise Invalid.one(["body", key], "Field may not be null")
             server[key] = copied(call.body[key])
-    return 200, copied(server)
+    return 200, server
 
 
 def delete_mcp(st: State, call: Call) -> Result:
@@ -144,7 +144,7 @@ def create_test(st: State, call: Call) -> Result:
     test = {"test_id": new_id(), "telnyx_conversation_channel": "web_chat",
             **{k: copied(call.body[k]) for k in TEST_FIELDS if k in call.body}, "created_at": now_iso()}
     st.tests[test["test_id"]] = test
-    return 201, copied(test)
+    return 201, test
 
 
 def list_tests(st: State, call: Call) -> Result:
@@ -152,21 +152,21 @@ def list_tests(st: State, call: Call) -> Result:
     number, size = page_params(call.query)
     filters = {k: call.query[k] for k in ("test_suite", "telnyx_conversation_channel", "destination")
                if k in call.query}
-    found = [copied(t) for t in st.tests.values() if all(t.get(k) == v for k, v in filters.items())]
+    found = [t for t in st.tests.values() if all(t.get(k) == v for k, v in filters.items())]
     page, meta = paginate(found, number, size)
     return 200, {"data": page, "meta": meta}
 
 
 def get_test(st: State, call: Call) -> Result:
     """GET /ai/assistants/tests/{test_id}."""
-    return 200, copied(_get(st.tests, "Test", call.params["test_id"]))
+    return 200, _get(st.tests, "Test", call.params["test_id"])
 
 
 def update_test(st: State, call: Call) -> Result:
     """PUT /ai/assistants/tests/{test_id}: partial; only the fields sent change."""
     test = _get(st.tests, "Test", call.params["test_id"])
     test.update({k: copied(v) for k, v in call.body.items() if k in TEST_FIELDS})
-    return 200, copied(test)
+    return 200, test
 
 
 def delete_test(st: State, call: Call) -> Result:
@@ -205,7 +205,7 @@ def _new_run(st: State, test: dict[str, Any], suite_run: str | None) -> dict[str
 def _runs_page(call: Call, runs: list[dict[str, Any]]) -> Result:
     number, size = page_params(call.query)
     filters = {k: call.query[k] for k in ("status", "test_suite_run_id") if k in call.query}
-    found = [copied(r) for r in runs if all(r.get(k) == v for k, v in filters.items())]
+    found = [r for r in runs if all(r.get(k) == v for k, v in filters.items())]
     page, meta = paginate(found, number, size)
     return 200, {"data": page, "meta": meta}
 
@@ -214,7 +214,7 @@ def trigger_run(st: State, call: Call) -> Result:
     """POST /ai/assistants/tests/{test_id}/runs: 201, a finished run."""
     test = _get(st.tests, "Test", call.params["test_id"])
     _check_version(st, call.body)
-    return 201, copied(_new_run(st, test, None))
+    return 201, _new_run(st, test, None)
 
 
 def list_runs(st: State, call: Call) -> Result:
@@ -229,7 +229,7 @@ def get_run(st: State, call: Call) -> Result:
     entry = _get(st.runs, "Test run", call.params["run_id"])
     if entry["run"]["test_id"] != call.params["test_id"]:
         raise not_found("Test run", call.params["run_id"])
-    return 200, copied(entry["run"])
+    return 200, entry["run"]
 
 
 def trigger_suite(st: State, call: Call) -> Result:
@@ -240,7 +240,7 @@ def trigger_suite(st: State, call: Call) -> Result:
         raise not_found("Test suite", suite)
     _check_version(st, call.body)
     batch = new_id()
-    return 201, [copied(_new_run(st, t, batch)) for t in tests]
+    return 201, [_new_run(st, t, batch) for t in tests]
 
 
 def list_suite_runs(st: State, call: Call) -> Result:
@@ -262,7 +262,7 @@ def create_event(st: State, call: Call) -> Result:
     event = {"scheduled_event_id": new_id(), "assistant_id": aid, **copied(body), "status": "pending",
              "retry_count": 0, "errors": [], "created_at": now_iso()}
     st.events[event["scheduled_event_id"]] = event
-    return 201, copied(event)
+    return 201, event
 
 
 def list_events(st: State, call: Call) -> Result:
@@ -273,7 +273,7 @@ def list_events(st: State, call: Call) -> Result:
     channel = call.query.get("conversation_channel")
     low, high = call.query.get("from_date"), call.query.get("to_date")
     # Same-format ISO strings compare in time order, which is all the filter needs.
-    found = [copied(e) for e in st.events.values() if e["assistant_id"] == aid
+    found = [e for e in st.events.values() if e["assistant_id"] == aid
              and (channel is None or e["telnyx_conversation_channel"] == channel)
              and (low is None or e["scheduled_at_fixed_datetime"] >= low)
              and (high is None or e["scheduled_at_fixed_datetime"] <= high)]
@@ -291,7 +291,7 @@ def _event(st: State, call: Call) -> dict[str, Any]:
 
 def get_event(st: State, call: Call) -> Result:
     """GET /ai/assistants/{id}/scheduled_events/{event_id}."""
-    return 200, copied(_event(st, call))
+    return 200, _event(st, call)
 
 
 def delete_event(st: State, call: Call) -> Result:

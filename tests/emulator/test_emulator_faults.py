@@ -1,0 +1,148 @@
+"""Control endpoints: stats, reset, injected errors (some after the write landed), the rate limit, and
+latency that overlaps instead of serialising (over real HTTP and through the async transport)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from reconciler.emulator.app import EmulatorApp
+
+BODY = {"name": "n", "instructions": "i"}
+
+
+def test_stats_count_by_route_template_and_status(api: httpx.Client, control: httpx.Client) -> None:
+    bot = api.post("/ai/assistants", json=BODY).json()
+    assert control.post("/_emulator/reset", json={"stats_only": True}).status_code == 200
+    api.get("/ai/assistants")
+    for _ in range(10):
+        api.get(f"/ai/assistants/{bot['id']}/versions")
+    api.get("/ai/assistants/assistant-nope")
+    assert control.get("/_emulator/stats").json() == {
+        "total": 12,
+        "by_route": {"GET /v2/ai/assistants": 1, "GET /v2/ai/assistants/{assistant_id}/versions": 10,
+                     "GET /v2/ai/assistants/{assistant_id}": 1},
+        "by_status": {"200": 11, "404": 1},
+    }
+    assert api.get(f"/ai/assistants/{bot['id']}").status_code == 200  # stats_only kept the state
+    control.post("/_emulator/reset")
+    assert control.get("/_emulator/stats").json() == {"total": 0, "by_route": {}, "by_status": {}}
+    assert api.get("/ai/assistants").json() == {"data": []}
+
+
+def test_faults_endpoint_validates_and_reports_the_active_faults(control: httpx.Client) -> None:
+    assert control.post("/_emulator/faults", json={"error_rate": 0.25}).json() == {
+        "latency_ms": 0.0, "error_rate": 0.25, "rate_limit_per_s": None, "seed": 0}
+    active = control.post("/_emulator/faults", json={"latency_ms": 5, "rate_limit_per_s": 100, "seed": 7}).json()
+    assert active == {"latency_ms": 5, "error_rate": 0.25, "rate_limit_per_s": 100, "seed": 7}
+    for bad in ({"error_rate": 2}, {"latency_ms": -1}, {"rate_limit_per_s": 1.5}, {"nope": 1}, {"seed": True}):
+        response = control.post("/_emulator/faults", json=bad)
+        assert response.status_code == 422 and response.json()["detail"][0]["loc"][0] == "body"
+    control.post("/_emulator/reset")
+    assert control.get("/_emulator/faults").json()["error_rate"] == 0
+
+
+def statuses(api: httpx.Client, n: int) -> list[int]:
+    return [api.post("/ai/assistants", json=BODY).status_code for _ in range(n)]
+
+
+def test_injected_errors_are_seeded_and_half_land_after_the_write(api: httpx.Client, control: httpx.Client) -> None:
+    control.post("/_emulator/faults", json={"error_rate": 1.0, "seed": 7})
+    first = statuses(api, 40)
+    assert set(first) <= {500, 502, 503} and len(set(first)) > 1
+    error = api.get("/ai/assistants")
+    assert error.json()["errors"][0]["code"] == "10007"
+    control.post("/_emulator/faults", json={"error_rate": 0})
+    landed = len(api.get("/ai/assistants").json()["data"])
+    assert 10 <= landed <= 30, landed  # the client saw 40 errors, yet some writes happened
+    control.post("/_emulator/reset")
+    control.post("/_emulator/faults", json={"error_rate": 1.0, "seed": 7})
+    assert statuses(api, 40) == first  # same seed, same sequence
+    control.post("/_emulator/faults", json={"error_rate": 0})
+    assert len(api.get("/ai/assistants").json()["data"]) == landed
+
+
+def test_default_seed_is_zero_and_partial_error_rates_mix(api: httpx.Client, control: httpx.Client) -> None:
+    control.post("/_emulator/faults", json={"error_rate": 0.5})
+    seen = [api.get("/ai/assistants").status_code for _ in range(40)]
+    assert 200 in seen and any(s >= 500 for s in seen)
+    control.post("/_emulator/reset")
+    control.post("/_emulator/faults", json={"error_rate": 0.5})
+    assert [api.get("/ai/assistants").status_code for _ in range(40)] == seen
+
+
+def test_rate_limit_answers_429_with_headers(api: httpx.Client, control: httpx.Client) -> None:
+    control.post("/_emulator/faults", json={"rate_limit_per_s": 3})
+    responses = [api.get("/ai/assistants") for _ in range(10)]
+    codes = [r.status_code for r in responses]
+    assert 429 in codes and codes.count(200) <= 6  # at most two windows' worth if a second ticked over
+    for r in responses:
+        assert r.headers["x-ratelimit-limit"] == "3"
+        assert 0 <= int(r.headers["x-ratelimit-remaining"]) <= 3
+        assert int(r.headers["x-ratelimit-reset"]) == 1
+    limited = next(r for r in responses if r.status_code == 429)
+    assert limited.json()["errors"][0]["code"] == "10011"
+    assert limited.headers["x-ratelimit-remaining"] == "0"
+    time.sleep(1.05)
+    assert api.get("/ai/assistants").status_code == 200
+    stats = control.get("/_emulator/stats").json()
+    assert stats["by_status"]["429"] == codes.count(429)
+    control.post("/_emulator/reset")
+    assert "x-ratelimit-limit" not in api.get("/ai/assistants").headers
+
+
+def test_latency_overlaps_over_real_http(start_emulator: Any) -> None:
+    emu = start_emulator(latency_ms=50)
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    with httpx.Client(base_url=f"{emu.url}/v2", headers={"Authorization": "Bearer k"}, timeout=10,
+                      limits=limits) as client, ThreadPoolExecutor(max_workers=100) as pool:
+        single = time.perf_counter()
+        assert client.get("/ai/assistants").status_code == 200
+        assert time.perf_counter() - single >= 0.05
+        start = time.perf_counter()
+        codes = list(pool.map(lambda _: client.get("/ai/assistants").status_code, range(100)))
+        elapsed = time.perf_counter() - start
+    assert codes == [200] * 100
+    assert elapsed < 0.6, f"100 concurrent requests at 50 ms took {elapsed:.3f}s"
+
+
+def test_async_transport_sleeps_without_blocking(recorder: Any) -> None:
+    app = EmulatorApp(latency_ms=50)
+
+    async def hook(response: httpx.Response) -> None:
+        await response.aread()
+        recorder.check(response.request.method, response.request.url.path[3:], response.status_code,
+                       response.content)
+
+    async def main() -> tuple[list[int], float]:
+        async with httpx.AsyncClient(transport=app.async_transport(), base_url="http://emulator/v2",
+                                     headers={"Authorization": "Bearer k"}, timeout=10,
+                                     event_hooks={"response": [hook]}) as client:
+            created = await client.post("/ai/assistants", json=BODY)
+            assert created.status_code == 200
+            start = time.perf_counter()
+            got = await asyncio.gather(*(client.get("/ai/assistants") for _ in range(100)))
+            return [r.status_code for r in got], time.perf_counter() - start
+
+    codes, elapsed = asyncio.run(main())
+    assert codes == [200] * 100 and elapsed < 0.5, elapsed
+
+
+def test_sync_transport_serves_in_process(recorder: Any) -> None:
+    app = EmulatorApp(api_key="k")
+    with httpx.Client(transport=app.transport(), base_url="http://emulator", timeout=5,
+                      event_hooks={"response": [recorder.hook]}) as client:
+        assert client.get("/v2/ai/assistants").status_code == 401
+        created = client.post("/v2/ai/assistants", json=BODY, headers={"Authorization": "Bearer k"})
+        assert created.status_code == 200
+        tag = client.post(f"/v2/ai/assistants/{created.json()['id']}/tags", json={"tag": "a b/c"},
+                          headers={"Authorization": "Bearer k"})
+        assert tag.json() == {"tags": ["a b/c"]}
+        removed = client.delete(f"/v2/ai/assistants/{created.json()['id']}/tags/a%20b%2Fc",
+                                headers={"Authorization": "Bearer k"})
+        assert removed.json() == {"tags": []}
+        assert client.get("/_emulator/stats").json()["total"] == 4
