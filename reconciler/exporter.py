@@ -13,6 +13,7 @@ that compare as sets sorted), and a change in the account shows as a small, read
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -111,18 +112,18 @@ def _identities(kind: str, objects: list[dict[str, Any]], warnings: list[str]) -
 
 
 def _assign_slugs(kind: str, objects: list[dict[str, Any]], identities: dict[str, _Identity]) -> None:
-    """File names from manifest names; names whose slugs collide all get an id suffix (stable: it
-    depends only on the set of names, not on the order the API listed them in)."""
+    """File names from manifest names. Names whose slugs collide ("Billing Bot", "billing-bot") all
+    get a suffix hashed from the exact name: stable across exports and across re-creating the
+    account, since it depends on nothing but the names."""
     by_slug: dict[str, list[str]] = {}
     for obj in objects:
         obj_id = str(obj["id"])
         by_slug.setdefault(slugify(identities[obj_id].name) or kind.lower(), []).append(obj_id)
     for slug, ids in by_slug.items():
         for obj_id in ids:
-            identities[obj_id].slug = slug if len(ids) == 1 else f"{slug}-{short_id(obj_id)}"
-        if len({identities[i].slug for i in ids}) < len(ids):  # short ids collide too: use the whole id
-            for obj_id in ids:
-                identities[obj_id].slug = f"{slug}-{slugify(obj_id)}"
+            name = identities[obj_id].name
+            digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+            identities[obj_id].slug = slug if len(ids) == 1 else f"{slug}-{digest}"
 
 
 def _metadata(ident: _Identity, obj_id: str, name_field: str, protect: bool = False) -> dict[str, Any]:
@@ -308,7 +309,8 @@ class _Exporter:
             self.warnings.append(f"{where}: version names {', '.join(repr(n) for n in clashes)} are not unique; "
                                  "versions and canary not exported (plan leaves them alone)")
             return None, None
-        others.sort(key=lambda v: (str(v.get("version_created_at") or ""), str(v.get("version_name"))))
+        # By name, not by date: a folder applied to a new account creates versions in any order.
+        others.sort(key=lambda v: str(v.get("version_name")))
         base = {k: v for k, v in main.items() if k != "tags"}
         versions = []
         for v in others:

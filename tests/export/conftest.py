@@ -108,8 +108,10 @@ def all_settings() -> dict[str, Any]:
     }
 
 
-def seed_account(api: httpx.Client) -> Seeded:
-    """Create the varied account through the public API and return the ids."""
+def seed_account(api: httpx.Client, duplicates: bool = True, clearing_versions: bool = True) -> Seeded:
+    """Create the varied account through the public API and return the ids. Without `duplicates`, no
+    two resources of a kind share a name; without `clearing_versions`, no version lacks a field its
+    main version has (see test_version_that_clears_a_field_is_recreated_without_it)."""
     s = Seeded()
 
     def tool(label: str, body: dict[str, Any]) -> None:
@@ -136,7 +138,7 @@ def seed_account(api: httpx.Client) -> Seeded:
         "async": False}})
     tool("dup-a", {"type": "webhook", "display_name": "lookup", "webhook": {
         "name": "lookup_a", "description": "A", "url": "https://a.example.com"}})
-    tool("dup-b", {"type": "webhook", "display_name": "lookup", "webhook": {
+    tool("dup-b", {"type": "webhook", "display_name": "lookup" if duplicates else "lookup-b", "webhook": {
         "name": "lookup_b", "description": "B", "url": "https://b.example.com"}})
 
     server("crm", {"name": "crm", "type": "http", "url": "https://mcp.example.com/crm", "api_key_ref": "crm-key",
@@ -144,7 +146,8 @@ def seed_account(api: httpx.Client) -> Seeded:
     server("docs", {"name": "docs", "type": "sse", "url": "https://mcp.example.com/docs", "api_key_ref": None,
                     "allowed_tools": None})
     server("dup-a", {"name": "analytics", "type": "http", "url": "https://mcp.example.com/a1"})
-    server("dup-b", {"name": "analytics", "type": "http", "url": "https://mcp.example.com/a2"})
+    server("dup-b", {"name": "analytics" if duplicates else "analytics-2", "type": "http",
+                     "url": "https://mcp.example.com/a2"})
 
     support = assistant("support", {
         "name": "Support Bot", "model": "openai/gpt-4o", "instructions": LONG_INSTRUCTIONS,
@@ -162,8 +165,11 @@ def seed_account(api: httpx.Client) -> Seeded:
         "version_name": "new voice / v2", "instructions": LONG_INSTRUCTIONS + "\nSpeak slowly.",
         "voice_settings": {"voice": "Telnyx.KokoroTTS.am_adam", "background_audio": {"type": "predefined_media",
                                                                                         "value": "office"}},
-        "tool_ids": [s.tools["order-lookup"]], "description": None})
-    version("no-tools", support, {"version_name": "no-tools", "tools": None, "mcp_servers": []})
+        "tool_ids": [s.tools["order-lookup"]], **({"description": None} if clearing_versions else {})})
+    if clearing_versions:
+        version("no-tools", support, {"version_name": "no-tools", "tools": None, "mcp_servers": []})
+    else:
+        version("no-tools", support, {"version_name": "no-tools", "tools": [{"type": "hangup", "hangup": {}}]})
     ok(api.post(f"/ai/assistants/{support}/canary-deploys", json={"versions": [
         {"version_id": s.versions["concise"], "percentage": 10},
         {"version_id": s.versions["new-voice"], "percentage": 5.5}]}))
@@ -174,7 +180,7 @@ def seed_account(api: httpx.Client) -> Seeded:
                       "tags": [DEFAULT_OWNER_TAG, PROTECT_TAG, "sms"]})
     # Two assistants with one name: identity by name is ambiguous.
     assistant("dup-a", {"name": "Duplicate", "instructions": "First of two.", "tags": ["dup"]})
-    assistant("dup-b", {"name": "Duplicate", "instructions": "Second of two."})
+    assistant("dup-b", {"name": "Duplicate" if duplicates else "Duplicate 2", "instructions": "Second of two."})
     # Names that are unsafe as file names, and two names with the same slug.
     assistant("unsafe", {"name": "ops/../etc: Night Shift!", "instructions": "Night shift."})
     assistant("billing-1", {"name": "Billing Bot", "instructions": "Billing, the first."})

@@ -4,6 +4,7 @@ validate, plan with no changes, and export again to the same bytes."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ from reconciler.cli import main
 from reconciler.emulator.transport import AsyncEmulatorTransport
 from reconciler.manifest import load
 from reconciler.model import DEFAULT_OWNER_TAG, PROTECT_TAG
+from reconciler.plan import Plan
 from tests.conftest import API_KEY, Emulator
-from tests.export.conftest import LONG_INSTRUCTIONS, Seeded
+from tests.export.conftest import LONG_INSTRUCTIONS, Seeded, seed_account
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -30,6 +32,10 @@ def export(capsys: pytest.CaptureFixture[str], emulator: Emulator, out: Path, *e
     code, stdout, err = run(capsys, "export", "--out", str(out), "--base-url", emulator.base_url, *extra)
     assert code == 0, err
     return stdout + err
+
+
+def digest(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:8]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -70,7 +76,7 @@ def test_plan_through_the_planner_in_process(seeded: Seeded, emulator: Emulator,
     export(capsys, emulator, out)
     desired = load([out])
 
-    async def go() -> planner.Plan:
+    async def go() -> Plan:
         async with ApiClient("http://emulator/v2", API_KEY, transport=AsyncEmulatorTransport(emulator.app)) as c:
             return planner.plan(desired, await live_state.fetch_live(c, desired))
 
@@ -91,8 +97,8 @@ def test_what_is_written(seeded: Seeded, emulator: Emulator, tmp_path: Path,
         return seeded.assistants[label].removeprefix("assistant-")[:8]
 
     assert {f for f in files if not f.startswith(".")} == {
-        f"assistants/billing-bot-{short('billing-1')}.yaml",
-        f"assistants/billing-bot-{short('billing-2')}.yaml",
+        f"assistants/billing-bot-{digest('Billing Bot')}.yaml",
+        f"assistants/billing-bot-{digest('billing-bot')}.yaml",
         "assistants/drafts.yaml",
         f"assistants/duplicate-{short('dup-b')}.yaml",
         "assistants/duplicate.yaml",
@@ -227,3 +233,41 @@ def test_missing_api_key_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mo
     assert code == 1
     assert "TELNYX_API_KEY" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_exported_folder_recreates_the_account(emulator: Emulator, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """What export leaves out (declared defaults, server-made ids and objects) is what the API fills in
+    again: applying the export to an empty account and exporting that gives the same files."""
+    with emulator.api() as api:
+        seed_account(api, duplicates=False, clearing_versions=False)
+    first = tmp_path / "first"
+    export(capsys, emulator, first)
+    emulator.reset()
+    code, stdout, err = run(capsys, "apply", "--auto-approve", str(first), "--base-url", emulator.base_url)
+    assert code == 0, stdout + err
+    second = tmp_path / "second"
+    export(capsys, emulator, second)
+    assert snapshot(second) == snapshot(first)
+
+
+@pytest.mark.xfail(strict=True, reason="planner: a version create sends the merged spec without the keys the "
+                   "overlay nulls, and the API starts the version as a copy of main, so they come back")
+def test_version_that_clears_a_field_is_recreated_without_it(emulator: Emulator, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with emulator.api() as api:
+        aid = api.post("/ai/assistants", json={"name": "a", "instructions": "x", "greeting": "hello",
+                                               "tools": [{"type": "hangup", "hangup": {}}]}).json()["id"]
+        api.post(f"/ai/assistants/{aid}", json={"version_name": "quiet", "promote_to_main": False,
+                                                "tools": None, "greeting": None})
+    first = tmp_path / "first"
+    export(capsys, emulator, first)
+    assert "greeting: null" in (first / "assistants" / "a.yaml").read_text()
+    emulator.reset()
+    code, stdout, err = run(capsys, "apply", "--auto-approve", str(first), "--base-url", emulator.base_url)
+    assert code == 0, stdout + err
+    with emulator.api() as api:
+        live_aid = api.get("/ai/assistants").json()["data"][0]["id"]
+        versions = api.get(f"/ai/assistants/{live_aid}/versions").json()["data"]
+    quiet = next(v for v in versions if v.get("version_name") == "quiet")
+    assert "greeting" not in quiet and "tools" not in quiet
