@@ -78,8 +78,11 @@ def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str
     if not any(k in merged for k in _INSTRUCTIONS):
         out.append(doc.problem(at, f"spec.versions[{i}].spec: a version cannot remove the instructions"))
     # What is wrong with the main spec is reported there once; report only what the overlay adds.
+    merged_findings = findings("Assistant", merged, at, "/$defs/Spec")
+    if not merged_findings:
+        return out
     seen = {(f.path[1:], f.detail) for f in findings("Assistant", main, ("spec",), "/$defs/Spec")}
-    for finding in findings("Assistant", merged, at, "/$defs/Spec"):
+    for finding in merged_findings:
         if (finding.path[len(at):], finding.detail) in seen:
             continue
         problem = to_problem(doc, finding, where=("spec", "versions", i))

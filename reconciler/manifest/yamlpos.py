@@ -23,7 +23,24 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import ManifestProblem
 
-Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAGS: dict[tuple[str, Any], str] = {}
+
+
+class Loader(_BaseLoader):  # type: ignore[misc]
+    """The libyaml loader where available. Implicit tag resolution (a regex walk in Python for every
+    scalar) is memoised: manifests repeat the same keys and values thousands of times."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _TAGS.get(key)
+        if tag is None:
+            if len(_TAGS) > 50_000:
+                _TAGS.clear()
+            tag = _TAGS[key] = super().resolve(kind, value, implicit)
+        return tag
 
 PathKey = str | int
 Path = tuple[PathKey, ...]

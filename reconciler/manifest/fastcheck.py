@@ -1,0 +1,238 @@
+"""A fast yes/no check of the JSON Schema subset our schemas use, compiled once into closures.
+
+jsonschema explains errors well but takes milliseconds per assistant document (each `$ref` is a
+registry lookup, each inline tool walks ten if/then branches). Most documents are valid, so the loader
+asks this checker first and calls jsonschema only for documents it rejects; jsonschema stays the one
+source of every message. A schema using a keyword not implemented here is not compiled at all
+(`compile_schema` returns None) and everything then goes through jsonschema, so this can only ever
+make validation faster, never more lenient. Semantics follow jsonschema for draft 2020-12: `format`
+is not asserted, booleans are not numbers, `1 == 1.0`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+Check = Callable[[Any], bool]
+
+IGNORED = {"$comment", "$defs", "$id", "$schema", "default", "title", "description", "examples", "format"}
+SUPPORTED = IGNORED | {
+    "$ref", "type", "enum", "const", "properties", "additionalProperties", "required", "items",
+    "minItems", "uniqueItems", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "pattern", "allOf", "anyOf", "oneOf", "if", "then", "else",
+}  # fmt: skip
+
+
+class Unsupported(Exception):
+    """The schema uses a keyword this checker does not implement."""
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+_TYPES: dict[str, Check] = {
+    "string": lambda x: isinstance(x, str),
+    "object": lambda x: isinstance(x, dict),
+    "array": lambda x: isinstance(x, list),
+    "boolean": lambda x: isinstance(x, bool),
+    "null": lambda x: x is None,
+    "number": _is_number,
+    "integer": lambda x: (isinstance(x, int) and not isinstance(x, bool))
+    or (isinstance(x, float) and x.is_integer()),
+}
+
+
+def equal(a: Any, b: Any) -> bool:
+    """jsonschema's equality: booleans differ from numbers, containers compare deeply."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b, strict=True))
+    if _is_number(a) and _is_number(b):
+        return bool(a == b)
+    return type(a) is type(b) and bool(a == b)
+
+
+class Compiler:
+    """Compiles schemas of one `referencing` registry; `resolve(ref, ctx)` returns (contents, ctx)."""
+
+    def __init__(self, resolve: Callable[[str, Any], tuple[Any, Any]]) -> None:
+        self.resolve = resolve
+        self.cache: dict[int, list[Check]] = {}
+
+    def compile(self, schema: Any, ctx: Any) -> Check:
+        if schema is True:
+            return lambda x: True
+        if schema is False:
+            return lambda x: False
+        if not isinstance(schema, dict):
+            raise Unsupported(repr(schema))
+        key = id(schema)
+        cell = self.cache.get(key)
+        if cell is None:
+            cell = []
+            self.cache[key] = cell  # before compiling: a recursive $ref finds the cell
+            cell.append(self._compile(schema, ctx))
+            return cell[0]
+        return cell[0] if cell else lambda x: cell[0](x)  # the latter only inside a recursion
+
+    def _compile(self, s: dict[str, Any], ctx: Any) -> Check:
+        unknown = set(s) - SUPPORTED
+        if unknown:
+            raise Unsupported(", ".join(sorted(unknown)))
+        checks: list[Check] = []
+        if "$ref" in s:
+            target, sub_ctx = self.resolve(s["$ref"], ctx)
+            checks.append(self.compile(target, sub_ctx))
+        if "type" in s:
+            types = s["type"] if isinstance(s["type"], list) else [s["type"]]
+            fns = [_TYPES[t] for t in types]
+            checks.append(lambda x: any(f(x) for f in fns))
+        if "enum" in s:
+            checks.append(_enum(list(s["enum"])))
+        if "const" in s:
+            const = s["const"]
+            checks.append(lambda x: equal(x, const))
+        checks.extend(self._object(s, ctx))
+        checks.extend(self._array(s, ctx))
+        checks.extend(_scalar(s))
+        dispatch = self._dispatch(s.get("allOf"), ctx)
+        if dispatch is not None:
+            checks.append(dispatch)
+        elif "allOf" in s:
+            checks.append(_all([self.compile(b, ctx) for b in s["allOf"]]))
+        if "anyOf" in s:
+            checks.append(_any([self.compile(b, ctx) for b in s["anyOf"]]))
+        if "oneOf" in s:
+            checks.append(_one([self.compile(b, ctx) for b in s["oneOf"]]))
+        if "if" in s:
+            cond = self.compile(s["if"], ctx)
+            then = self.compile(s.get("then", True), ctx)
+            other = self.compile(s.get("else", True), ctx)
+            checks.append(lambda x: then(x) if cond(x) else other(x))
+        return checks[0] if len(checks) == 1 else _all(checks)
+
+    def _dispatch(self, branches: Any, ctx: Any) -> Check | None:
+        """`allOf` of `if {K: const V} then S` branches on one key K (a discriminator, as for inline
+        tools) as one dictionary lookup instead of a walk through every branch."""
+        if not isinstance(branches, list) or not branches:
+            return None
+        key: str | None = None
+        table: dict[str, Check] = {}
+        for b in branches:
+            cond = b.get("if") if isinstance(b, dict) else None
+            if not (isinstance(cond, dict) and set(b) == {"if", "then"} and set(cond) == {"properties", "required"}):
+                return None
+            props = cond["properties"]
+            if not isinstance(props, dict) or len(props) != 1:
+                return None
+            k, sub = next(iter(props.items()))
+            if cond["required"] != [k] or not isinstance(sub, dict) or set(sub) != {"const"}:
+                return None
+            if not isinstance(sub["const"], str) or key not in (None, k):
+                return None
+            key = k
+            table[sub["const"]] = self.compile(b["then"], ctx)
+        thens = list(table.values())
+
+        def check(x: Any) -> bool:
+            if not isinstance(x, dict):
+                return all(f(x) for f in thens)  # `if` holds vacuously for a non-object: every `then` applies
+            value = x.get(key)
+            f = table.get(value) if isinstance(value, str) else None
+            return f is None or f(x)
+
+        return check
+
+    def _object(self, s: dict[str, Any], ctx: Any) -> list[Check]:
+        out: list[Check] = []
+        props = {k: self.compile(v, ctx) for k, v in s.get("properties", {}).items()}
+        extra = s.get("additionalProperties", True)
+        extra_check = None if extra is True else self.compile(extra, ctx)
+        required = list(s.get("required", ()))
+        if props or extra_check is not None:
+
+            def check_props(x: Any) -> bool:
+                if not isinstance(x, dict):
+                    return True
+                for k, v in x.items():
+                    f = props.get(k)
+                    if f is not None:
+                        if not f(v):
+                            return False
+                    elif extra_check is not None and not extra_check(v):
+                        return False
+                return True
+
+            out.append(check_props)
+        if required:
+            out.append(lambda x: not isinstance(x, dict) or all(k in x for k in required))
+        return out
+
+    def _array(self, s: dict[str, Any], ctx: Any) -> list[Check]:
+        out: list[Check] = []
+        if "items" in s:
+            item = self.compile(s["items"], ctx)
+            out.append(lambda x: not isinstance(x, list) or all(item(v) for v in x))
+        if "minItems" in s:
+            n = s["minItems"]
+            out.append(lambda x: not isinstance(x, list) or len(x) >= n)
+        if s.get("uniqueItems"):
+            out.append(lambda x: not isinstance(x, list) or _unique(x))
+        return out
+
+
+def _enum(options: list[Any]) -> Check:
+    if all(isinstance(o, str) or o is None for o in options):
+        strings = {o for o in options if isinstance(o, str)}
+        allow_null = None in options
+        return lambda x: (x is None and allow_null) or (isinstance(x, str) and x in strings)
+    return lambda x: any(equal(x, o) for o in options)
+
+
+def _unique(items: list[Any]) -> bool:
+    return all(not equal(items[i], items[j]) for i in range(len(items)) for j in range(i + 1, len(items)))
+
+
+def _scalar(s: dict[str, Any]) -> list[Check]:
+    out: list[Check] = []
+    if "minLength" in s:
+        lo = s["minLength"]
+        out.append(lambda x: not isinstance(x, str) or len(x) >= lo)
+    if "maxLength" in s:
+        hi = s["maxLength"]
+        out.append(lambda x: not isinstance(x, str) or len(x) <= hi)
+    if "pattern" in s:
+        pattern = re.compile(s["pattern"])
+        out.append(lambda x: not isinstance(x, str) or pattern.search(x) is not None)
+    bounds: list[tuple[str, Callable[[Any, Any], bool]]] = [
+        ("minimum", lambda x, b: x >= b),
+        ("maximum", lambda x, b: x <= b),
+        ("exclusiveMinimum", lambda x, b: x > b),
+        ("exclusiveMaximum", lambda x, b: x < b),
+    ]
+    for key, ok in bounds:
+        if key in s:
+            out.append(_bound(ok, s[key]))
+    return out
+
+
+def _bound(ok: Callable[[Any, Any], bool], bound: Any) -> Check:
+    return lambda x: not _is_number(x) or ok(x, bound)
+
+
+def _all(fns: list[Check]) -> Check:
+    return lambda x: all(f(x) for f in fns)
+
+
+def _any(fns: list[Check]) -> Check:
+    return lambda x: any(f(x) for f in fns)
+
+
+def _one(fns: list[Check]) -> Check:
+    return lambda x: sum(1 for f in fns if f(x)) == 1
