@@ -1,0 +1,180 @@
+"""`reconciler apply` end to end over real loopback HTTP: confirmation, progress (text and JSON lines),
+exit codes, saved plans (fresh and stale), ownership under --prune, and `make demo`'s script."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pty
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from apply_support import API_KEY, EXAMPLES, OWNER, REPO, Loopback, snapshot
+
+from reconciler.cli import main
+from reconciler.emulator.server import serve_in_thread
+
+Capsys = pytest.CaptureFixture[str]
+
+
+def api(loopback: Loopback) -> httpx.Client:
+    return httpx.Client(base_url=loopback.base_url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10)
+
+
+def names(loopback: Loopback) -> list[str]:
+    return sorted(r["versions"][r["main"]]["name"] for r in loopback.app.state.assistants.values())
+
+
+def test_apply_prints_progress_and_converges(loopback: Loopback, capsys: Capsys) -> None:
+    assert main(["apply", "--auto-approve", str(EXAMPLES)]) == 0
+    out = capsys.readouterr().out
+    assert "Plan: 6 to add, 0 to change, 0 to destroy." in out
+    for address in ("tool.order-lookup", "assistant.acme-support.version.concise-greeting"):
+        assert f"{address}: creating..." in out
+        assert f"{address}: created in " in out
+    assert "Apply complete! 6 done, 0 failed, 0 skipped" in out
+    assert main(["plan", "--detailed-exitcode", str(EXAMPLES)]) == 0
+    # Nothing to do: no confirmation needed, even without a terminal.
+    assert main(["apply", str(EXAMPLES)]) == 0
+    assert "No changes." in capsys.readouterr().out
+
+
+def test_without_a_terminal_and_without_auto_approve_apply_refuses(
+        loopback: Loopback, capsys: Capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("yes\n"))  # piped input is not a confirmation
+    assert main(["apply", str(EXAMPLES)]) == 1
+    captured = capsys.readouterr()
+    assert "stdin is not a terminal" in captured.err and "--auto-approve" in captured.err
+    assert "Plan: 6 to add" in captured.out  # it still says what it would have done
+    assert loopback.app.state.assistants == {} and loopback.app.state.tools == {}
+
+
+def _on_a_terminal(loopback: Loopback, answer: str) -> tuple[int, str]:
+    """Run the CLI in a subprocess whose stdin is a pseudo-terminal, answering the prompt."""
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "TELNYX_BASE_URL": loopback.base_url, "TELNYX_API_KEY": API_KEY}
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", str(EXAMPLES)], stdin=terminal,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
+        os.write(controller, answer.encode() + b"\n")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    return proc.returncode, out.decode() + err.decode()
+
+
+def test_on_a_terminal_apply_asks_and_only_yes_goes_ahead(loopback: Loopback) -> None:
+    code, output = _on_a_terminal(loopback, "no")
+    assert code == 1 and "Do you want to perform these actions?" in output and "cancelled" in output
+    assert loopback.app.state.assistants == {}
+    code, output = _on_a_terminal(loopback, "yes")
+    assert code == 0, output
+    assert names(loopback) == ["acme-sms", "acme-support"]
+
+
+def test_json_progress_is_one_json_object_per_line(loopback: Loopback, capsys: Capsys) -> None:
+    assert main(["apply", "--auto-approve", "--format", "json", str(EXAMPLES)]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events[0]["type"] == "plan" and events[0]["plan"]["summary"] == {"add": 6, "change": 0, "destroy": 0}
+    starts = [e["address"] for e in events if e["type"] == "apply_start"]
+    completes = [e for e in events if e["type"] == "apply_complete"]
+    assert sorted(starts) == sorted(e["address"] for e in completes) and len(starts) == 6
+    assert all(e["duration_s"] >= 0 and e["action"] == "create" for e in completes)
+    assert events[-1]["type"] == "apply_summary" and events[-1]["ok"] is True
+    assert events[-1]["counts"] == {"done": 6, "failed": 0, "skipped": 0}
+
+
+def test_a_partial_failure_reports_done_failed_skipped_and_exits_1(
+        tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_applier import RefusingApp
+
+    app = RefusingApp()
+    url, stop = serve_in_thread(app)
+    monkeypatch.setenv("TELNYX_API_KEY", API_KEY)
+    monkeypatch.setenv("TELNYX_BASE_URL", f"{url}/v2")
+    try:
+        assert main(["apply", "--auto-approve", str(EXAMPLES)]) == 1
+        out = capsys.readouterr().out
+        assert "mcp_server.crm: FAILED after" in out and "MCP servers are disabled" in out
+        assert "Apply FAILED. 2 done, 1 failed, 3 skipped" in out
+        assert "assistant.acme-support: not run: it depends on mcp_server.crm, which failed" in out
+        app.refuse = False
+        assert main(["apply", "--auto-approve", str(EXAMPLES)]) == 0  # running it again finishes the job
+        assert "Apply complete! 4 done" in capsys.readouterr().out
+        assert main(["plan", "--detailed-exitcode", str(EXAMPLES)]) == 0
+    finally:
+        stop()
+
+
+def test_a_saved_plan_applies_when_fresh(loopback: Loopback, tmp_path: Path, capsys: Capsys) -> None:
+    saved = tmp_path / "plan.json"
+    assert main(["plan", "--out", str(saved), str(EXAMPLES)]) == 0
+    assert main(["apply", "--auto-approve", str(saved)]) == 0
+    assert "Apply complete! 6 done" in capsys.readouterr().out
+    assert main(["plan", "--detailed-exitcode", str(EXAMPLES)]) == 0
+
+
+def test_a_stale_saved_plan_is_refused_and_changes_nothing(
+        loopback: Loopback, tmp_path: Path, capsys: Capsys) -> None:
+    project = tmp_path / "manifests"
+    shutil.copytree(EXAMPLES, project)
+    assert main(["apply", "--auto-approve", str(project)]) == 0
+    sms = project / "sms-assistant.yaml"
+    sms.write_text(sms.read_text().replace("conversation_inactivity_minutes: 1440",
+                                           "conversation_inactivity_minutes: 60"))
+    saved = tmp_path / "plan.json"
+    assert main(["plan", "--out", str(saved), str(project)]) == 0
+    # Behind the plan's back: someone edits the assistant the plan would update.
+    (sms_id,) = [a for a, r in loopback.app.state.assistants.items() if r["versions"][r["main"]]["name"] == "acme-sms"]
+    with api(loopback) as http:
+        http.post(f"/ai/assistants/{sms_id}", json={"greeting": "edited in the portal"}).raise_for_status()
+    before = snapshot(loopback.app)
+    capsys.readouterr()
+    assert main(["apply", "--auto-approve", str(saved)]) == 1
+    err = capsys.readouterr().err
+    assert "the plan is stale: re-run plan" in err and sms_id in err
+    assert snapshot(loopback.app) == before
+
+
+def test_prune_deletes_only_what_it_owns_and_refuses_protected(
+        loopback: Loopback, tmp_path: Path, capsys: Capsys) -> None:
+    project = tmp_path / "manifests"
+    shutil.copytree(EXAMPLES, project)
+    (project / "vault.yaml").write_text("""apiVersion: reconciler/v1
+kind: Assistant
+metadata: {name: vault, protect: true}
+spec: {instructions: Guard the vault.}
+""")
+    assert main(["apply", "--auto-approve", str(project)]) == 0
+    with api(loopback) as http:  # made outside reconciler: no owner tag
+        http.post("/ai/assistants", json={"name": "hand-made", "instructions": "portal"}).raise_for_status()
+    (project / "sms-assistant.yaml").unlink()
+    assert main(["apply", "--auto-approve", "--prune", str(project)]) == 0
+    assert "assistant.acme-sms: deleted in" in capsys.readouterr().out
+    assert names(loopback) == ["acme-support", "hand-made", "vault"]
+    # The protection lives on the assistant: deleting its manifest does not lift it.
+    (project / "vault.yaml").unlink()
+    before = snapshot(loopback.app)
+    assert main(["apply", "--auto-approve", "--prune", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert "assistant.vault" in err and "protected" in err
+    assert snapshot(loopback.app) == before
+    for rec in loopback.app.state.assistants.values():
+        main_version = rec["versions"][rec["main"]]
+        assert (OWNER in main_version.get("tags", [])) == (main_version["name"] != "hand-made")
+
+
+def test_make_demo_script_completes() -> None:
+    env = {**os.environ, "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("TELNYX_BASE_URL", None)
+    proc = subprocess.run(["bash", "scripts/demo.sh"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "Apply complete!" in proc.stdout
+    assert proc.stdout.rstrip().endswith("Plan: 0 to add, 0 to change, 0 to destroy.")
