@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.api.resources import canary_split, tool_spec
-from reconciler.exporter_schema import spec_keys, strip_spec
+from reconciler.exporter_schema import spec_keys, strip_spec, type_enum
 from reconciler.exporter_yaml import dump_document
 from reconciler.model import DEFAULT_OWNER_TAG, ENV_REF, NAME_FIELD, PROTECT_TAG, RESOURCE_KINDS, LiveState
 
@@ -183,6 +183,10 @@ class _Exporter:
 
     def tool(self, obj: dict[str, Any]) -> None:
         ident = self.tools[str(obj["id"])]
+        if obj.get("type") not in type_enum("Tool"):
+            # Assistants still refer to it by its live name, which the plan resolves.
+            self.warnings.append(f"tool {ident.name!r}: type {obj.get('type')!r} has no manifest form; not exported")
+            return
         spec = _sorted_sets(strip_spec("Tool", tool_spec(obj)))
         spec.pop("display_name", None)
         allowed = spec_keys("Tool")
@@ -219,8 +223,9 @@ class _Exporter:
         allowed = spec_keys("Assistant") - {"versions", "canary", "instructions_file", *REFERENCE_KEYS}
         spec = {k: v for k, v in obj.items() if k in allowed}
         tools = spec.get("tools")
-        if isinstance(tools, list) and any(isinstance(t, dict) and t.get("type") not in _INLINE_TYPES for t in tools):
-            kinds = sorted({str(t.get("type")) for t in tools if isinstance(t, dict)} - _INLINE_TYPES)
+        known = type_enum("Assistant", "tools")
+        if isinstance(tools, list) and any(not isinstance(t, dict) or t.get("type") not in known for t in tools):
+            kinds = sorted({str(t.get("type")) if isinstance(t, dict) else "?" for t in tools} - known)
             self.warnings.append(f"{where}: inline tools of type {', '.join(kinds)} have no manifest form; "
                                  "`tools` left out (plan leaves them alone)")
             spec.pop("tools")
@@ -342,12 +347,9 @@ class _Exporter:
         return self.result
 
 
-# Inline tool types the manifest schema knows (the InlineTool enum).
-_INLINE_TYPES = frozenset({"handoff", "hangup", "invite", "refer", "retrieval", "send_dtmf", "send_message",
-                           "skip_turn", "transfer", "webhook"})
 # API fields that are the server's, or are written in another form: never reported as left out.
 _NOT_EXPORTED = frozenset({"id", "name", "created_at", "version_id", "version_name", "version_created_at",
-                           "import_metadata", "tool_ids", "mcp_servers", "tags", "related_mission_ids"})
+                           "import_metadata", "tool_ids", "mcp_servers", "tags"})
 
 
 def overlay_diff(base: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:

@@ -66,6 +66,21 @@ def spec_keys(kind: str) -> frozenset[str]:
     return frozenset(node.get("properties", {}))
 
 
+def type_enum(kind: str, *path: str) -> frozenset[str]:
+    """The `type` values the manifest schema of `kind` allows at `path` inside `spec` (for example
+    `type_enum("Assistant", "tools")` for inline tools, `type_enum("Tool")` for shared tools)."""
+    node, base = spec_schema(kind)
+    for key in path:
+        node, base = resolve(node, base)
+        node = node["properties"][key]
+        node, base = resolve(node, base)
+        if "items" in node:
+            node = node["items"]
+    node, base = resolve(node, base)
+    prop, _ = resolve(node["properties"]["type"], base)
+    return frozenset(prop.get("enum", []))
+
+
 def _discriminates(variant: Schema, value: Any) -> bool | None:
     """True/False when `variant` names the `type` it is for and `value` does/does not have it; None
     when the variant does not discriminate by `type`."""
