@@ -54,6 +54,8 @@ def read_manifests(
 ) -> LoadResult:
     """`load`, also telling which files were read (for the summary of `validate`)."""
     env = os.environ if environ is None else environ
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]  # one path given bare: a str is a Sequence, but not of paths
     problems: list[ManifestProblem] = []
     files = _expand(paths, problems)
     state = DesiredState()
@@ -113,7 +115,10 @@ def _expand(paths: Sequence[str | os.PathLike[str]], problems: list[ManifestProb
             found = sorted(
                 os.path.normpath(os.path.join(label, p.relative_to(path).as_posix()))
                 for p in path.rglob("*")
-                if p.suffix in SUFFIXES and p.is_file()
+                if p.suffix in SUFFIXES
+                and p.is_file()
+                # Hidden files and folders are not manifests (`validate .` must skip .github/workflows).
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
                 problems.append(ManifestProblem(label, 1, 1, "folder holds no *.yaml or *.yml files"))

@@ -51,6 +51,13 @@ _MERGE = "tag:yaml.org,2002:merge"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
+# JSON's scalars only: everything must survive a round trip through a saved plan.
+_SCALARS = {
+    tag: SafeConstructor.yaml_constructors[tag]
+    for tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+}
+
+
 @dataclass
 class Document:
     """One YAML document of one file, with the position of every node by path."""
@@ -86,7 +93,7 @@ class _Builder:
         self.doc = doc
         self.problems = problems
         self.constructor = SafeConstructor()
-        self.scalars: dict[Any, Callable[[Any, ScalarNode], Any]] = SafeConstructor.yaml_constructors
+        self.scalars: dict[Any, Callable[[Any, ScalarNode], Any]] = _SCALARS
         self.active: set[int] = set()  # collection nodes on the current path: catches alias loops
 
     def build(self, node: Node, path: Path) -> Any:
@@ -166,6 +173,9 @@ def load_documents(text: str, file: str) -> tuple[list[Document], list[ManifestP
         what = exc.problem or "invalid YAML"
         if exc.context:
             what = f"{exc.context}, {what}"
+        lines = text.splitlines()
+        if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+            what += " (YAML cannot indent with tabs)"
         return [], [ManifestProblem(file, line, col, f"YAML syntax error: {what}")]
     except yaml.YAMLError as exc:  # reader errors (for example a control character) have no mark
         return [], [ManifestProblem(file, 1, 1, f"YAML error: {exc}")]

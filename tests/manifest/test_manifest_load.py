@@ -253,3 +253,24 @@ def test_yaml_details(write: Write, problems_of: ProblemsOf) -> None:
     bot = load([path], environ={}).resources[0]
     # Keys stay strings as written; timestamps stay strings; aliases work.
     assert bot.spec["dynamic_variables"] == {"on": True, "opened": "2024-01-02", "base": {"a": 1}, "copy": {"a": 1}}
+
+
+def test_hidden_folders_are_skipped_and_a_bare_path_is_accepted(tmp_path: Path, write: Write) -> None:
+    write("repo/.github/workflows/ci.yml", "on: push\njobs: {}\n")
+    write("repo/manifests/a.yaml", ASSISTANT.format(name="a"))
+    result = read_manifests(str(tmp_path / "repo"), environ={})  # type: ignore[arg-type]
+    assert [Path(f).name for f in result.files] == ["a.yaml"]
+
+
+def test_byte_order_mark_and_crlf_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + ASSISTANT.format(name="w").replace("\n", "\r\n").encode())
+    assert [r.name for r in load([path], environ={}).resources] == ["w"]
+
+
+def test_tabs_and_non_json_tags_are_explained(write: Write, problems_of: ProblemsOf) -> None:
+    tabs = write("t.yaml", "apiVersion: reconciler/v1\nkind: Tool\nspec:\n\ttype: webhook\n")
+    ((_, line, col, message),) = problems_of([tabs])
+    assert (line, col) == (4, 1) and message.endswith("(YAML cannot indent with tabs)")
+    binary = write("b.yaml", ASSISTANT.format(name="b") + "  dynamic_variables: {blob: !!binary aGVsbG8=}\n")
+    assert problems_of([binary]) == [(str(binary), 7, 29, "unsupported YAML tag tag:yaml.org,2002:binary")]
