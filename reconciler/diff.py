@@ -82,8 +82,12 @@ def comparable(live: dict[str, Any], desired: dict[str, Any]) -> tuple[Any, Any]
 
 
 def equal(live: dict[str, Any], desired: dict[str, Any]) -> bool:
-    before, after = comparable(live, desired)
-    return _sort_key(before) == _sort_key(after)
+    projected = _project_set_lists(live, desired)
+    # Fast path: the same JSON text is the same value under every rule (C-speed, no normalising);
+    # only when the texts differ can `1` vs `1.0` or a set's order still make them equal.
+    if _sort_key(projected) == _sort_key(desired):
+        return True
+    return _sort_key(normalize(projected)) == _sort_key(normalize(desired))
 
 
 def _dotted(path: list[Any]) -> str:
@@ -95,9 +99,9 @@ def _dotted(path: list[Any]) -> str:
 
 def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldChange]:
     """What differs between `live` and `desired`, field by field, under the diff rules."""
-    before, after = comparable(live, desired)
-    if _sort_key(before) == _sort_key(after):
+    if equal(live, desired):
         return []
+    before, after = comparable(live, desired)
     changes: dict[str, FieldChange] = {}
     # Integral floats are already ints (normalize); deepdiff's own numeric leniency would also make
     # `true` equal `1`, so it stays off.

@@ -7,7 +7,6 @@ them into `tool_ids` and `mcp_servers[].id`. `versions` and `canary` are lifted 
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,13 +180,17 @@ class LiveState:
 
 def merge_overlay(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     """Overlay merge of manifest-format.md: objects merge key by key, lists and scalars replace,
-    and `null` removes the key."""
-    out = copy.deepcopy(base)
+    and `null` removes the key.
+
+    The result shares the subtrees that the overlay does not touch with `base` (no deep copy: a
+    plan of thousands of versions would spend most of its time copying). Treat it as read-only.
+    """
+    out = dict(base)
     for key, value in overlay.items():
         if value is None:
             out.pop(key, None)
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = merge_overlay(out[key], value)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = value
     return out

@@ -163,6 +163,8 @@ class _Planner:
 
     @staticmethod
     def _comparable(res: DesiredResource, spec: dict[str, Any]) -> dict[str, Any]:
+        if not res.metadata.ignore_changes:
+            return spec  # read-only from here on: no copy needed
         out = copy.deepcopy(spec)
         for path in res.metadata.ignore_changes:
             diff.drop_path(out, path)
