@@ -271,3 +271,17 @@ def test_version_that_clears_a_field_is_recreated_without_it(emulator: Emulator,
         versions = api.get(f"/ai/assistants/{live_aid}/versions").json()["data"]
     quiet = next(v for v in versions if v.get("version_name") == "quiet")
     assert "greeting" not in quiet and "tools" not in quiet
+
+
+def test_reads_each_listing_once_and_canaries_only_where_versions_exist(
+    seeded: Seeded, emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = emulator.stats()["by_route"]
+    export(capsys, emulator, tmp_path / "x", "--parallelism", "4")
+    after = emulator.stats()["by_route"]
+    calls = {route: after[route] - before.get(route, 0) for route in after if after[route] != before.get(route, 0)}
+    assert calls.pop("GET /v2/ai/assistants") == 1
+    assert sum(n for route, n in calls.items() if route.endswith("/versions")) == len(seeded.assistants)
+    # Only "Support Bot" and "drafts" have versions besides main: a canary can exist nowhere else.
+    assert sum(n for route, n in calls.items() if route.endswith("/canary-deploys")) == 2
+    assert all(route.startswith("GET ") for route in calls)
