@@ -53,6 +53,12 @@ async def fetch_account(client: ApiClient, kinds: Collection[str]) -> LiveState:
     return live
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _write_atomic(path: Path, text: str) -> bool:
     """Write `text` to `path` through a temporary file and a rename; False when it already held it."""
     data = text.encode("utf-8")
@@ -63,6 +69,7 @@ def _write_atomic(path: Path, text: str) -> bool:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; manifests are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,9 @@ def test_round_trip_validates_plans_clean_and_is_byte_identical(
     assert "No changes." in stdout
 
     first = snapshot(out)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "assistants" / "sms-bot.yaml").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
     export(capsys, emulator, out)
     assert snapshot(out) == first
     again = tmp_path / "again"
