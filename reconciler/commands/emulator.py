@@ -35,5 +35,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.stop()
         thread.join(timeout=5)
+        app.close()  # write any change still waiting for the debounced writer
     print("emulator stopped", file=sys.stderr, flush=True)
     return 0

@@ -63,11 +63,10 @@ class EmulatorApp:
     def __init__(self, api_key: str | None = None, latency_ms: float = 0.0,
                  state_file: str | os.PathLike[str] | None = None) -> None:
         self._api_key = api_key
-        self._lock = threading.Lock()  # guards self.state and the snapshot sequence
+        self._lock = threading.Lock()  # guards self.state (and the state file's dirty flag)
         self.state = State()
         self.meter = Meter(Faults(latency_ms=float(latency_ms)))
-        self._file = StateFile(state_file) if state_file is not None else None
-        self._seq = 0
+        self._file = StateFile(state_file, self.state, self._lock) if state_file is not None else None
         if self._file is not None:
             raw = self._file.read()
             if raw:
@@ -165,7 +164,6 @@ class EmulatorApp:
                     headers=dict(headers))
         idem = headers.get("idempotency-key") if route.method == "POST" else None
         idem_key = f"{idem} {route.template} {sorted(params.items())}" if idem else None
-        snapshot: tuple[int, bytes] | None = None
         with self._lock:
             if idem_key is not None and idem_key in self.state.idempotency:
                 stored_status, stored_text = self.state.idempotency[idem_key]
@@ -177,10 +175,7 @@ class EmulatorApp:
             if idem_key is not None and status < 300:
                 self.state.idempotency[idem_key] = [status, None if out is None else out.decode()]
             if route.mutating and status < 300 and self._file is not None:
-                self._seq += 1
-                snapshot = (self._seq, self.state.snapshot())
-        if snapshot is not None and self._file is not None:
-            self._file.write(*snapshot)  # outside the lock: disk I/O must not stall other requests
+                self._file.mark_dirty()  # the writer thread saves it, outside the lock
         return status, out
 
     # --- control endpoints -------------------------------------------------------------------------
@@ -211,7 +206,16 @@ class EmulatorApp:
             return
         with self._lock:
             self.state.reset()
-            self._seq += 1
-            snapshot = (self._seq, self.state.snapshot())
+            if self._file is not None:
+                self._file.mark_dirty()
+        self.flush()
+
+    def flush(self) -> None:
+        """Write pending changes to the state file now (no-op without one)."""
         if self._file is not None:
-            self._file.write(*snapshot)
+            self._file.flush()
+
+    def close(self) -> None:
+        """Stop the state-file writer after a final flush. The app keeps answering, unpersisted."""
+        if self._file is not None:
+            self._file.close()

@@ -142,8 +142,14 @@ def serve_in_thread(app: EmulatorApp | None = None, host: str = "127.0.0.1", por
                               name="emulator-server", daemon=True)
     thread.start()
 
+    stopped = threading.Event()
+
     def stop() -> None:
+        if stopped.is_set():
+            return
+        stopped.set()
         server.stop()
         thread.join(timeout=5)
+        server.app.flush()  # a restart on the same state file sees every change acknowledged so far
 
     return server.base_url, stop

@@ -20,6 +20,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,16 +137,27 @@ def copied(obj: Json) -> Json:
 
 
 class StateFile:
-    """Atomic persistence of snapshots: a temp file in the same folder, then `os.replace`.
+    """Debounced, atomic persistence of a `State` to one JSON file.
 
-    Writes are serialised and ordered by a sequence number, so a slow writer never overwrites a newer
-    snapshot with an older one.
+    A mutation only marks the state dirty (under the app's lock, so it costs nothing); a writer thread
+    wakes, waits `delay_s` so a burst of changes becomes one write, takes one snapshot under the lock and
+    writes it outside it: a temp file in the same folder, then `os.replace`, so a reader or a crash never
+    sees half a file. Writing the whole state on every change instead made each create cost O(state).
+    `flush()` writes synchronously (reset, shutdown, tests); `close()` stops the writer and flushes.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], state: State, lock: threading.Lock,
+                 delay_s: float = 0.05) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._written = -1
+        self._state = state
+        self._state_lock = lock
+        self._io_lock = threading.Lock()  # taken before the state lock, never after
+        self._delay_s = delay_s
+        self._dirty = False
+        self._closed = False
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._writer, name="emulator-state-writer", daemon=True)
+        self._thread.start()
 
     def read(self) -> bytes | None:
         """The saved snapshot, or None when there is none yet."""
@@ -154,19 +166,44 @@ class StateFile:
         except FileNotFoundError:
             return None
 
-    def write(self, seq: int, raw: bytes) -> None:
-        """Save snapshot number `seq` unless a newer one is already on disk."""
-        with self._lock:
-            if seq <= self._written:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(raw)
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            self._written = seq
+    def mark_dirty(self) -> None:
+        """Note a change; call with the state lock held."""
+        self._dirty = True
+        self._wake.set()
+
+    def flush(self) -> None:
+        """Write the state now if it changed since the last write."""
+        with self._io_lock:
+            with self._state_lock:
+                if not self._dirty:
+                    return
+                raw = self._state.snapshot()
+                self._dirty = False
+            self._write(raw)
+
+    def close(self) -> None:
+        """Stop the writer thread and write any pending change."""
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout=5)
+        self.flush()
+
+    def _writer(self) -> None:
+        while not self._closed:
+            self._wake.wait()
+            self._wake.clear()
+            if not self._closed:
+                time.sleep(self._delay_s)  # no lock is held here
+            self.flush()
+
+    def _write(self, raw: bytes) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(raw)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise

@@ -159,22 +159,27 @@ class Emulator:
 
     app: EmulatorApp
     url: str
+    stop: Callable[[], None]
 
 
 @pytest.fixture
 def start_emulator() -> Iterator[Callable[..., Emulator]]:
     """Factory: start an emulator over loopback HTTP; every one started is stopped at teardown."""
     stops: list[Callable[[], None]] = []
+    apps: list[EmulatorApp] = []
 
     def start(**kwargs: Any) -> Emulator:
         app = EmulatorApp(**kwargs)
+        apps.append(app)
         url, stop = serve_in_thread(app)
         stops.append(stop)
-        return Emulator(app, url)
+        return Emulator(app, url, stop)
 
     yield start
     for stop in reversed(stops):
-        stop()
+        stop()  # idempotent: a test may have stopped it already
+    for app in apps:
+        app.close()
 
 
 @pytest.fixture

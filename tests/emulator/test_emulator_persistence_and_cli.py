@@ -9,7 +9,9 @@ import selectors
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +33,14 @@ def test_state_survives_a_restart(tmp_path: Path, start_emulator: Callable[..., 
              json={"versions": [{"version_id": draft["version_id"], "percentage": 10}]})
     api.post("/ai/mcp_servers", json={"name": "m", "type": "sse", "url": "https://m"},
              headers={"Idempotency-Key": "once"})
+    before = api.get(f"/ai/assistants/{bot['id']}").json()
+    first.stop()
     assert json.loads(state.read_text())["assistants"][bot["id"]]["main"] == bot["version_id"]
     assert [p.name for p in state.parent.iterdir()] == ["emulator.json"]  # no temp files left behind
 
     second = start_emulator(state_file=state)
     again = make_client(f"{second.url}/v2")
-    assert again.get(f"/ai/assistants/{bot['id']}").json() == api.get(f"/ai/assistants/{bot['id']}").json()
+    assert again.get(f"/ai/assistants/{bot['id']}").json() == before
     assert len(again.get(f"/ai/assistants/{bot['id']}/versions").json()["data"]) == 2
     assert again.get(f"/ai/assistants/{bot['id']}/canary-deploys").status_code == 200
     replay = again.post("/ai/mcp_servers", json={"name": "m", "type": "sse", "url": "https://m"},
@@ -47,17 +51,41 @@ def test_state_survives_a_restart(tmp_path: Path, start_emulator: Callable[..., 
     assert json.loads(state.read_text())["assistants"] == {}
 
 
-def test_reads_do_not_rewrite_the_state_file(tmp_path: Path, start_emulator: Callable[..., Any],
-                                             make_client: Callable[..., httpx.Client]) -> None:
+def test_writes_are_debounced_and_reads_write_nothing(tmp_path: Path, start_emulator: Callable[..., Any],
+                                                      make_client: Callable[..., httpx.Client]) -> None:
     state = tmp_path / "s.json"
     emu = start_emulator(state_file=state)
     api = make_client(f"{emu.url}/v2")
-    api.post("/ai/assistants", json={"name": "n", "instructions": "i"})
+    ids = [api.post("/ai/assistants", json={"name": f"n{i}", "instructions": "i"}).json()["id"] for i in range(20)]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the writer thread saves without being asked
+        if state.is_file() and sorted(json.loads(state.read_text())["assistants"]) == sorted(ids):
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("the state file never caught up")
     before = state.stat().st_mtime_ns
     for _ in range(5):
         api.get("/ai/assistants")
         api.post("/ai/assistants", json={"name": 1})  # rejected: nothing changed
+    time.sleep(0.2)
+    emu.app.flush()
     assert state.stat().st_mtime_ns == before
+
+
+def test_concurrent_writers_over_http_lose_nothing(tmp_path: Path, start_emulator: Callable[..., Any]) -> None:
+    emu = start_emulator(state_file=tmp_path / "s.json")
+
+    def create_many(worker: int) -> list[str]:
+        with httpx.Client(base_url=f"{emu.url}/v2", headers={"Authorization": "Bearer k"}, timeout=10) as c:
+            return [c.post("/ai/assistants", json={"name": f"w{worker}-{i}", "instructions": "i"}).json()["id"]
+                    for i in range(25)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = [i for ids in pool.map(create_many, range(8)) for i in ids]
+    assert len(set(created)) == 200
+    emu.stop()
+    assert sorted(json.loads((tmp_path / "s.json").read_text())["assistants"]) == sorted(created)
 
 
 @pytest.fixture
