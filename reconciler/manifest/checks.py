@@ -35,10 +35,10 @@ def document_checks(doc: Document, kind: str) -> list[ManifestProblem]:
 
 def _assistant(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
     out: list[ManifestProblem] = []
-    if "instructions" in spec and "instructions_file" in spec:
+    if spec.get("instructions") is not None and spec.get("instructions_file") is not None:
         out.append(doc.problem(("spec", "instructions_file"), "spec: give instructions or instructions_file, "
                                "not both", at_key=True))
-    elif "instructions" not in spec and "instructions_file" not in spec:
+    elif spec.get("instructions") is None and spec.get("instructions_file") is None:
         out.append(doc.problem(("spec",), "spec: missing instructions (or instructions_file); "
                                "the API requires instructions"))
     versions = spec.get("versions")
@@ -71,11 +71,12 @@ def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str
             text = f"spec.versions[{i}].spec: a version cannot declare {key}"
             out.append(doc.problem((*at, key), text, at_key=True))
     main = {k: v for k, v in spec.items() if k not in ("versions", "canary")}
-    if any(k in overlay for k in _INSTRUCTIONS):
+    if any(overlay.get(k) is not None for k in _INSTRUCTIONS):
         # The overlay's instructions (inline or from a file) replace the main ones, in either form.
         main = {k: v for k, v in main.items() if k not in _INSTRUCTIONS}
     merged = merge_overlay(main, {k: v for k, v in overlay.items() if k not in ("versions", "canary")})
-    if not any(k in merged for k in _INSTRUCTIONS):
+    removed = any(k in overlay and overlay[k] is None for k in _INSTRUCTIONS)
+    if removed or all(merged.get(k) is None for k in _INSTRUCTIONS):
         out.append(doc.problem(at, f"spec.versions[{i}].spec: a version cannot remove the instructions"))
     # What is wrong with the main spec is reported there once; report only what the overlay adds.
     merged_findings = findings("Assistant", merged, at, "/$defs/Spec")

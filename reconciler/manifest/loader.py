@@ -226,8 +226,10 @@ class _Resolver:
         for key, value in spec.items():
             if not assistant:
                 out[key] = self.value(value, (*path, key))
-            elif key == "instructions_file" and isinstance(value, str):
-                out["instructions"] = self.instructions(value, (*path, key))
+            elif key == "instructions_file":
+                if isinstance(value, str):
+                    out["instructions"] = self.instructions(value, (*path, key))
+                # `instructions_file: null` only says "no file": it never reaches the API.
             elif key == "versions" and isinstance(value, list):
                 out[key] = [
                     {**e, "spec": self.spec(e["spec"], (*path, key, i, "spec"), True)}

@@ -112,6 +112,7 @@ class Finding:
 
 def findings(kind: str, instance: Any, base: Path = (), fragment: str = "") -> list[Finding]:
     """Validate `instance` (found at `base` of its document) against a kind's schema or `fragment`."""
+    instance = without_nulls(instance)
     quick = fast_check(kind, fragment)
     if quick is not None and quick(instance):
         return []  # valid: skip jsonschema, which is only needed to explain what is wrong
@@ -120,6 +121,29 @@ def findings(kind: str, instance: Any, base: Path = (), fragment: str = "") -> l
         for leaf in _leaves(error):
             out.extend(_translate(kind, leaf, base))
     return out
+
+
+def without_nulls(value: Any) -> Any:
+    """`value` without the mapping entries that are null. In a manifest, `key: null` asks for the
+    field to be cleared (or, in an overlay, removed), so it is valid wherever the key is optional;
+    a required key set to null is then reported as missing. Returns `value` itself when it holds no
+    null entry (the common case: no copy)."""
+    if isinstance(value, dict):
+        out = None
+        for key, item in value.items():
+            new = without_nulls(item) if item is not None else None
+            if item is None or new is not item:
+                if out is None:
+                    out = {k: v for k, v in value.items()}
+                if item is None:
+                    del out[key]
+                else:
+                    out[key] = new
+        return value if out is None else out
+    if isinstance(value, list):
+        items = [without_nulls(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
 
 
 def to_problem(doc: Document, finding: Finding, where: Path | None = None) -> ManifestProblem:

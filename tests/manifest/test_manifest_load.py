@@ -274,3 +274,12 @@ def test_tabs_and_non_json_tags_are_explained(write: Write, problems_of: Problem
     assert (line, col) == (4, 1) and message.endswith("(YAML cannot indent with tabs)")
     binary = write("b.yaml", ASSISTANT.format(name="b") + "  dynamic_variables: {blob: !!binary aGVsbG8=}\n")
     assert problems_of([binary]) == [(str(binary), 7, 29, "unsupported YAML tag tag:yaml.org,2002:binary")]
+
+
+def test_null_clears_an_optional_field_but_not_a_required_one(write: Write, problems_of: ProblemsOf) -> None:
+    extra = "  greeting: null\n  telephony_settings: {time_limit_secs: null}\n"
+    ok = write("n.yaml", ASSISTANT.format(name="n") + extra)
+    spec = load([ok], environ={}).resources[0].spec
+    assert spec["greeting"] is None and spec["telephony_settings"] == {"time_limit_secs": None}
+    bad = write("r.yaml", ASSISTANT.format(name="r") + "  voice_settings: {voice: null}\n")
+    assert problems_of([bad]) == [(str(bad), 7, 19, "spec.voice_settings: missing required key 'voice'")]
