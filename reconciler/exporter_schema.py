@@ -38,19 +38,23 @@ def _pointer(doc: Schema, pointer: str) -> Schema:
     return node
 
 
+@functools.cache
+def _target(ref: str, base: str) -> Located:
+    file, _, pointer = ref.partition("#")
+    if file:
+        base = posixpath.normpath(posixpath.join(posixpath.dirname(base), file))
+    return _pointer(_document(base), pointer), base
+
+
 def resolve(node: Schema, base: str) -> Located:
     """Follow `$ref`s (local or into another schema file); sibling keys of a `$ref` are kept."""
     seen = 0
     while "$ref" in node:
-        ref = str(node["$ref"])
-        file, _, pointer = ref.partition("#")
-        if file:
-            base = posixpath.normpath(posixpath.join(posixpath.dirname(base), file))
-        target = _pointer(_document(base), pointer)
-        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        target, base = _target(str(node["$ref"]), base)
+        node = target if len(node) == 1 else {**target, **{k: v for k, v in node.items() if k != "$ref"}}
         seen += 1
         if seen > 50:
-            raise ValueError(f"schema $ref loop at {ref}")
+            raise ValueError(f"schema $ref loop at {base}")
     return node, base
 
 
@@ -155,6 +159,8 @@ def strip_defaults(value: Any, node: Schema, base: str) -> Any:
     """`value` without what the user did not say: nulls, values equal to the declared default of
     their field (recursively, through nested settings and tool variants), and objects that only held
     such values. A required key is always kept, whatever its value, so the result stays valid."""
+    if not isinstance(value, dict | list):
+        return value  # a scalar's own default was handled by its parent
     schemas = applicable(node, base, value)
     if isinstance(value, dict):
         props: dict[str, list[Located]] = {}
