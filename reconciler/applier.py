@@ -267,7 +267,7 @@ async def apply_plan(client: ApiClient, plan: Plan, hooks: ApplyHooks | None = N
                 report.post_apply(step.change, step.outcome, step.duration, step.error)
                 if step.outcome is Outcome.FAILED:
                     for waiting in ordering.transitive_dependents(deps, address):
-                        skip_reason.setdefault(waiting, f"not run: it depends on {address}, which failed")
+                        skip_reason.setdefault(waiting, f"depends on {address}, which failed")
                 sorter.done(address)
     finally:
         for task in running:

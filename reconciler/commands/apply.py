@@ -87,10 +87,15 @@ def confirm(args: argparse.Namespace) -> bool:
     return answer.strip() == CONFIRM_WORD
 
 
+def _normal(doc: dict[str, Any]) -> Any:
+    """A plan document as it reads back from a file (tuples become lists, keys sorted)."""
+    return json.loads(json.dumps(doc, sort_keys=True, default=str))
+
+
 def _check_saved(source: _Source, plan: Plan) -> None:
     """The re-made plan must be the saved one, or what runs would not be what was reviewed."""
     assert source.saved is not None
-    if plan_document(plan) != source.saved.document:
+    if _normal(plan_document(plan)) != _normal(source.saved.document):
         raise StalePlanError(f"the plan is stale: re-run plan ({source.saved_path}: planning again from its "
                              f"manifests gives a different plan)")
 

@@ -59,13 +59,13 @@ class TextProgress:
         self._out.line(f"{change.address}: {_STARTING.get(action_of(change), 'applying')}...")
 
     def post_apply(self, change: ResourceChange, outcome: Outcome, duration: float, error: str | None) -> None:
-        """`ADDRESS: created in 0.12s`, `ADDRESS: FAILED after 0.40s: why`, `ADDRESS: skipped: why`."""
+        """`ADDRESS: created in 0.12s`, `ADDRESS: FAILED after 0.40s: why`, `ADDRESS: skipped (why)`."""
         if outcome is Outcome.DONE:
             text = f"{change.address}: {_ENDED.get(action_of(change), 'applied')} in {duration:.2f}s"
         elif outcome is Outcome.FAILED:
             text = f"{change.address}: FAILED after {duration:.2f}s: {error}"
         else:
-            text = f"{change.address}: skipped: {error}"
+            text = f"{change.address}: skipped ({error})"
         self._out.line(self._paint(outcome, text))
 
     def summary(self, result: ApplyResult) -> None:

@@ -103,7 +103,8 @@ def test_a_partial_failure_reports_done_failed_skipped_and_exits_1(
         out = capsys.readouterr().out
         assert "mcp_server.crm: FAILED after" in out and "MCP servers are disabled" in out
         assert "Apply FAILED. 2 done, 1 failed, 3 skipped" in out
-        assert "assistant.acme-support: not run: it depends on mcp_server.crm, which failed" in out
+        assert "assistant.acme-support: skipped (depends on mcp_server.crm, which failed)" in out
+        assert "Skipped (nothing was sent for them):\n  assistant.acme-support" in out
         app.refuse = False
         assert main(["apply", "--auto-approve", str(EXAMPLES)]) == 0  # running it again finishes the job
         assert "Apply complete! 4 done" in capsys.readouterr().out

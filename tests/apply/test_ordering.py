@@ -129,3 +129,38 @@ def test_no_ops_and_outside_dependencies_do_not_block() -> None:
                           operations=[Operation("POST", "/ai/assistants/a1", {})],
                           depends_on=["tool.a", "tool.not-in-plan"])
     assert ordering.graph(Plan([noop, user])) == {"assistant.x": set()}
+
+
+def test_moving_the_canary_to_a_new_version_never_routes_to_a_missing_one(app: EmulatorApp, tmp_path: Path) -> None:
+    def write(version: str) -> None:
+        (tmp_path / "a.yaml").write_text(f"""apiVersion: reconciler/v1
+kind: Assistant
+metadata: {{name: swap}}
+spec:
+  instructions: Be brief.
+  versions:
+    - name: {version}
+      spec: {{greeting: "{version}"}}
+  canary:
+    - version: {version}
+      percentage: 20
+""")
+
+    async def go() -> tuple[Plan, Recorder, Plan]:
+        async with client_for(app) as client:
+            write("old")
+            assert (await apply_paths(client, [tmp_path]))[1].ok
+            write("new")
+            recorder = Recorder()
+            plan, result = await apply_paths(client, [tmp_path], hooks=recorder)
+            assert result.ok, result.failed
+            return plan, recorder, await plan_paths(client, [tmp_path])
+
+    plan, recorder, after = asyncio.run(go())
+    old, new, canary = "assistant.swap.version.old", "assistant.swap.version.new", "assistant.swap.canary"
+    assert {a: plan.by_address()[a].actions for a in (old, new, canary)} == {
+        old: ["delete"], new: ["create"], canary: ["update"]}
+    # create the new version -> point the canary at it -> only then delete the old one
+    assert recorder.index("done", new) < recorder.index("start", canary)
+    assert recorder.index("done", canary) < recorder.index("start", old)
+    assert pending(after) == []
