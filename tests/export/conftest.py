@@ -105,6 +105,9 @@ def all_settings() -> dict[str, Any]:
             "wait_seconds": 0.6, "transcription_endpointing_plan": {"on_punctuation_seconds": 0.1,
                                                                     "on_number_seconds": 0.8}}},
         "integrations": [{"integration_id": "int-zendesk", "allowed_list": ["create_ticket"]}],
+        "fallback_config": {"model": "openai/gpt-4o-mini", "external_llm": {
+            "model": "llama-3", "base_url": "https://llm.example.com/v1", "authentication_method": "token",
+            "forward_metadata": False, "llm_api_key_ref": "llm-key"}},
     }
 
 
@@ -183,7 +186,9 @@ def seed_account(api: httpx.Client, duplicates: bool = True, clearing_versions: 
     assistant("dup-b", {"name": "Duplicate" if duplicates else "Duplicate 2", "instructions": "Second of two."})
     # Names that are unsafe as file names, and two names with the same slug.
     assistant("unsafe", {"name": "ops/../etc: Night Shift!", "instructions": "Night shift."})
-    assistant("billing-1", {"name": "Billing Bot", "instructions": "Billing, the first."})
+    assistant("billing-1", {"name": "Billing Bot", "instructions": "Billing, the first.", "external_llm": {
+        "model": "acme-llm", "base_url": "https://llm.example.com/v1", "authentication_method": "certificate",
+        "certificate_ref": "llm-cert", "forward_metadata": True, "token_retrieval_url": "https://llm.example.com/t"}})
     assistant("billing-2", {"name": "billing-bot", "instructions": "Billing, the second."})
     # Two versions saved without a name: both are "New assistant".
     unnamed = assistant("unnamed-versions", {"name": "drafts", "instructions": "Drafts."})

@@ -159,6 +159,8 @@ def test_what_is_written(seeded: Seeded, emulator: Emulator, tmp_path: Path,
     assert spec["interruption_settings"] == {"start_speaking_plan": {
         "wait_seconds": 0.6, "transcription_endpointing_plan": {"on_number_seconds": 0.8}}}
     assert "logo_icon_url" not in spec["widget_settings"]
+    assert spec["fallback_config"] == {"model": "openai/gpt-4o-mini", "external_llm": {
+        "model": "llama-3", "base_url": "https://llm.example.com/v1", "llm_api_key_ref": "llm-key"}}
     # Versions: overlays holding only what differs from main, by name; canary by version name.
     assert spec["versions"] == [
         {"name": "concise-greeting", "spec": {"greeting": "Hi!"}},
