@@ -9,6 +9,7 @@ import os
 import secrets
 import threading
 import time
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -95,7 +96,12 @@ class EmulatorApp:
         rel = path[3:] or "/"
         found = routes.match(method, rel)
         route_key = f"{method} /v2{found[0].template}" if found else f"{method} (unknown route)"
-        status, out_headers, out = self._v2(method, rel, found, query, lowered, body)
+        try:
+            status, out_headers, out = self._v2(method, rel, found, query, lowered, body)
+        except Exception:  # an emulator bug: answer like a server would, and show it to the developer
+            traceback.print_exc()
+            fault = ApiFault(500, "10007", "Unexpected error", "The emulator failed; see its log")
+            status, out_headers, out = _encode(500, fault.body())
         self.meter.record(route_key, status)
         return Reply(status, out_headers, out, self.meter.latency_s())
 

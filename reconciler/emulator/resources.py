@@ -271,6 +271,8 @@ def list_events(st: State, call: Call) -> Result:
     main_of(st, aid)
     number, size = page_params(call.query)
     channel = call.query.get("conversation_channel")
+    if channel is not None and channel not in ("phone_call", "sms_chat"):
+        raise Invalid.one(["query", "conversation_channel"], "Input should be 'phone_call' or 'sms_chat'", "enum")
     low, high = call.query.get("from_date"), call.query.get("to_date")
     # Same-format ISO strings compare in time order, which is all the filter needs.
     found = [e for e in st.events.values() if e["assistant_id"] == aid

@@ -38,13 +38,16 @@ class _Handler(BaseHTTPRequestHandler):
         parts = line.decode("latin-1").split()
         headers = self._read_headers()
         if len(parts) != 3 or headers is None or len(line) > MAX_LINE:
-            self._write(400, [("content-type", "application/json")], b'{"errors":[{"code":"10015",'
-                        b'"title":"Bad request","detail":"Malformed HTTP request"}]}', close=True)
+            self._bad_request()
             return
         method, target, version = parts
         connection = headers.get("connection", "").lower()
         self.close_connection = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
-        body = self._read_body(headers)
+        try:
+            body = self._read_body(headers)
+        except ValueError:  # a non-numeric Content-Length or chunk size
+            self._bad_request()
+            return
         path, _, query = target.partition("?")
         status, out_headers, out = self.server.app.handle(method, path, query, headers, body)
         self._write(status, out_headers, b"" if method == "HEAD" else out, close=self.close_connection)
@@ -74,6 +77,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline(MAX_LINE)
         length = int(headers.get("content-length") or 0)
         return self.rfile.read(length) if length > 0 else b""
+
+    def _bad_request(self) -> None:
+        self._write(400, [("content-type", "application/json")], b'{"errors":[{"code":"10015",'
+                    b'"title":"Bad request","detail":"Malformed HTTP request"}]}', close=True)
 
     def _write(self, status: int, headers: list[tuple[str, str]], out: bytes, *, close: bool) -> None:
         try:

@@ -3,6 +3,7 @@ and the snapshot recorder itself."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -87,3 +88,33 @@ def test_recorder_flags_bodies_that_break_the_declared_schema(recorder: Any) -> 
     assert len(found) >= 5, found
     assert any("'name' is a required property" in v for v in found)
     assert any("not declared" in v for v in found)
+
+
+def raw_exchange(url: str, request: bytes) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_malformed_http_is_400_and_the_server_keeps_serving(emulator: Any, api: httpx.Client) -> None:
+    assert raw_exchange(emulator.url, b"NONSENSE\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    bad_length = b"POST /v2/ai/tools HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n"
+    assert raw_exchange(emulator.url, bad_length).startswith(b"HTTP/1.1 400 ")
+    chunked = (b"POST /v2/ai/tools HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\nConnection: close\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n"
+               b"10\r\n{\"type\": \"webhoo\r\n18\r\nk\", \"display_name\": \"c\"}\r\n0\r\n\r\n")
+    reply = raw_exchange(emulator.url, chunked)
+    assert reply.startswith(b"HTTP/1.1 200 ") and b"Connection: close" in reply
+    http10 = raw_exchange(emulator.url, b"GET /v2/ai/tools HTTP/1.0\r\nAuthorization: Bearer k\r\n\r\n")
+    assert http10.startswith(b"HTTP/1.1 200 ") and b'"display_name":"c"' in http10
+    assert api.get("/ai/tools").json()["meta"]["total_results"] == 1
+
+
+def test_query_enums_are_checked(api: httpx.Client) -> None:
+    bot = api.post("/ai/assistants", json={"name": "n", "instructions": "i"}).json()
+    response = api.get(f"/ai/assistants/{bot['id']}/scheduled_events", params={"conversation_channel": "fax"})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "conversation_channel"]
