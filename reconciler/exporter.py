@@ -269,6 +269,8 @@ class _Exporter:
         versions, canary = self._versions(obj, main, where)
         spec = self._instructions(main, ident.slug, None)
         if versions is not None:
+            for name, overlay in versions:
+                self._check_strings(f"{where} version {name!r}", overlay)
             spec["versions"] = [
                 {"name": name, "spec": self._instructions(overlay, ident.slug, name)} for name, overlay in versions
             ]
@@ -344,6 +346,8 @@ class _Exporter:
             for obj in self.live.assistants:
                 self.assistant(obj)
         self.result.files = dict(sorted(self.result.files.items()))
+        # Versions repeat what their main version says (a dangling reference, an unknown field): once is enough.
+        self.result.warnings[:] = list(dict.fromkeys(self.result.warnings))
         return self.result
 
 
