@@ -19,6 +19,7 @@ from reconciler.emulator import routes
 from reconciler.emulator.faults import INJECTED, Faults, Meter, parse_faults
 from reconciler.emulator.store import Call, State, StateFile
 from reconciler.emulator.validation import ApiFault, Invalid, parse_json, validate_body
+from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
     import httpx
@@ -58,7 +59,8 @@ class EmulatorApp:
     """A faithful local stand-in for the Telnyx AI Assistants API (see docs/api-assumptions.md).
 
     `api_key`: accept only this bearer key (None: any non-empty key). `latency_ms`: base latency of every
-    /v2 response. `state_file`: load at start if present, rewrite atomically after each change.
+    /v2 response. `state_file`: loaded at start if present, saved atomically shortly after each change
+    (debounced) and on `flush()`/`close()`.
     """
 
     def __init__(self, api_key: str | None = None, latency_ms: float = 0.0,
@@ -71,7 +73,20 @@ class EmulatorApp:
         if self._file is not None:
             raw = self._file.read()
             if raw:
-                self.state.load(raw)
+                try:
+                    self.state.load(raw)
+                except (ValueError, TypeError, AttributeError) as exc:
+                    self._file.close()
+                    raise ConfigError(f"--state-file {state_file}: not a saved emulator state ({exc})") from None
+
+    @property
+    def api_key(self) -> str | None:
+        """The only bearer key accepted, or None to accept any non-empty key."""
+        return self._api_key
+
+    @api_key.setter
+    def api_key(self, value: str | None) -> None:
+        self._api_key = value
 
     # --- front-end entry points --------------------------------------------------------------------
 

@@ -18,6 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.emulator.app import EmulatorApp
+from reconciler.errors import ConfigError
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -124,3 +127,13 @@ def test_cli_serves_until_signalled_then_exits_0(cli_emulator: Callable[..., Any
     proc.send_signal(sig)
     assert proc.wait(timeout=10) == 0
     assert "sk-cli" not in proc.stderr.read()
+
+
+def test_a_corrupt_state_file_is_a_clear_config_error(tmp_path: Path) -> None:
+    state = tmp_path / "s.json"
+    state.write_text("[1, 2")
+    with pytest.raises(ConfigError, match="not a saved emulator state"):
+        EmulatorApp(state_file=state)
+    proc = subprocess.run([sys.executable, "-m", "reconciler", "emulator", "--port", "0", "--state-file", str(state)],
+                          capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 1 and "not a saved emulator state" in proc.stderr
