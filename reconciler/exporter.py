@@ -150,6 +150,8 @@ def _sorted_sets(value: Any, key: str | None = None) -> Any:
 
 
 class _Exporter:
+    """One export: names for every live object first (references need them), then the files."""
+
     def __init__(self, live: LiveState, kinds: Collection[str], owner_tag: str) -> None:
         self.live = live
         self.kinds = set(kinds)
@@ -182,6 +184,7 @@ class _Exporter:
     # --- shared tools and MCP servers ------------------------------------------------------------------
 
     def tool(self, obj: dict[str, Any]) -> None:
+        """One shared tool as a Tool manifest."""
         ident = self.tools[str(obj["id"])]
         if obj.get("type") not in type_enum("Tool"):
             # Assistants still refer to it by its live name, which the plan resolves.
@@ -199,6 +202,7 @@ class _Exporter:
         self._write("Tool", ident, _metadata(ident, str(obj["id"]), "display_name"), spec)
 
     def mcp_server(self, obj: dict[str, Any]) -> None:
+        """One MCP server as an McpServer manifest: type, url, api_key_ref, allowed_tools."""
         ident = self.servers[str(obj["id"])]
         spec = {k: obj[k] for k in sorted(spec_keys("McpServer")) if obj.get(k) is not None}
         spec = _sorted_sets(strip_spec("McpServer", spec))
@@ -258,6 +262,7 @@ class _Exporter:
         return out
 
     def assistant(self, obj: dict[str, Any]) -> None:
+        """One assistant as an Assistant manifest, with its named versions and canary."""
         aid = str(obj["id"])
         ident = self.assistants[aid]
         where = f"assistant {ident.name!r}"
@@ -336,6 +341,7 @@ class _Exporter:
         return versions, canary
 
     def run(self) -> ExportResult:
+        """Every resource of the wanted kinds, files sorted by path."""
         if "Tool" in self.kinds:
             for obj in self.live.tools:
                 self.tool(obj)
