@@ -21,7 +21,7 @@ from typing import Any
 
 from reconciler import applier, savedplan
 from reconciler.commands.plan import client_for, compute, use_color
-from reconciler.errors import ConfigError, StalePlanError
+from reconciler.errors import ApplyError, ConfigError, StalePlanError
 from reconciler.manifest import load
 from reconciler.model import DesiredState
 from reconciler.plan import Plan
@@ -126,6 +126,10 @@ def run(args: argparse.Namespace) -> int:
             if args.format == "text":
                 print()
             result = await applier.apply_plan(client, plan, hooks, owner_tag=source.desired.project.owner_tag)
-            return 0 if result.ok else 1
+            if not result.ok:
+                # The hooks have reported every step; this one line on stderr is for CI logs.
+                raise ApplyError(f"apply finished with {len(result.failed)} failed and {len(result.skipped)} "
+                                 f"skipped step(s); run it again once the failures are fixed")
+            return 0
 
     return asyncio.run(go())

@@ -100,7 +100,9 @@ def test_a_partial_failure_reports_done_failed_skipped_and_exits_1(
     monkeypatch.setenv("TELNYX_BASE_URL", f"{url}/v2")
     try:
         assert main(["apply", "--auto-approve", str(EXAMPLES)]) == 1
-        out = capsys.readouterr().out
+        captured = capsys.readouterr()
+        out = captured.out
+        assert "error: apply finished with 1 failed and 3 skipped step(s)" in captured.err
         assert "mcp_server.crm: FAILED after" in out and "MCP servers are disabled" in out
         assert "Apply FAILED. 2 done, 1 failed, 3 skipped" in out
         assert "assistant.acme-support: skipped (depends on mcp_server.crm, which failed)" in out
