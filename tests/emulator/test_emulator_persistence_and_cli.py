@@ -121,11 +121,12 @@ def test_cli_serves_until_signalled_then_exits_0(cli_emulator: Callable[..., Any
                                                  make_client: Callable[..., httpx.Client], sig: int) -> None:
     proc, url = cli_emulator("--api-key", "sk-cli", "--latency-ms", "1", "--state-file", str(tmp_path / "s.json"))
     api = make_client(f"{url}/v2", key="sk-cli")
-    assert api.post("/ai/assistants", json={"name": "n", "instructions": "i"}).status_code == 200
+    created = api.post("/ai/assistants", json={"name": "n", "instructions": "i"})
+    assert created.status_code == 200
     assert make_client(f"{url}/v2", key="other").get("/ai/assistants").status_code == 401
-    assert (tmp_path / "s.json").is_file()
     proc.send_signal(sig)
     assert proc.wait(timeout=10) == 0
+    assert list(json.loads((tmp_path / "s.json").read_text())["assistants"]) == [created.json()["id"]]
     assert "sk-cli" not in proc.stderr.read()
 
 
