@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import httpx
 
 from reconciler import applier, live, planner
 from reconciler.api.client import ApiClient
-from reconciler.emulator.app import EmulatorApp
+from reconciler.emulator.app import EmulatorApp, Reply
 from reconciler.manifest import load
 from reconciler.plan import Plan, ResourceChange
 
@@ -216,3 +217,34 @@ class Recorder:
             elif event in ("done", "failed"):
                 running -= 1
         return peak
+
+
+class LosingApp(EmulatorApp):
+    """The emulator, except that the first response of each create route is lost after the create
+    landed (a 503 instead of the answer): what a dropped connection after a commit looks like."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost: list[str] = []
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        reply = super().dispatch(method, path, query, headers, body)
+        parts = path.split("/")
+        key = "/".join(parts[:4]) + (" version" if b'"promote_to_main":false' in body else "")
+        key += " canary" if path.endswith("/canary-deploys") else ""
+        if method == "POST" and reply.status < 300 and key not in self.lost and not path.endswith("/tags"):
+            self.lost.append(key)
+            return Reply(503, [("content-type", "application/json")], b'{"errors":[{"title":"lost"}]}')
+        return reply
+
+
+class RefusingApp(EmulatorApp):
+    """The emulator, except that it refuses to create MCP servers while `refuse` is set."""
+
+    refuse = True
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        if self.refuse and method == "POST" and path == "/v2/ai/mcp_servers":
+            return Reply(400, [("content-type", "application/json")],
+                         b'{"errors":[{"title":"Bad request","detail":"MCP servers are disabled"}]}')
+        return super().dispatch(method, path, query, headers, body)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from apply_support import (
     EXAMPLES,
     OWNER,
+    LosingApp,
     Recorder,
+    RefusingApp,
     apply_paths,
     client_for,
     foreign,
@@ -27,39 +28,8 @@ from apply_support import (
 )
 
 from reconciler import applier
-from reconciler.emulator.app import EmulatorApp, Reply
+from reconciler.emulator.app import EmulatorApp
 from reconciler.plan import CREATE, Operation, Plan, ResourceChange
-
-
-class LosingApp(EmulatorApp):
-    """The emulator, except that the first response of each create route is lost after the create
-    landed (a 503 instead of the answer): what a dropped connection after a commit looks like."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lost: list[str] = []
-
-    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
-        reply = super().dispatch(method, path, query, headers, body)
-        parts = path.split("/")
-        key = "/".join(parts[:4]) + (" version" if b'"promote_to_main":false' in body else "")
-        key += " canary" if path.endswith("/canary-deploys") else ""
-        if method == "POST" and reply.status < 300 and key not in self.lost and not path.endswith("/tags"):
-            self.lost.append(key)
-            return Reply(503, [("content-type", "application/json")], b'{"errors":[{"title":"lost"}]}')
-        return reply
-
-
-class RefusingApp(EmulatorApp):
-    """The emulator, except that it refuses to create MCP servers while `refuse` is set."""
-
-    refuse = True
-
-    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
-        if self.refuse and method == "POST" and path == "/v2/ai/mcp_servers":
-            return Reply(400, [("content-type", "application/json")],
-                         b'{"errors":[{"title":"Bad request","detail":"MCP servers are disabled"}]}')
-        return super().dispatch(method, path, query, headers, body)
 
 
 def test_examples_converge_and_every_created_assistant_is_owned(app: EmulatorApp) -> None:

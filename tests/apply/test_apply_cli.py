@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apply_support import API_KEY, EXAMPLES, OWNER, REPO, Loopback, snapshot
+from apply_support import API_KEY, EXAMPLES, OWNER, REPO, Loopback, RefusingApp, snapshot
 
 from reconciler.cli import main
 from reconciler.emulator.server import serve_in_thread
@@ -92,8 +92,6 @@ def test_json_progress_is_one_json_object_per_line(loopback: Loopback, capsys: C
 
 def test_a_partial_failure_reports_done_failed_skipped_and_exits_1(
         tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch) -> None:
-    from test_applier import RefusingApp
-
     app = RefusingApp()
     url, stop = serve_in_thread(app)
     monkeypatch.setenv("TELNYX_API_KEY", API_KEY)
