@@ -188,11 +188,36 @@ def _translate(kind: str, error: ValidationError, base: Path) -> list[Finding]:
         return [Finding(path, f"must be {_short(error.validator_value)}, not {_short(instance)}")]
     if v == "type":
         want = error.validator_value
-        want_text = " or ".join(want) if isinstance(want, list) else want
+        names = [_YAML_TYPES.get(w, w) for w in (want if isinstance(want, list) else [want])]
+        want_text = " or ".join(names)
         return [Finding(path, f"expected {want_text}, got {_type_name(instance)}")]
     if v is None:  # a `false` schema
         return [Finding(path, "not allowed here")]
+    bound = error.validator_value
+    if v in _BOUNDS and _is_number(instance):
+        return [Finding(path, f"{instance:g} {_BOUNDS[v]} {bound:g}")]
+    if v == "maxLength" and isinstance(instance, str):
+        return [Finding(path, f"is {len(instance)} characters long; at most {bound} are allowed")]
+    if v == "minLength" and isinstance(instance, str):
+        return [Finding(path, "must not be empty" if bound == 1 else f"needs at least {bound} characters")]
+    if v == "pattern" and path[:2] == ("metadata", "ignore_changes"):
+        return [Finding(path, f"{_short(instance)} is not a dotted spec path such as voice_settings.voice")]
+    if v == "uniqueItems":
+        return [Finding(path, "lists the same item more than once")]
     return [Finding(path, error.message)]
+
+
+_YAML_TYPES = {"object": "mapping", "array": "list"}  # the words a YAML author knows
+_BOUNDS = {
+    "minimum": "is below the minimum of",
+    "maximum": "is above the maximum of",
+    "exclusiveMinimum": "must be greater than",
+    "exclusiveMaximum": "must be less than",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _unknown_key(kind: str, path: Path, key: str, known: list[str]) -> Finding:
