@@ -188,7 +188,7 @@ def _translate(kind: str, error: ValidationError, base: Path) -> list[Finding]:
         return [Finding(path, f"must be {_short(error.validator_value)}, not {_short(instance)}")]
     if v == "type":
         want = error.validator_value
-        names = [_YAML_TYPES.get(w, w) for w in (want if isinstance(want, list) else [want])]
+        names = [_YAML_TYPES.get(str(w), str(w)) for w in (want if isinstance(want, list) else [want])]
         want_text = " or ".join(names)
         return [Finding(path, f"expected {want_text}, got {_type_name(instance)}")]
     if v is None:  # a `false` schema

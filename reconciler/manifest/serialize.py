@@ -82,7 +82,15 @@ def desired_from_dict(data: dict[str, Any], environ: Mapping[str, str] | None = 
 
     Raises ManifestError naming each variable that is no longer set.
     """
-    env = os.environ if environ is None else environ
+    try:
+        return _from_dict(data, os.environ if environ is None else environ)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # hand-edited or truncated
+        raise ManifestError(
+            [ManifestProblem(SAVED_PLACE, 1, 1, f"malformed desired state in saved plan: {type(exc).__name__} {exc}")]
+        ) from exc
+
+
+def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> DesiredState:
     problems: list[ManifestProblem] = []
     project = data.get("project") or {}
     prune = project.get("prune") or {}

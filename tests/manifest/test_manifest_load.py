@@ -283,3 +283,8 @@ def test_null_clears_an_optional_field_but_not_a_required_one(write: Write, prob
     assert spec["greeting"] is None and spec["telephony_settings"] == {"time_limit_secs": None}
     bad = write("r.yaml", ASSISTANT.format(name="r") + "  voice_settings: {voice: null}\n")
     assert problems_of([bad]) == [(str(bad), 7, 19, "spec.voice_settings: missing required key 'voice'")]
+
+
+def test_a_malformed_saved_state_is_a_manifest_error() -> None:
+    with pytest.raises(ManifestError, match="malformed desired state in saved plan"):
+        desired_from_dict({"resources": [{"kind": "Assistant"}]}, environ={})
