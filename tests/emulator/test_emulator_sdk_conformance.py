@@ -3,8 +3,15 @@ HTTP, and every response parses into the SDK's own models (validated, not just c
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
+
+import httpx
+import pytest
+
+from reconciler.emulator.app import EmulatorApp
 
 
 def test_every_operation_through_the_official_sdk(sdk: Callable[..., Any], recorder: Any) -> None:
@@ -101,3 +108,52 @@ def test_every_operation_through_the_official_sdk(sdk: Callable[..., Any], recor
         succeeded = {(m, p) for m, p, s in recorder.seen if 200 <= s < 300}
         missing = sorted((o.method, o.path) for o in recorder.operations if (o.method, o.path) not in succeeded)
         assert not missing, f"operations never exercised: {missing}"
+
+
+def test_error_statuses_map_to_the_sdk_exceptions(emulator: Any, recorder: Any) -> None:
+    telnyx = pytest.importorskip("telnyx")
+    http = httpx.Client(timeout=10, event_hooks={"response": [recorder.hook]})
+    client = telnyx.Telnyx(api_key="k", base_url=f"{emulator.url}/v2", max_retries=0, http_client=http)
+    with client:
+        bot = client.ai.assistants.create(name="n", instructions="i", model="openai/gpt-4o")
+        with pytest.raises(telnyx.NotFoundError):
+            client.ai.assistants.canary_deploys.retrieve(bot.id)
+        with pytest.raises(telnyx.UnprocessableEntityError):
+            client.ai.assistants.create(name="n", instructions="i", model="m", tool_ids=["missing"])
+        with pytest.raises(telnyx.BadRequestError):
+            client.ai.assistants.versions.delete(bot.model_extra["version_id"], assistant_id=bot.id)
+        draft = client.ai.assistants.update(bot.id, promote_to_main=False).model_extra["version_id"]
+        client.ai.assistants.canary_deploys.create(bot.id, versions=[{"version_id": draft, "percentage": 1}])
+        with pytest.raises(telnyx.ConflictError):
+            client.ai.assistants.canary_deploys.create(bot.id, versions=[{"version_id": draft, "percentage": 1}])
+        httpx.post(f"{emulator.url}/_emulator/faults", json={"rate_limit_per_s": 1}, timeout=5)
+        with pytest.raises(telnyx.RateLimitError):
+            for _ in range(5):
+                client.ai.assistants.list()
+        httpx.post(f"{emulator.url}/_emulator/faults", json={"rate_limit_per_s": 0, "error_rate": 1}, timeout=5)
+        with pytest.raises(telnyx.InternalServerError):
+            client.ai.assistants.list()
+    emulator.app.api_key = "only-this"
+    with telnyx.Telnyx(api_key="k", base_url=f"{emulator.url}/v2", max_retries=0) as other, pytest.raises(
+            telnyx.AuthenticationError):
+        other.ai.assistants.list()
+
+
+def test_async_sdk_through_the_in_process_transport() -> None:
+    telnyx = pytest.importorskip("telnyx")
+    app = EmulatorApp(latency_ms=20)
+
+    async def main() -> list[str]:
+        http = httpx.AsyncClient(transport=app.async_transport(), timeout=10)
+        async with telnyx.AsyncTelnyx(api_key="k", base_url="http://emulator.invalid/v2", max_retries=0,
+                                      http_client=http) as client:
+            created = await asyncio.gather(*(client.ai.assistants.create(name=f"a{i}", instructions="i",
+                                                                         model="openai/gpt-4o") for i in range(20)))
+            listed = await client.ai.assistants.list()
+            assert sorted(a.id for a in listed.data) == sorted(a.id for a in created)
+            return [a.name for a in listed.data]
+
+    start = time.perf_counter()
+    names = asyncio.run(main())
+    assert sorted(names) == sorted(f"a{i}" for i in range(20))
+    assert time.perf_counter() - start < 2.0  # 21 requests at 20 ms, overlapping
