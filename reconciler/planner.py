@@ -39,6 +39,8 @@ from reconciler.targets import select
 
 # Manifest-only assistant keys, translated to API fields when a body is built.
 REFERENCE_KEYS = ("shared_tools", "mcp_servers")
+# Manifest keys whose API field has another name.
+API_NAME = {"shared_tools": "tool_ids"}
 # Server-set fields of a live MCP server that are never sent back.
 MCP_READ_ONLY = ("id", "created_at")
 
@@ -278,11 +280,15 @@ class _Planner:
         deletes: list[ResourceChange] = []
         for version in res.versions or ():
             address = f"{res.address}.version.{version.name}"
-            full = {k: v for k, v in res.version_spec(version).items() if k != "tags"}
+            # A version starts as a copy of main: what its overlay clears (`null`) must be cleared
+            # explicitly, and compared as cleared.
+            cleared = {k: None for k, v in version.overlay.items() if v is None and k != "tags"}
+            full = {**{k: v for k, v in res.version_spec(version).items() if k != "tags"}, **cleared}
             want = self._comparable(res, full)
             found = by_name.get(version.name)
             if found is None:
                 body = strip_nulls(self._api_body(full, address))
+                body.update({API_NAME.get(k, k): None for k in cleared})
                 self._add(ResourceChange(address, KIND_VERSION, version.name, [CREATE],
                                          changes=diff.creation_changes(want),
                                          operations=[api.op_create_version(assistant, body, version.name)]))

@@ -257,8 +257,6 @@ def test_exported_folder_recreates_the_account(emulator: Emulator, tmp_path: Pat
     assert snapshot(second) == snapshot(first)
 
 
-@pytest.mark.xfail(strict=True, reason="planner: a version create sends the merged spec without the keys the "
-                   "overlay nulls, and the API starts the version as a copy of main, so they come back")
 def test_version_that_clears_a_field_is_recreated_without_it(emulator: Emulator, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     with emulator.api() as api:
