@@ -179,3 +179,12 @@ def test_make_demo_script_completes() -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Apply complete!" in proc.stdout
     assert proc.stdout.rstrip().endswith("Plan: 0 to add, 0 to change, 0 to destroy.")
+
+
+def test_target_applies_the_resource_and_what_it_needs_only(loopback: Loopback, capsys: Capsys) -> None:
+    assert main(["apply", "--auto-approve", "--target", "Assistant/acme-sms", str(EXAMPLES)]) == 0
+    assert names(loopback) == ["acme-sms"]
+    assert [t["display_name"] for t in loopback.app.state.tools.values()] == ["order-lookup"]
+    assert loopback.app.state.mcp_servers == {}
+    assert main(["apply", "--auto-approve", str(EXAMPLES)]) == 0
+    assert "Apply complete! 4 done" in capsys.readouterr().out
