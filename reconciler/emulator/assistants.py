@@ -75,7 +75,7 @@ def apply_fields(cfg: dict[str, Any], body: dict[str, Any]) -> None:
             continue
         if value is None:
             cfg.pop(key, None)
-        elif key in ("tool_ids", "tags"):
+        elif key in ("tool_ids", "tags", "enabled_features"):
             cfg[key] = _unique(copied(value))
         else:
             cfg[key] = copied(value)
