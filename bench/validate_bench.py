@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_corpus(root, args.documents)
-        read_manifests([root], environ={})  # warm up: compile the validators once, as a real run does
+        started = time.perf_counter()
+        read_manifests([root], environ={})  # the first run also compiles the validators, as a CLI run does
+        cold = time.perf_counter() - started
         times = []
         for _ in range(args.repeat):
             started = time.perf_counter()
@@ -119,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     loader = "libyaml" if Dumper is not yaml.SafeDumper else "pure-Python yaml"
     print(
         f"validate: {args.documents} assistant documents in {len(result.files)} files: "
-        f"{best:.2f} s best of {args.repeat} ({loader}; budget {BUDGET_S:.0f} s)"
+        f"{best:.2f} s best of {args.repeat}, {cold:.2f} s on the first run ({loader}; budget {BUDGET_S:.0f} s)"
     )
-    return 0 if best < BUDGET_S else 1
+    return 0 if cold < BUDGET_S else 1
 
 
 if __name__ == "__main__":
