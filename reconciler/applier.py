@@ -210,6 +210,24 @@ def _assistant_id(path: str) -> str | None:
     return None
 
 
+async def _interrupted(running: dict[asyncio.Task[StepResult], str], starts: dict[str, float],
+                       changes: dict[str, ResourceChange], result: ApplyResult, report: ApplyHooks) -> None:
+    """Record the steps an interruption cut short (failed: outcome unknown) and those never started."""
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
+    for address in running.values():
+        change, duration = changes[address], time.monotonic() - starts.get(address, time.monotonic())
+        error = "interrupted: its outcome is unknown (plan again to see)"
+        result.steps.append(StepResult(change, Outcome.FAILED, duration, error, change.id))
+        report.post_apply(change, Outcome.FAILED, duration, error)
+    seen = {s.address for s in result.steps}
+    for address, change in changes.items():
+        if address not in seen:
+            result.steps.append(StepResult(change, Outcome.SKIPPED, 0.0, "not started: apply was interrupted",
+                                           change.id))
+
+
 async def apply_plan(client: ApiClient, plan: Plan, hooks: ApplyHooks | None = None, *,
                      owner_tag: str | None = None) -> ApplyResult:
     """Carry out `plan` through `client`, reporting to `hooks`; never raises for a failed step.
@@ -230,10 +248,11 @@ async def apply_plan(client: ApiClient, plan: Plan, hooks: ApplyHooks | None = N
     ready: list[tuple[int, int, str]] = []  # heap: longest chain of dependents first, then plan order
     running: dict[asyncio.Task[StepResult], str] = {}
     skip_reason: dict[str, str] = {}
+    starts: dict[str, float] = {}
 
     async def execute(change: ResourceChange) -> StepResult:
         report.pre_apply(change)
-        t0 = time.monotonic()
+        t0 = starts[change.address] = time.monotonic()
         try:
             new_id = await run.step(change)
         except ReconcilerError as exc:
@@ -269,11 +288,17 @@ async def apply_plan(client: ApiClient, plan: Plan, hooks: ApplyHooks | None = N
                     for waiting in ordering.transitive_dependents(deps, address):
                         skip_reason.setdefault(waiting, f"depends on {address}, which failed")
                 sorter.done(address)
-    finally:
-        for task in running:
+    except asyncio.CancelledError:
+        # Ctrl-C (asyncio.run cancels the main task): say what was done and what was in flight
+        # before the interruption propagates, so the user knows where the re-run starts from.
+        await _interrupted(running, starts, changes, result, report)
+        result.duration = time.monotonic() - started
+        report.summary(result)
+        raise
+    except BaseException:
+        for task in running:  # a failing hook, say: leave no request running behind the error
             task.cancel()
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
+        raise
     result.duration = time.monotonic() - started
     report.summary(result)
     return result

@@ -177,3 +177,30 @@ def test_200_resources_converge_from_empty_and_from_drift(app: EmulatorApp, tmp_
     counts = name_counts(app)
     assert all(n == 1 for kind in counts.values() for n in kind.values())
     assert foreign(snapshot(app)) == untouched
+
+
+def test_an_interrupted_apply_reports_what_was_done_and_what_was_cut_short(tmp_path: Path) -> None:
+    app = EmulatorApp(latency_ms=100)
+    generate_project(tmp_path, tools=12, mcp_servers=0, assistants=0)
+    recorder = Recorder()
+
+    async def go() -> None:
+        async with client_for(app, parallelism=4) as client:
+            plan = await plan_paths(client, [tmp_path])
+            task = asyncio.create_task(applier.apply_plan(client, plan, recorder))
+            await asyncio.sleep(0.15)  # the first 4 are done, the next 4 in flight
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                return
+            raise AssertionError("the cancellation was swallowed")
+
+    asyncio.run(go())
+    result = recorder.result
+    assert result is not None and not result.ok
+    assert len(result.done) + len(result.failed) + len(result.skipped) == 12
+    assert result.failed and all("interrupted" in str(s.error) for s in result.failed)
+    assert result.skipped and all("not started" in str(s.error) for s in result.skipped)
+    # Cut short means outcome unknown: each of those may or may not have landed.
+    assert len(result.done) <= len(app.state.tools) <= len(result.done) + len(result.failed)
