@@ -47,11 +47,17 @@ def normalize(value: Any, key: str | None = None) -> Any:
     return value
 
 
+def _cleared(value: Any) -> Any:
+    """A cleared field may come back as null, absent, or its declared empty default."""
+    return None if value in ([], {}) else value
+
+
 def project(live: Any, desired: Any) -> Any:
     """`live` cut down to the shape `desired` declares: keys the manifest does not mention are
     dropped (recursively, and inside list entries position by position)."""
     if isinstance(desired, dict) and isinstance(live, dict):
-        return {k: project(live.get(k), v) for k, v in desired.items() if k in live or v is None}
+        return {k: _cleared(live.get(k)) if v is None else project(live.get(k), v)
+                for k, v in desired.items() if k in live or v is None}
     if isinstance(desired, list) and isinstance(live, list):
         return [project(item, desired[i]) if i < len(desired) else item for i, item in enumerate(live)]
     return live
@@ -61,7 +67,8 @@ def _project_set_lists(live: Any, desired: Any, key: str | None = None) -> Any:
     """Like `project`, but entries of keyed set-like lists are projected onto the desired entry with
     the same key, since their order carries no meaning."""
     if isinstance(desired, dict) and isinstance(live, dict):
-        return {k: _project_set_lists(live.get(k), v, k) for k, v in desired.items() if k in live or v is None}
+        return {k: _cleared(live.get(k)) if v is None else _project_set_lists(live.get(k), v, k)
+                for k, v in desired.items() if k in live or v is None}
     if isinstance(desired, list) and isinstance(live, list):
         ident = KEYED_SET_LISTS.get(key or "")
         if ident:

@@ -177,10 +177,9 @@ class _Planner:
         body: dict[str, Any] = {}
         api_want = self._api_body({k: want[k] for k in REFERENCE_KEYS if k in want}, user)
         for top in _top_fields(changes):
-            if top == "shared_tools":
-                body["tool_ids"] = api_want["tool_ids"]
-            elif top == "mcp_servers":
-                body["mcp_servers"] = api_want["mcp_servers"]
+            if top in REFERENCE_KEYS:
+                name = API_NAME.get(top, top)
+                body[name] = api_want.get(name)  # absent means the manifest clears it: send null
             else:
                 body[top] = diff.merge_for_update(live.get(top), want.get(top))
         return body
