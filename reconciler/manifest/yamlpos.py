@@ -126,10 +126,11 @@ class _Builder:
         return construct(self.constructor, node)
 
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
-        if any(key.tag == _MERGE for key, _ in node.value):
-            self.constructor.flatten_mapping(node)  # resolves `<<: *anchor` in place
+        merged = self._merged(node, path)
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                continue
             if not isinstance(key_node, ScalarNode):
                 self.problems.append(self.doc.problem(path, "mapping keys must be plain strings"))
                 continue
@@ -149,7 +150,27 @@ class _Builder:
                 continue
             self.doc.keys[child] = (kmark.line + 1, kmark.column + 1)
             out[key] = self.build(value_node, child)
+        for key, value in merged.items():
+            out.setdefault(key, value)  # keys written here override those merged in
         return out
+
+    def _merged(self, node: MappingNode, path: Path) -> dict[str, Any]:
+        """The mappings merged in with `<<: *anchor` (or `<<: [*a, *b]`, earlier ones first)."""
+        sources: list[Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                sources += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+        merged: dict[str, Any] = {}
+        own = self.doc.values[path]
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                self.problems.append(self.doc.problem(path, "a << merge key needs a mapping"))
+                continue
+            # Built before this mapping's own keys, which then record their own (later) positions.
+            for key, value in self.build(source, path).items():
+                merged.setdefault(key, value)
+        self.doc.values[path] = own
+        return merged
 
 
 def load_documents(text: str, file: str) -> tuple[list[Document], list[ManifestProblem]]:

@@ -288,3 +288,23 @@ def test_null_clears_an_optional_field_but_not_a_required_one(write: Write, prob
 def test_a_malformed_saved_state_is_a_manifest_error() -> None:
     with pytest.raises(ManifestError, match="malformed desired state in saved plan"):
         desired_from_dict({"resources": [{"kind": "Assistant"}]}, environ={})
+
+
+def test_merge_keys_let_local_keys_override(write: Write) -> None:
+    path = write(
+        "merge.yaml",
+        """
+        apiVersion: reconciler/v1
+        kind: Assistant
+        metadata: {name: bot}
+        spec:
+          instructions: Hi
+          dynamic_variables:
+            defaults: &defaults {company: Acme, region: eu}
+            mine:
+              <<: *defaults
+              region: us
+        """,
+    )
+    variables = load([path], environ={}).resources[0].spec["dynamic_variables"]
+    assert variables["mine"] == {"region": "us", "company": "Acme"}
