@@ -192,9 +192,9 @@ class _Run:
         response = await self.client.request(method, path, json=body, what=what,
                                              idempotency_key=str(uuid.uuid4()), adopt=adopt)
         new_id = resources.created_id(change.kind, response)
-        if new_id is None and change.kind == KIND_VERSION:
-            # The version create is an assistant update: if its answer does not carry the new
-            # version_id, the version is found by its name.
+        if change.kind == KIND_VERSION and (new_id is None or response.get("version_name") != name):
+            # The version create is an assistant update: should its answer not be the new version
+            # (it could be main, whose version_id a canary must never get), find the version by name.
             new_id = resources.created_id(change.kind, await adopt())
         if new_id is None:
             raise ApplyError(f"{what}: the API answered without an id")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from apply_support import (
 )
 
 from reconciler import applier
-from reconciler.emulator.app import EmulatorApp
+from reconciler.emulator.app import EmulatorApp, Reply
 from reconciler.plan import CREATE, Operation, Plan, ResourceChange
 
 
@@ -204,3 +205,28 @@ def test_an_interrupted_apply_reports_what_was_done_and_what_was_cut_short(tmp_p
     assert result.skipped and all("not started" in str(s.error) for s in result.skipped)
     # Cut short means outcome unknown: each of those may or may not have landed.
     assert len(result.done) <= len(app.state.tools) <= len(result.done) + len(result.failed)
+
+
+class MainAnsweringApp(EmulatorApp):
+    """The emulator, except that a version create answers with the main version (API shape uncertain)."""
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        reply = super().dispatch(method, path, query, headers, body)
+        if method == "POST" and b'"promote_to_main":false' in body and reply.status == 200:
+            return super().dispatch("GET", path, "", headers, b"")
+        return reply
+
+
+def test_a_version_create_answering_main_is_resolved_by_name() -> None:
+    app = MainAnsweringApp()
+
+    async def go() -> applier.ApplyResult:
+        async with client_for(app) as client:
+            return (await apply_paths(client, [EXAMPLES]))[1]
+
+    result = asyncio.run(go())
+    assert result.ok, [(s.address, s.error) for s in result.failed]
+    (support,) = [r for r in app.state.assistants.values() if r["versions"][r["main"]]["name"] == "acme-support"]
+    (routed,) = support["canary"]["versions"]
+    assert routed["version_id"] != support["main"]
+    assert support["versions"][routed["version_id"]]["version_name"] == "concise-greeting"
