@@ -11,12 +11,17 @@ from types import FrameType
 
 from reconciler.emulator.app import EmulatorApp
 from reconciler.emulator.server import EmulatorServer
+from reconciler.errors import ConfigError
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM, then exit 0."""
     app = EmulatorApp(api_key=args.api_key, latency_ms=args.latency_ms, state_file=args.state_file)
-    server = EmulatorServer(app, args.host, args.port)
+    try:
+        server = EmulatorServer(app, args.host, args.port)
+    except OSError as exc:  # port in use, unknown host: the user's to fix, not a bug
+        app.close()
+        raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

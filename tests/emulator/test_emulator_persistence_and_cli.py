@@ -138,3 +138,10 @@ def test_a_corrupt_state_file_is_a_clear_config_error(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "reconciler", "emulator", "--port", "0", "--state-file", str(state)],
                           capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 1 and "not a saved emulator state" in proc.stderr
+
+
+def test_a_busy_port_is_a_clear_error(emulator: Any) -> None:
+    port = emulator.url.rsplit(":", 1)[1]
+    proc = subprocess.run([sys.executable, "-m", "reconciler", "emulator", "--port", port], capture_output=True,
+                          text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in proc.stderr
