@@ -40,7 +40,7 @@ def _assistant(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
                                "not both", at_key=True))
     elif spec.get("instructions") is None and spec.get("instructions_file") is None:
         out.append(doc.problem(("spec",), "spec: missing instructions (or instructions_file); "
-                               "the API requires instructions"))
+                               "the API requires instructions", at_key=True))
     versions = spec.get("versions")
     names: dict[str, Path] = {}
     if isinstance(versions, list):
@@ -77,7 +77,8 @@ def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str
     merged = merge_overlay(main, {k: v for k, v in overlay.items() if k not in ("versions", "canary")})
     removed = any(k in overlay and overlay[k] is None for k in _INSTRUCTIONS)
     if removed or all(merged.get(k) is None for k in _INSTRUCTIONS):
-        out.append(doc.problem(at, f"spec.versions[{i}].spec: a version cannot remove the instructions"))
+        out.append(doc.problem(at, f"spec.versions[{i}].spec: a version cannot remove the instructions",
+                               at_key=True))
     # What is wrong with the main spec is reported there once; report only what the overlay adds.
     merged_findings = findings("Assistant", merged, at, "/$defs/Spec")
     if not merged_findings:
@@ -87,10 +88,10 @@ def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str
         if (finding.path[len(at):], finding.detail) in seen:
             continue
         problem = to_problem(doc, finding, where=("spec", "versions", i))
-        if finding.path not in doc.values and not finding.at_key:
+        if finding.path not in doc.values:
             # Not written in the overlay: say it is the merged result that fails.
             problem = ManifestProblem(problem.file, problem.line, problem.col,
-                                      f"{message(finding)} (after merging version {i} onto the main spec)")
+                                      f"{message(finding)} (after merging the overlay onto the main spec)")
         out.append(problem)
     return out
 

@@ -107,7 +107,8 @@ class Finding:
     path: Path
     detail: str
     at_key: bool = False
-    labelled: bool = True  # prefix the message with the dotted path of the value (or of the key's object)
+    labelled: bool = True  # prefix the message with the dotted path it is about
+    about_parent: bool = False  # an unknown key: the prefix names the object that holds it
 
 
 def findings(kind: str, instance: Any, base: Path = (), fragment: str = "") -> list[Finding]:
@@ -163,7 +164,7 @@ def message(finding: Finding) -> str:
     """The finding's text, prefixed with where it is (an unknown key: the object that holds it)."""
     if not finding.labelled:
         return finding.detail
-    where = finding.path[:-1] if finding.at_key else finding.path
+    where = finding.path[:-1] if finding.about_parent else finding.path
     return f"{dotted(where)}: {finding.detail}" if where else finding.detail
 
 
@@ -177,7 +178,12 @@ def _translate(kind: str, error: ValidationError, base: Path) -> list[Finding]:
             return [Finding(path, error.message)]
         return [_unknown_key(kind, path, key, known) for key in instance if key not in known]
     if v == "required" and isinstance(instance, dict):
-        return [Finding(path, f"missing required key '{key}'") for key in error.validator_value if key not in instance]
+        # At the key that opens the incomplete object (`spec:`), or at the list item's dash.
+        return [
+            Finding(path, f"missing required key '{key}'", at_key=True)
+            for key in error.validator_value
+            if key not in instance
+        ]
     if v == "enum":
         choices = [str(c) for c in error.validator_value]
         hint = did_you_mean(instance, choices) if isinstance(instance, str) else ""
@@ -228,10 +234,10 @@ def _unknown_key(kind: str, path: Path, key: str, known: list[str]) -> Finding:
             return Finding(at, text, True, labelled=False)
         instead = REPLACED_KEYS.get(kind, {}).get(key)
         if instead:
-            return Finding(at, f"unknown key '{key}'; {instead}", True)
+            return Finding(at, f"unknown key '{key}'; {instead}", True, about_parent=True)
     if kind == "Assistant" and key == "id" and len(path) == 3 and path[:2] == ("spec", "mcp_servers"):
-        return Finding(at, "unknown key 'id'; name the McpServer resource with server: NAME", True)
-    return Finding(at, f"unknown key '{key}'{did_you_mean(key, known)}", True)
+        return Finding(at, "unknown key 'id'; name the McpServer resource with server: NAME", True, about_parent=True)
+    return Finding(at, f"unknown key '{key}'{did_you_mean(key, known)}", True, about_parent=True)
 
 
 def _type_name(value: Any) -> str:
