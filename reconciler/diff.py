@@ -15,9 +15,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.helper import notpresent
-
 from reconciler.model import SET_LIKE_KEYS, contains_sensitive
 from reconciler.plan import FieldChange
 
@@ -108,6 +105,11 @@ def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldCh
     """What differs between `live` and `desired`, field by field, under the diff rules."""
     if equal(live, desired):
         return []
+    # Imported here: deepdiff (and the pydantic it pulls in) costs ~0.2 s of start-up, and a plan
+    # with no changes never needs it.
+    from deepdiff import DeepDiff
+    from deepdiff.helper import notpresent
+
     before, after = comparable(live, desired)
     changes: dict[str, FieldChange] = {}
     # Integral floats are already ints (normalize); deepdiff's own numeric leniency would also make
