@@ -335,7 +335,7 @@ def test_prune_keeps_a_tool_still_in_use(tmp_path: Path) -> None:
 def test_prune_refuses_a_protected_assistant(tmp_path: Path) -> None:
     live = _account()
     live.assistants[1]["tags"] = [OWNER, PROTECT_TAG]
-    with pytest.raises(PlanError, match="assistant.gone .*is protected"):
+    with pytest.raises(PlanError, match=r"assistant\.gone .*is protected"):
         plan(desired(tmp_path, assistant_doc() + PROJECT), live, prune=True)
 
 
