@@ -110,9 +110,38 @@ _TYPE_NAMES = {
 }
 
 
+def _variant_errors(err: ValidationError) -> list[ValidationError] | None:
+    """For a failed union over objects tagged by `type`, the errors of the variant the tag names."""
+    if not isinstance(err.instance, dict) or not isinstance(err.validator_value, list):
+        return None
+    for index, variant in enumerate(err.validator_value):
+        enum = _resolve(variant).get("properties", {}).get("type", {}).get("enum", [])
+        if err.instance.get("type") in enum:
+            return [e for e in err.context if e.relative_schema_path and e.relative_schema_path[0] == index]
+    return None
+
+
+def _tags(err: ValidationError) -> list[str]:
+    """The `type` tags a union over tagged objects accepts (empty when it is not such a union)."""
+    if not isinstance(err.validator_value, list):
+        return []
+    return [t for v in err.validator_value for t in _resolve(v).get("properties", {}).get("type", {}).get("enum", [])]
+
+
 def _detail(err: ValidationError, root: str) -> list[dict[str, Any]]:
-    # A oneOf/anyOf failure is only readable through its closest sub-error.
     if err.context:
+        # A union failure is readable through the variant its `type` tag names, else the closest sub-error.
+        chosen = _variant_errors(err)
+        if chosen:
+            return [d for sub in chosen for d in _detail(sub, root)]
+        tags = _tags(err)
+        if tags and isinstance(err.instance, dict) and "type" not in err.instance:
+            return [{"loc": [root, *err.absolute_path, "type"], "type": "missing", "msg": "Field required"}]
+        if tags and isinstance(err.instance, dict):
+            expected = ", ".join(repr(t) for t in tags)
+            return [{"loc": [root, *err.absolute_path, "type"], "type": "union_tag_invalid",
+                     "msg": f"Input tag {err.instance.get('type')!r} found using 'type' does not match any of "
+                            f"the expected tags: {expected}"}]
         inner = best_match(err.context)
         if inner is not None:
             err = inner
@@ -125,6 +154,8 @@ def _detail(err: ValidationError, root: str) -> list[dict[str, Any]]:
     if err.validator == "additionalProperties" and isinstance(instance, dict):
         known = set(schema.get("properties", {}))
         extra = [k for k in instance if k not in known]
+        if not extra:
+            return [{"loc": loc, "msg": err.message, "type": "extra_forbidden"}]
         return [
             {"loc": [*loc, k], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}
             for k in extra
@@ -148,8 +179,9 @@ def validate_body(def_name: str, body: Json, *, nullable_top: bool = False) -> N
     if nullable_top and isinstance(body, dict):
         checked = {k: v for k, v in body.items() if v is not None}
     details: list[dict[str, Any]] = []
-    for err in sorted(_validator(def_name).iter_errors(checked), key=lambda e: list(e.absolute_path)):
-        details.extend(_detail(err, "body"))
+    for err in sorted(_validator(def_name).iter_errors(checked), key=lambda e: [str(p) for p in e.absolute_path]):
+        # One jsonschema error per missing key would repeat the whole list; keep each problem once.
+        details.extend(d for d in _detail(err, "body") if d not in details)
     if details:
         raise Invalid(details)
 

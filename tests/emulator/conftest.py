@@ -121,7 +121,7 @@ class Recorder:
         except ValueError:
             self.violations.append(f"{where}: body is not JSON: {body[:80]!r}")
             return
-        errors = sorted(self._validator(key, schema).iter_errors(instance), key=lambda e: list(e.path))
+        errors = sorted(self._validator(key, schema).iter_errors(instance), key=lambda e: [str(p) for p in e.path])
         self.checked += 1
         for err in errors[:3]:
             self.violations.append(f"{where}: {list(err.absolute_path)}: {err.message[:300]}")

@@ -118,3 +118,18 @@ def test_query_enums_are_checked(api: httpx.Client) -> None:
     bot = api.post("/ai/assistants", json={"name": "n", "instructions": "i"}).json()
     response = api.get(f"/ai/assistants/{bot['id']}/scheduled_events", params={"conversation_channel": "fax"})
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "conversation_channel"]
+
+
+def test_tool_union_errors_point_at_the_tagged_variant(api: httpx.Client) -> None:
+    def detail(tools: list[Any]) -> list[dict[str, Any]]:
+        response = api.post("/ai/assistants", json={"name": "n", "instructions": "i", "tools": tools})
+        assert response.status_code == 422
+        found: list[dict[str, Any]] = response.json()["detail"]
+        return found
+
+    missing = detail([{"type": "webhook", "webhook": {"url": "https://x"}}])
+    assert [d["loc"] for d in missing] == [["body", "tools", 0, "webhook", "name"],
+                                           ["body", "tools", 0, "webhook", "description"]]
+    assert detail([{"type": "fax", "fax": {}}])[0]["type"] == "union_tag_invalid"
+    assert detail([{"hangup": {}}]) == [{"loc": ["body", "tools", 0, "type"], "msg": "Field required",
+                                         "type": "missing"}]
