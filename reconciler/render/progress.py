@@ -69,12 +69,18 @@ class TextProgress:
         self._out.line(self._paint(outcome, text))
 
     def summary(self, result: ApplyResult) -> None:
-        """Counts first, then every failure with its reason and every skipped step."""
+        """Counts first; after a partial failure, what was done, every failure with its reason and every
+        skipped step."""
         done, failed, skipped = result.done, result.failed, result.skipped
         head = "Apply complete!" if result.ok else "Apply FAILED."
         self._out.line("")
         self._out.line(f"{head} {len(done)} done, {len(failed)} failed, {len(skipped)} skipped "
                        f"in {result.duration:.2f}s.")
+        if done and not result.ok:
+            # After a partial failure, what did happen matters as much as what did not.
+            self._out.line("Done:")
+            for step in done:
+                self._out.line(f"  {step.address}: {_ENDED.get(action_of(step.change), 'applied')}")
         if failed:
             self._out.line("Failed:")
             for step in failed:

@@ -103,6 +103,7 @@ def test_a_partial_failure_reports_done_failed_skipped_and_exits_1(
         assert "error: apply finished with 1 failed and 3 skipped step(s)" in captured.err
         assert "mcp_server.crm: FAILED after" in out and "MCP servers are disabled" in out
         assert "Apply FAILED. 2 done, 1 failed, 3 skipped" in out
+        assert "Done:\n  tool.order-lookup: created\n  assistant.acme-sms: created\nFailed:\n  mcp_server.crm:" in out
         assert "assistant.acme-support: skipped (depends on mcp_server.crm, which failed)" in out
         assert "Skipped (nothing was sent for them):\n  assistant.acme-support" in out
         app.refuse = False
