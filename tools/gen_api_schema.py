@@ -48,9 +48,14 @@ def _convert(node: Any, components: dict[str, Any]) -> Any:
         return [_convert(item, components) for item in node]
     if not isinstance(node, dict):
         return node
-    if "allOf" in node and all(
-        isinstance(part, dict) and ("properties" in part or "$ref" in part) for part in node["allOf"]
-    ):
+    def _object_part(part: Any) -> bool:
+        if isinstance(part, dict) and "$ref" in part:
+            part = components[part["$ref"].rsplit("/", 1)[-1]]
+        return isinstance(part, dict) and "properties" in part
+
+    # Flatten only an allOf of objects; an allOf that just wraps a $ref to an enum (with a default
+    # beside it) stays as it is.
+    if "allOf" in node and all(_object_part(part) for part in node["allOf"]):
         merged: dict[str, Any] = {"type": "object", "properties": {}}
         required: list[str] = []
         for part in node["allOf"]:
