@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from apply_support import (
+    API_KEY,
     EXAMPLES,
     OWNER,
     LosingApp,
@@ -29,7 +30,9 @@ from apply_support import (
 )
 
 from reconciler import applier
+from reconciler.api.client import ApiClient
 from reconciler.emulator.app import EmulatorApp, Reply
+from reconciler.emulator.server import serve_in_thread
 from reconciler.plan import CREATE, Operation, Plan, ResourceChange
 
 
@@ -64,6 +67,11 @@ def test_lost_create_responses_are_adopted_not_duplicated() -> None:
     assert result.ok, [(s.address, s.error) for s in result.failed]
     # One lost answer per create route: tools, MCP servers, assistants, versions, canary.
     assert len(app.lost) == 5
+    # Each lost create was adopted by a lookup, never sent again (the Idempotency-Key is a second line).
+    routes = app.meter.stats()["by_route"]
+    assert routes["POST /v2/ai/tools"] == 1 and routes["POST /v2/ai/mcp_servers"] == 1
+    assert routes["POST /v2/ai/assistants"] == 2 and routes["POST /v2/ai/assistants/{assistant_id}"] == 1
+    assert routes["POST /v2/ai/assistants/{assistant_id}/canary-deploys"] == 1
     counts = name_counts(app)
     assert all(n == 1 for kind in counts.values() for n in kind.values()), counts
     assert sum(counts["assistants"].values()) == 2 and sum(counts["versions"].values()) == 1
@@ -230,3 +238,38 @@ def test_a_version_create_answering_main_is_resolved_by_name() -> None:
     (routed,) = support["canary"]["versions"]
     assert routed["version_id"] != support["main"]
     assert support["versions"][routed["version_id"]]["version_name"] == "concise-greeting"
+
+
+class SlowFirstCreateApp(EmulatorApp):
+    """The emulator, except that the first assistant create lands at once but answers after 2 s."""
+
+    slowed = False
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        reply = super().dispatch(method, path, query, headers, body)
+        if (method, path) == ("POST", "/v2/ai/assistants") and not self.slowed:
+            self.slowed = True
+            return Reply(reply.status, reply.headers, reply.body, delay_s=2.0)
+        return reply
+
+
+def test_a_create_that_timed_out_after_landing_is_adopted_over_http() -> None:
+    app = SlowFirstCreateApp()
+    url, stop = serve_in_thread(app)
+
+    async def go() -> tuple[applier.ApplyResult, Plan]:
+        async with ApiClient(f"{url}/v2", API_KEY, timeout=0.5, backoff_base=0.01) as client:
+            _, result = await apply_paths(client, [EXAMPLES])
+            return result, await plan_paths(client, [EXAMPLES])
+
+    try:
+        result, after = asyncio.run(go())
+    finally:
+        stop()
+    assert app.slowed
+    assert result.ok, [(s.address, s.error) for s in result.failed]
+    routes = app.meter.stats()["by_route"]
+    # Adopted by a lookup (live read, adoption, final plan), not re-sent: 2 creates for 2 assistants.
+    assert routes["GET /v2/ai/assistants"] == 3 and routes["POST /v2/ai/assistants"] == 2
+    assert sorted(name_counts(app)["assistants"].items()) == [("acme-sms", 1), ("acme-support", 1)]
+    assert pending(after) == []
