@@ -132,8 +132,9 @@ def test_independent_steps_run_in_parallel_up_to_the_client_limit(tmp_path: Path
 
     elapsed = asyncio.run(go())
     assert recorder.max_in_flight() == 8
-    # 40 creates, 8 at a time, 50 ms each: 5 rounds, 0.25 s; serial would be 2 s.
-    assert elapsed < 0.8, elapsed
+    # 40 creates, 8 at a time, 50 ms each: 5 rounds, 0.25 s; serial would be 2 s. The margin is for
+    # a busy test machine.
+    assert elapsed < 1.2, elapsed
 
 
 def _drift(app: EmulatorApp) -> None:
