@@ -22,8 +22,13 @@ def fingerprint(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-async def fetch_live(client: ApiClient, desired: DesiredState) -> LiveState:
-    """Read what `planner.plan(desired, …)` needs, and nothing more."""
+async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = False) -> LiveState:
+    """Read what `planner.plan(desired, prune=…)` needs, and nothing more.
+
+    Pruning a tool or MCP server needs proof that no assistant still uses it, named versions
+    included: only then, and only when there is a candidate to delete, are the versions of every
+    other assistant read too.
+    """
     assistants, tools, mcp_servers = await asyncio.gather(
         resources.list_assistants(client),
         resources.list_tools(client),
@@ -49,9 +54,26 @@ async def fetch_live(client: ApiClient, desired: DesiredState) -> LiveState:
             versions = await resources.list_versions(client, assistant_id)
         live.versions[assistant_id] = versions
 
+    if prune or desired.project.prune.enabled:
+        read_ids = {aid for aid, _, _ in reads}
+        if _prune_candidates(desired, live):
+            reads += [(str(a["id"]), True, False) for a in assistants if str(a["id"]) not in read_ids]
     await asyncio.gather(*(read(aid, canary) for aid, _, canary in reads))
     live.fingerprints = fingerprints(live)
     return live
+
+
+def _prune_candidates(desired: DesiredState, live: LiveState) -> bool:
+    """Whether pruning could delete a tool or MCP server (one with the reserved prefix, unmanaged)."""
+    policy = desired.project.prune
+    for kind, objects, prefix, field in (("Tool", live.tools, policy.tool_name_prefix, "display_name"),
+                                         ("McpServer", live.mcp_servers, policy.mcp_server_name_prefix, "name")):
+        if kind not in policy.kinds or not prefix:
+            continue
+        managed = {r.name for r in desired.of_kind(kind)}
+        if any(str(o.get(field, "")).startswith(prefix) and o.get(field) not in managed for o in objects):
+            return True
+    return False
 
 
 def fingerprints(live: LiveState) -> dict[str, str]:

@@ -99,6 +99,11 @@ class _Planner:
         }
         for m in self.matches.values():
             self.errors.extend(m.errors)
+        # live assistant id -> the manifest that manages it
+        self._managed: dict[str, DesiredResource] = {
+            str(obj["id"]): res for res in desired.of_kind("Assistant")
+            if (obj := self.matches["Assistant"].live_for.get(res.address)) is not None
+        }
         # name -> id (or Ref when the plan creates it), for references by name.
         self.ids: dict[str, dict[str, str | Ref]] = {"Tool": {}, "McpServer": {}}
         self.names: dict[str, dict[str, str]] = {"Tool": {}, "McpServer": {}}  # live id -> name to show
@@ -369,7 +374,6 @@ class _Planner:
                 del kept_assistants[obj["id"]]
                 self._add(ResourceChange(address, "Assistant", str(obj.get("name")), [DELETE], id=str(obj["id"]),
                                          operations=[api.op_delete_assistant(str(obj["id"]))]))
-        desired_refs = self._desired_references()
         for kind, objects, prefix, name_field in (
             ("Tool", self.live.tools, policy.tool_name_prefix, "display_name"),
             ("McpServer", self.live.mcp_servers, policy.mcp_server_name_prefix, "name"),
@@ -382,7 +386,7 @@ class _Planner:
                 if obj["id"] in managed or not name.startswith(prefix):
                     continue
                 address = f"{ADDRESS_PREFIX[kind]}.{name}"
-                users, detaching = self._users(kind, str(obj["id"]), kept_assistants, desired_refs)
+                users, detaching = self._users(kind, str(obj["id"]), kept_assistants)
                 if users:
                     reason = f"not deleted: still used by {', '.join(sorted(users))}"
                     self.warnings.append(f"{address}: {reason}")
@@ -392,40 +396,58 @@ class _Planner:
                 self._add(ResourceChange(address, kind, name, [DELETE], id=str(obj["id"]),
                                          operations=[delete(str(obj["id"]))], depends_on=detaching))
 
-    def _desired_references(self) -> dict[str, dict[str, set[str]]]:
-        """Per managed assistant id: the tool and MCP server ids it will use after the plan."""
-        out: dict[str, dict[str, set[str]]] = {}
-        for res in self.desired.of_kind("Assistant"):
-            obj = self.matches["Assistant"].live_for.get(res.address)
-            if obj is None:
-                continue
-            refs: dict[str, set[str]] = {}
-            for kind, key in (("Tool", "shared_tools"), ("McpServer", "mcp_servers")):
-                if res.spec.get(key) is None:
-                    continue  # undeclared: the live attachments stay
-                names = res.spec[key] if kind == "Tool" else [e["server"] for e in res.spec[key]]
-                refs[kind] = {str(self.ids[kind].get(n)) for n in names}
-            out[str(obj["id"])] = refs
-        return out
+    @staticmethod
+    def _live_refs(kind: str, obj: dict[str, Any]) -> set[str]:
+        if kind == "Tool":
+            return {str(t) for t in obj.get("tool_ids") or []}
+        return {str(e.get("id")) for e in obj.get("mcp_servers") or [] if isinstance(e, dict)}
 
-    def _users(self, kind: str, obj_id: str, kept: dict[str, dict[str, Any]],
-               desired_refs: dict[str, dict[str, set[str]]]) -> tuple[list[str], list[str]]:
-        """Assistants that still use obj_id after the plan, and the changes that detach it."""
+    def _spec_refs(self, kind: str, spec: dict[str, Any]) -> set[str] | None:
+        key = "shared_tools" if kind == "Tool" else "mcp_servers"
+        if spec.get(key) is None:
+            return None  # undeclared: the live attachments stay
+        names = spec[key] if kind == "Tool" else [e["server"] for e in spec[key]]
+        return {str(self.ids[kind].get(n)) for n in names}
+
+    def _refs_before(self, kind: str, obj: dict[str, Any]) -> set[str]:
+        """Every id the live assistant uses now: its main version and every named version read."""
+        refs = self._live_refs(kind, obj)
+        for version in self.live.versions.get(str(obj["id"]), []):
+            refs |= self._live_refs(kind, version)
+        return refs
+
+    def _refs_after(self, kind: str, obj: dict[str, Any]) -> set[str]:
+        """Every id a kept assistant uses once the plan is applied, named versions included."""
+        res = self._managed.get(str(obj["id"]))
+        if res is None:
+            return self._refs_before(kind, obj)
+        main = self._spec_refs(kind, res.spec)
+        refs = main if main is not None else self._live_refs(kind, obj)
+        if res.versions is None:
+            for version in self.live.versions.get(str(obj["id"]), []):
+                refs |= self._live_refs(kind, version)
+            return refs
+        for declared in res.versions:
+            own = self._spec_refs(kind, res.version_spec(declared))
+            refs |= own if own is not None else self._live_refs(kind, obj)
+        return refs
+
+    def _users(self, kind: str, obj_id: str, kept: dict[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
+        """Assistants that still use obj_id after the plan, and the changes that detach it first."""
         users: list[str] = []
         detaching: list[str] = []
         for a in self.live.assistants:
             aid = str(a["id"])
-            live_ids = ({str(t) for t in a.get("tool_ids") or []} if kind == "Tool"
-                        else {str(e.get("id")) for e in a.get("mcp_servers") or [] if isinstance(e, dict)})
             if aid not in kept:  # deleted by this plan: its delete must run first
-                if obj_id in live_ids:
+                if obj_id in self._refs_before(kind, a):
                     detaching.append(f"assistant.{a.get('name')}")
-                continue
-            after = desired_refs.get(aid, {}).get(kind, live_ids)
-            if obj_id in after:
+            elif obj_id in self._refs_after(kind, a):
                 users.append(f"assistant {a.get('name')} ({aid})")
-            elif obj_id in live_ids:
-                detaching.append(self._address_of_assistant(aid, a))
+            elif obj_id in self._refs_before(kind, a):
+                # The assistant, a version or the canary stops using it: all of those go first.
+                address = self._address_of_assistant(aid, a)
+                detaching += [c.address for c in self.changes
+                              if c.address == address or c.address.startswith(address + ".")]
         return users, detaching
 
     def _address_of_assistant(self, aid: str, obj: dict[str, Any]) -> str:

@@ -36,7 +36,7 @@ def client_for(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | N
 async def compute(client: ApiClient, desired: DesiredState, *, prune: bool, targets: list[str]
                   ) -> tuple[Plan, LiveState]:
     """Fetch what the plan needs and plan: the shared first half of `plan` and `apply`."""
-    live = await live_state.fetch_live(client, desired)
+    live = await live_state.fetch_live(client, desired, prune=prune)
     return planner.plan(desired, live, prune=prune, targets=targets), live
 
 

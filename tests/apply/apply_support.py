@@ -51,14 +51,14 @@ def client_for(app: EmulatorApp, **kwargs: Any) -> ApiClient:
 async def plan_paths(client: ApiClient, paths: list[Path], *, prune: bool = False) -> Plan:
     """Load manifests, read live state and plan, as `reconciler plan` does."""
     desired = load([str(p) for p in paths])
-    return planner.plan(desired, await live.fetch_live(client, desired), prune=prune)
+    return planner.plan(desired, await live.fetch_live(client, desired, prune=prune), prune=prune)
 
 
 async def apply_paths(client: ApiClient, paths: list[Path], *, prune: bool = False,
                       hooks: applier.ApplyHooks | None = None) -> tuple[Plan, applier.ApplyResult]:
     """Plan and apply without confirmation; returns the plan and the result."""
     desired = load([str(p) for p in paths])
-    plan = planner.plan(desired, await live.fetch_live(client, desired), prune=prune)
+    plan = planner.plan(desired, await live.fetch_live(client, desired, prune=prune), prune=prune)
     result = await applier.apply_plan(client, plan, hooks, owner_tag=desired.project.owner_tag)
     return plan, result
 

@@ -1,22 +1,17 @@
-"""Convergence failures found while testing apply, caused outside the applier. Each test states the
-exact cause; it is marked xfail(strict=True), so it turns red (XPASS) once the cause is fixed and the
-marker should go."""
+"""Pruning never deletes a tool that a kept assistant still uses, in its main version or in any named
+version (found while testing apply: the check once looked at main versions only)."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-import pytest
 from apply_support import apply_paths, client_for, pending, plan_paths
 
 from reconciler.emulator.app import EmulatorApp
 from reconciler.plan import Plan
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "planner._Planner._users/_desired_references look only at the main version's tool_ids and the main "
-    "spec's shared_tools, never at named versions, so --prune deletes a tool a kept version still uses"))
 def test_prune_keeps_a_tool_that_a_kept_version_still_uses(app: EmulatorApp, tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text("""apiVersion: reconciler/v1
 kind: Project
