@@ -49,11 +49,34 @@ def plan(
     desired: DesiredState, live: LiveState, *, prune: bool = False, targets: Sequence[str] = ()
 ) -> Plan:
     """Compute the plan. Raises PlanError listing every reason the plan cannot be carried out."""
-    builder = _Planner(desired, live, prune or desired.project.prune.enabled)
-    result = builder.build()
-    if builder.errors:
-        raise PlanError("the plan cannot be made:\n  " + "\n  ".join(builder.errors))
-    return select(result, targets) if targets else result
+    return Planner(desired, live, prune=prune).finish(targets)
+
+
+class Planner:
+    """`plan()` in steps, so that a caller reading live state can plan each assistant as soon as its
+    versions and canary have arrived, while other reads are still in flight. Whatever the order of
+    the steps, `finish()` returns the same plan as `plan(desired, live)`: changes are assembled in
+    manifest order and errors sorted.
+
+    Construct it once the listings (assistants, tools, MCP servers) are in `live`; call
+    `assistant(res)` for any managed assistant whose reads are complete; then `finish()`.
+    """
+
+    def __init__(self, desired: DesiredState, live: LiveState, *, prune: bool = False) -> None:
+        self._impl = _Planner(desired, live, prune or desired.project.prune.enabled)
+        self._impl.shared()
+
+    def assistant(self, res: DesiredResource) -> None:
+        """Plan one assistant (with its versions and canary): its live reads must be complete."""
+        self._impl.assistant(res)
+
+    def finish(self, targets: Sequence[str] = ()) -> Plan:
+        """Plan what is left, prune, and return the plan (or raise PlanError)."""
+        impl = self._impl
+        result = impl.build()
+        if impl.errors:
+            raise PlanError("the plan cannot be made:\n  " + "\n  ".join(sorted(impl.errors)))
+        return select(result, targets) if targets else result
 
 
 def strip_nulls(value: Any) -> Any:
@@ -88,6 +111,7 @@ class _Planner:
         self.prune = prune
         self.errors: list[str] = []
         self.changes: list[ResourceChange] = []
+        self._chunks: dict[str, list[ResourceChange]] = {}  # assistant address -> its changes
         self.warnings: list[str] = []
         self.matches = {
             kind: identity.match(kind, desired.of_kind(kind), objects)
@@ -239,31 +263,43 @@ class _Planner:
         # tags not declared: keep what is live, but the owner and protect tags are ours to manage.
         return sorted((set(live_tags or []) - {PROTECT_TAG}) | system)
 
-    def _assistants(self) -> None:
-        for res in self.desired.of_kind("Assistant"):
-            matches = self.matches["Assistant"]
-            if res.address not in matches.live_for:
-                continue  # matching failed: already an error
-            obj = matches.live_for[res.address]
-            main = {k: v for k, v in res.spec.items()}
-            main["name"] = res.name
-            main["tags"] = self._desired_tags(res, obj.get("tags") if obj else None)
-            want = self._comparable(res, main)
-            if obj is None:
-                body = strip_nulls(self._api_body(main, res.address))
-                self._add(ResourceChange(res.address, "Assistant", res.name, [CREATE],
-                                         changes=diff.creation_changes(want),
-                                         operations=[api.op_create_assistant(body, res.name)]))
-                assistant: str | Ref = Ref(res.address)
-            else:
-                have = self._manifest_form(obj)
-                changes = diff.field_changes(have, want)
-                ops = [api.op_update_assistant(str(obj["id"]), self._update_body(have, want, changes, res.address))
-                       ] if changes else []
-                self._add(ResourceChange(res.address, "Assistant", res.name, [UPDATE] if changes else [NOOP],
-                                         id=str(obj["id"]), changes=changes, operations=ops))
-                assistant = str(obj["id"])
-            self._versions_and_canary(res, obj, assistant)
+    def shared(self) -> None:
+        self._simple("Tool")
+        self._simple("McpServer")
+
+    def assistant(self, res: DesiredResource) -> None:
+        """Plan one assistant into its own chunk (assembled in manifest order by `build`)."""
+        if res.address in self._chunks:
+            return
+        start = len(self.changes)
+        self._assistant(res)
+        self._chunks[res.address] = self.changes[start:]
+        del self.changes[start:]
+
+    def _assistant(self, res: DesiredResource) -> None:
+        matches = self.matches["Assistant"]
+        if res.address not in matches.live_for:
+            return  # matching failed: already an error
+        obj = matches.live_for[res.address]
+        main = {k: v for k, v in res.spec.items()}
+        main["name"] = res.name
+        main["tags"] = self._desired_tags(res, obj.get("tags") if obj else None)
+        want = self._comparable(res, main)
+        if obj is None:
+            body = strip_nulls(self._api_body(main, res.address))
+            self._add(ResourceChange(res.address, "Assistant", res.name, [CREATE],
+                                     changes=diff.creation_changes(want),
+                                     operations=[api.op_create_assistant(body, res.name)]))
+            assistant: str | Ref = Ref(res.address)
+        else:
+            have = self._manifest_form(obj)
+            changes = diff.field_changes(have, want)
+            ops = [api.op_update_assistant(str(obj["id"]), self._update_body(have, want, changes, res.address))
+                   ] if changes else []
+            self._add(ResourceChange(res.address, "Assistant", res.name, [UPDATE] if changes else [NOOP],
+                                     id=str(obj["id"]), changes=changes, operations=ops))
+            assistant = str(obj["id"])
+        self._versions_and_canary(res, obj, assistant)
 
     def _versions_and_canary(self, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref) -> None:
         if res.versions is None and res.canary is None:
@@ -457,9 +493,10 @@ class _Planner:
         return f"assistant.{obj.get('name')}"
 
     def build(self) -> Plan:
-        self._simple("Tool")
-        self._simple("McpServer")
-        self._assistants()
+        for res in self.desired.of_kind("Assistant"):
+            self.assistant(res)
+        for res in self.desired.of_kind("Assistant"):
+            self.changes.extend(self._chunks.get(res.address, []))
         if self.prune:
             self._prune()
         return Plan(resource_changes=self.changes, warnings=self.warnings)
