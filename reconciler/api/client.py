@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from reconciler.api.transport import default_transport
 from reconciler.errors import ApiError, ConfigError
 
 # 409 is left out on purpose: for us it means a real conflict (a canary that already exists).
@@ -44,6 +45,8 @@ class ApiClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
         max_retries: int = 8,
+        rate_limit_budget: float = 300.0,
+        rate_limit_spread: float = 1.0,
         backoff_base: float = 0.2,
         backoff_cap: float = 8.0,
         seed: int | None = None,
@@ -55,6 +58,8 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.parallelism = parallelism
         self.max_retries = max_retries
+        self.rate_limit_budget = rate_limit_budget
+        self.rate_limit_spread = rate_limit_spread
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.requests_sent = 0
@@ -65,7 +70,7 @@ class ApiClient:
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism),
-            transport=transport,
+            transport=transport if transport is not None else default_transport(),
         )
 
     async def __aenter__(self) -> ApiClient:
@@ -102,6 +107,8 @@ class ApiClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         uncertain = False  # an earlier attempt may have landed
         attempt = 0
+        rate_limited = 0
+        waited_for_rate = 0.0
         while True:
             if uncertain and adopt is not None:
                 found = await adopt()
@@ -130,11 +137,16 @@ class ApiClient:
                 failure = describe_error(response)
                 wait = _server_wait(response)
                 if status == 429:
-                    # Refused before doing anything: safe to retry whatever the method.
-                    if attempt >= self.max_retries:
-                        raise ApiError(f"{label}: {failure}", status=status, retryable=True)
-                    attempt += 1
-                    await asyncio.sleep(self._backoff(attempt, wait))
+                    # Refused before doing anything: safe to retry whatever the method. Rate limits
+                    # draw on a time budget, not on max_retries: under a tight limit a request can
+                    # lose several windows in a row without anything being wrong.
+                    delay = self._backoff(rate_limited + 1, wait, spread=self.rate_limit_spread)
+                    if waited_for_rate + delay > self.rate_limit_budget:
+                        raise ApiError(f"{label}: {failure} (still rate limited after {waited_for_rate:.0f} s)",
+                                       status=status, retryable=True)
+                    rate_limited += 1
+                    waited_for_rate += delay
+                    await asyncio.sleep(delay)
                     continue
             # 5xx, timeout or dropped connection: the outcome is unknown.
             if attempt >= self.max_retries or not (safe or adopt is not None or idempotency_key):
@@ -143,13 +155,14 @@ class ApiClient:
             attempt += 1
             await asyncio.sleep(self._backoff(attempt, wait))
 
-    def _backoff(self, attempt: int, server_wait: float | None) -> float:
+    def _backoff(self, attempt: int, server_wait: float | None, spread: float = 0.1) -> float:
         delay: float = min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
         delay = delay * (0.5 + self._rng.random() / 2)
         if server_wait is not None:
-            # The server knows when the window resets; add a little jitter so that parallel
-            # workers do not all come back at the same instant.
-            delay = max(server_wait, 0.0) + self._rng.random() * 0.1
+            # The server knows when the window resets. Spread the comebacks over `spread` seconds
+            # after it, so that requests refused late in a window do not always lose to those
+            # refused early, and parallel workers do not all return at the same instant.
+            delay = max(server_wait, 0.0) + self._rng.random() * spread
         return delay
 
     async def get_all_pages(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
