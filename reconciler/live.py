@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from reconciler import identity
 from reconciler.api import resources
@@ -22,7 +22,18 @@ def fingerprint(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = False) -> LiveState:
+class LiveListener(Protocol):
+    """Told as live state arrives, so that work on what has arrived can overlap the reads in flight."""
+
+    def listed(self, live: LiveState) -> None:
+        """The assistant, tool and MCP server listings are in `live`."""
+
+    def assistant_read(self, assistant_id: str) -> None:
+        """This assistant's versions (and canary, if read) are in `live`."""
+
+
+async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = False,
+                     listener: LiveListener | None = None) -> LiveState:
     """Read what `planner.plan(desired, prune=…)` needs, and nothing more.
 
     Pruning a tool or MCP server needs proof that no assistant still uses it, named versions
@@ -35,6 +46,8 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
         resources.list_mcp_servers(client),
     )
     live = LiveState(assistants=assistants, tools=tools, mcp_servers=mcp_servers)
+    if listener is not None:
+        listener.listed(live)
     wanted = [r for r in desired.of_kind("Assistant") if r.versions is not None or r.canary is not None]
     matches = identity.match("Assistant", wanted, assistants)
     reads: list[tuple[str, bool, bool]] = []  # (assistant id, versions?, canary?)
@@ -53,6 +66,8 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
         else:
             versions = await resources.list_versions(client, assistant_id)
         live.versions[assistant_id] = versions
+        if listener is not None:
+            listener.assistant_read(assistant_id)
 
     if prune or desired.project.prune.enabled:
         read_ids = {aid for aid, _, _ in reads}

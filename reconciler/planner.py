@@ -70,6 +70,10 @@ class Planner:
         """Plan one assistant (with its versions and canary): its live reads must be complete."""
         self._impl.assistant(res)
 
+    def managed(self, assistant_id: str) -> DesiredResource | None:
+        """The manifest that manages this live assistant, if any."""
+        return self._impl._managed.get(assistant_id)
+
     def finish(self, targets: Sequence[str] = ()) -> Plan:
         """Plan what is left, prune, and return the plan (or raise PlanError)."""
         impl = self._impl

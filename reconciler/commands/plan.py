@@ -33,11 +33,35 @@ def client_for(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | N
     return ApiClient(args.base_url, api_key(), parallelism=args.parallelism, transport=transport)
 
 
+class _PlanAsReadsArrive:
+    """Plans each assistant as soon as its versions and canary have arrived, so that planning CPU
+    overlaps the reads still in flight instead of following them (same plan as `planner.plan`)."""
+
+    def __init__(self, desired: DesiredState, prune: bool) -> None:
+        self.desired = desired
+        self.prune = prune
+        self.planner: planner.Planner | None = None
+
+    def listed(self, live: LiveState) -> None:
+        self.planner = planner.Planner(self.desired, live, prune=self.prune)
+        for res in self.desired.of_kind("Assistant"):
+            if res.versions is None and res.canary is None:
+                self.planner.assistant(res)  # needs no further reads
+
+    def assistant_read(self, assistant_id: str) -> None:
+        assert self.planner is not None
+        res = self.planner.managed(assistant_id)
+        if res is not None:
+            self.planner.assistant(res)
+
+
 async def compute(client: ApiClient, desired: DesiredState, *, prune: bool, targets: list[str]
                   ) -> tuple[Plan, LiveState]:
     """Fetch what the plan needs and plan: the shared first half of `plan` and `apply`."""
-    live = await live_state.fetch_live(client, desired, prune=prune)
-    return planner.plan(desired, live, prune=prune, targets=targets), live
+    incremental = _PlanAsReadsArrive(desired, prune)
+    live = await live_state.fetch_live(client, desired, prune=prune, listener=incremental)
+    assert incremental.planner is not None
+    return incremental.planner.finish(targets), live
 
 
 def use_color(args: argparse.Namespace) -> bool:

@@ -161,3 +161,32 @@ def test_plan_of_200_managed_assistants_makes_the_minimum_of_requests(
     minimum = 1 + 1 + 1 + 200 + 200
     assert stats["total"] <= minimum, stats["by_route"]
     assert stats["by_route"].get("GET /v2/ai/assistants/{assistant_id}", 0) == 0
+
+
+def test_planning_as_reads_arrive_gives_the_same_plan(emulator: Emulator, capsys: pytest.CaptureFixture[str],
+                                                      tmp_path: Path) -> None:
+    import asyncio
+
+    from reconciler import live, planner
+    from reconciler.api.client import ApiClient
+    from reconciler.commands.plan import compute
+    from reconciler.manifest import load
+    from reconciler.render.json import plan_document
+
+    (tmp_path / "many.yaml").write_text(_many(30))
+    assert run(capsys, "apply", "--auto-approve", str(tmp_path / "many.yaml"))[0] == 0
+    for name in ("bot-003", "bot-017"):  # drift on two of them, main and version
+        with emulator.api() as api:
+            aid = next(a["id"] for a in api.get("/ai/assistants").json()["data"] if a["name"] == name)
+            api.post(f"/ai/assistants/{aid}", json={"instructions": "changed"})
+    desired = load([tmp_path, EXAMPLES])
+
+    async def both() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with ApiClient(emulator.base_url, API_KEY) as client:
+            incremental, _ = await compute(client, desired, prune=False, targets=[])
+            pure = planner.plan(desired, await live.fetch_live(client, desired))
+        return plan_document(incremental), plan_document(pure)
+
+    incremental, pure = asyncio.run(both())
+    assert incremental == pure
+    assert incremental["summary"]["change"] == 2
