@@ -13,11 +13,12 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+if TYPE_CHECKING:  # jsonschema is imported when first needed: ~70 ms that a valid plan never spends
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 from reconciler.errors import ManifestProblem
 from reconciler.manifest.fastcheck import Check, Compiler, Unsupported
@@ -39,6 +40,8 @@ REPLACED_KEYS = {
 
 @cache
 def _registry() -> Registry[Any]:
+    from referencing import Registry, Resource
+
     resources = [(API_SCHEMA, json.loads(API_SCHEMA.read_text(encoding="utf-8")))]
     for kind in KINDS:
         path = SCHEMAS / f"{kind}.schema.json"
@@ -52,6 +55,8 @@ def _registry() -> Registry[Any]:
 def validator(kind: str, fragment: str = "") -> Draft202012Validator:
     """The compiled validator of a kind's document schema, or of a part of it (`fragment`,
     for example `/$defs/Spec`)."""
+    from jsonschema import Draft202012Validator
+
     schema = {"$ref": f"{BASE_URI}{kind}.schema.json#{fragment}"}
     return Draft202012Validator(schema, registry=_registry())
 
@@ -88,6 +93,8 @@ def dotted(path: Path) -> str:
 
 def _leaves(error: ValidationError) -> Iterator[ValidationError]:
     """Narrow oneOf/anyOf failures to the alternative that came closest."""
+    from jsonschema.exceptions import best_match
+
     if error.validator in ("oneOf", "anyOf") and error.context:
         yield from _leaves(best_match(error.context))
     else:
