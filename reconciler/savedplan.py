@@ -88,6 +88,19 @@ def check_fresh(saved: SavedPlan, live: LiveState) -> None:
     changed = sorted(k for k, v in saved.fingerprints.items() if now.get(k) != v)
     appeared = sorted(k for k in now if k not in saved.fingerprints)
     if changed or appeared:
-        names = changed + [f"{k} (new)" for k in appeared]
+        names = [_describe(k, live) for k in changed] + [f"{_describe(k, live)} (new)" for k in appeared]
         shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
         raise StalePlanError(f"the plan is stale: re-run plan (changed since it was made: {shown})")
+
+
+def _describe(key: str, live: LiveState) -> str:
+    """A fingerprint key (`assistant/<id>/versions`) as a reader knows it: kind, name and id."""
+    kind, _, rest = key.partition("/")
+    object_id, _, part = rest.partition("/")
+    objects = {"assistant": live.assistants, "tool": live.tools, "mcp_server": live.mcp_servers}.get(kind, [])
+    name_field = "display_name" if kind == "tool" else "name"
+    name = next((str(o.get(name_field)) for o in objects if str(o.get("id")) == object_id), None)
+    if object_id == "ids":
+        return f"the set of {kind.rstrip('s')}s"
+    where = f"{kind} {name} ({object_id})" if name else f"{kind} {object_id} (deleted)"
+    return f"{where} {part}".strip()

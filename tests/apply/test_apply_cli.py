@@ -140,7 +140,7 @@ def test_a_stale_saved_plan_is_refused_and_changes_nothing(
     capsys.readouterr()
     assert main(["apply", "--auto-approve", str(saved)]) == 1
     err = capsys.readouterr().err
-    assert "the plan is stale: re-run plan" in err and sms_id in err
+    assert "the plan is stale: re-run plan" in err and f"assistant acme-sms ({sms_id})" in err
     assert snapshot(loopback.app) == before
 
 
