@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
+import random
 import threading
 import time
 import traceback
@@ -44,8 +44,8 @@ def _dumps(body: Any) -> bytes:
 
 def _with_headers(status: int, out: bytes | None, extra: Sequence[tuple[str, str]] = ()) -> tuple[
         int, Headers, bytes]:
-    # A random hex id is as unique as a uuid4 string for tracing, at a tenth of the cost.
-    headers: Headers = [("x-request-id", secrets.token_hex(16)), *extra]
+    # 128 random bits are as unique as a uuid4 for tracing; not a secret, so no urandom syscall per reply.
+    headers: Headers = [("x-request-id", f"{random.getrandbits(128):032x}"), *extra]
     if out is None:
         return status, headers, b""
     return status, [JSON_TYPE, *headers], out

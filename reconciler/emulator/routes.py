@@ -108,7 +108,7 @@ def match(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
         params: dict[str, str] = {}
         for want, got in zip(route.segments, parts, strict=True):
             if want.startswith("{"):
-                params[want[1:-1]] = unquote(got)
+                params[want[1:-1]] = unquote(got) if "%" in got else got
             elif want != got:
                 break
         else:
