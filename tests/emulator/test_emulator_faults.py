@@ -155,3 +155,17 @@ def test_sync_transport_serves_in_process(recorder: Any) -> None:
                                 headers={"Authorization": "Bearer k"})
         assert removed.json() == {"tags": []}
         assert client.get("/_emulator/stats").json()["total"] == 4
+
+
+def test_retrying_with_the_idempotency_key_after_injected_errors_creates_once(
+        api: httpx.Client, control: httpx.Client) -> None:
+    control.post("/_emulator/faults", json={"error_rate": 1.0, "seed": 3})
+    keys = [f"key-{i}" for i in range(20)]
+    for key in keys:
+        assert api.post("/ai/assistants", json=BODY, headers={"Idempotency-Key": key}).status_code >= 500
+    control.post("/_emulator/faults", json={"error_rate": 0})
+    before = len(api.get("/ai/assistants").json()["data"])
+    assert 0 < before < 20  # some of the failed creates landed
+    ids = [api.post("/ai/assistants", json=BODY, headers={"Idempotency-Key": k}).json()["id"] for k in keys]
+    listed = [a["id"] for a in api.get("/ai/assistants").json()["data"]]
+    assert len(set(ids)) == 20 and sorted(listed) == sorted(ids)  # one assistant per key, no duplicates
