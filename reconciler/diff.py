@@ -67,6 +67,9 @@ def _project_set_lists(live: Any, desired: Any, key: str | None = None) -> Any:
         return {k: _cleared(live.get(k)) if v is None else _project_set_lists(live.get(k), v, k)
                 for k, v in desired.items() if k in live or v is None}
     if isinstance(desired, list) and isinstance(live, list):
+        if key in SET_LIKE_KEYS and all(isinstance(v, str) for v in live):
+            # Sorted like the desired side, so that the same set in another order is the same text.
+            return sorted(live)
         ident = KEYED_SET_LISTS.get(key or "")
         if ident:
             wanted = {str(d.get(ident)): d for d in desired if isinstance(d, dict)}

@@ -66,7 +66,6 @@ class ApiClient:
         self._rng = random.Random(seed)
         self._slots = asyncio.Semaphore(parallelism)
         self._http = httpx.AsyncClient(
-            base_url=self.base_url,
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism),
@@ -117,8 +116,10 @@ class ApiClient:
             try:
                 async with self._slots:
                     self.requests_sent += 1
+                    # An absolute URL: httpx then parses it once, instead of parsing a relative one
+                    # and merging it with base_url (a measurable share of a 2,000-request plan).
                     response = await self._http.request(
-                        method, path, json=json, params=params, headers=headers
+                        method, self.base_url + path, json=json, params=params, headers=headers
                     )
             except httpx.TimeoutException as exc:
                 failure: str = f"timed out ({type(exc).__name__})"
