@@ -101,6 +101,7 @@ class EmulatorApp:
     def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str],
                  body: bytes) -> Reply:
         """Answer one request without sleeping; `path` is percent-encoded, `query` the raw query string."""
+        started = time.monotonic()
         method = method.upper()
         lowered = {k.lower(): v for k, v in headers.items()}
         if path.startswith("/_emulator/"):
@@ -118,7 +119,10 @@ class EmulatorApp:
             fault = ApiFault(500, "10007", "Unexpected error", "The emulator failed; see its log")
             status, out_headers, out = _encode(500, fault.body())
         self.meter.record(route_key, status)
-        return Reply(status, out_headers, out, self.meter.latency_s())
+        # The injected latency is what the request costs in all: the time spent answering it (waiting
+        # for the lock, working, encoding) is part of it, not added on top. Otherwise, with many
+        # requests in flight, the emulator's own CPU would stretch every round trip beyond it.
+        return Reply(status, out_headers, out, max(0.0, self.meter.latency_s() - (time.monotonic() - started)))
 
     def transport(self) -> httpx.BaseTransport:
         """A sync httpx transport that serves requests in-process (no sockets)."""
