@@ -27,7 +27,17 @@ from reconciler import ordering
 from reconciler.api import resources
 from reconciler.api.client import Adopt, ApiClient
 from reconciler.errors import ApplyError, ReconcilerError
-from reconciler.plan import CREATE, DELETE, KIND_CANARY, KIND_VERSION, UPDATE, Operation, Plan, Ref, ResourceChange
+from reconciler.plan import (
+    CREATE,
+    DELETE,
+    KIND_CANARY,
+    KIND_VERSION,
+    Operation,
+    Plan,
+    Ref,
+    ResourceChange,
+    action_word,
+)
 
 
 class Outcome(StrEnum):
@@ -111,15 +121,6 @@ def _id_field(kind: str) -> str:
     return "version_id" if kind == KIND_VERSION else "id"
 
 
-def _verb(change: ResourceChange) -> str:
-    if change.actions == [DELETE, CREATE]:
-        return "replace"
-    for action in (CREATE, UPDATE, DELETE):
-        if action in change.actions:
-            return action
-    return "apply"
-
-
 class _Run:
     """The state of one apply: ids known so far, and the client to send operations through."""
 
@@ -167,7 +168,7 @@ class _Run:
         user = change.address
         path = self.path(op, user)
         body = self.substitute(op.body, user) if op.body is not None else None
-        what = f"{_verb(change)} {change.address}"
+        what = f"{action_word(change.actions)} {change.address}"
         parent = _assistant_id(path)
         if op.lookup_name is not None:
             return await self.create(change, op.lookup_name, op.method, path, body, parent, what)

@@ -3,6 +3,7 @@ exactly the operations it holds. Nothing here does I/O or decides anything."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,16 @@ NOOP = "no-op"
 # ResourceChange.kind values: the manifest kinds plus the assistant's sub-resources.
 KIND_VERSION = "AssistantVersion"
 KIND_CANARY = "Canary"
+
+
+def action_word(actions: Sequence[str]) -> str:
+    """One word for what a change does: create, update, delete, replace or no-op."""
+    if CREATE in actions and DELETE in actions:
+        return "replace"
+    for action in (CREATE, UPDATE, DELETE):
+        if action in actions:
+            return action
+    return NOOP
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.render.text import action_of, field_lines, summary_line
+from reconciler.plan import action_word
+from reconciler.render.text import field_lines, summary_line
 
 LIMIT = 65_000
 FOLD_NOTE = ("\n> [!NOTE]\n> Some detail was folded to keep this comment under {limit:,} characters "
@@ -16,7 +17,7 @@ ICON = {"create": "🟢", "update": "🟡", "delete": "🔴", "replace": "🟠"}
 
 def _section(rc: dict[str, Any], level: int) -> str:
     """One resource. level 0: everything; 1: long values cut; 2: field paths only; 3: a line only."""
-    action = action_of(rc["actions"])
+    action = action_word(rc["actions"])
     title = f"{ICON.get(action, '')} <code>{rc['address']}</code> will be {action}d".replace("deleted", "destroyed")
     if level >= 3:
         return f"- {title} ({len(rc['changes'])} field change(s))\n"

@@ -13,22 +13,12 @@ import threading
 from typing import Any, TextIO
 
 from reconciler.applier import ApplyResult, Outcome
-from reconciler.plan import CREATE, DELETE, UPDATE, ResourceChange
+from reconciler.plan import ResourceChange, action_word
 
 _STARTING = {"create": "creating", "update": "updating", "delete": "deleting", "replace": "replacing"}
 _ENDED = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced"}
 _COLORS = {Outcome.DONE: "\033[32m", Outcome.FAILED: "\033[31m", Outcome.SKIPPED: "\033[33m"}
 _RESET = "\033[0m"
-
-
-def action_of(change: ResourceChange) -> str:
-    """One word for what a change does: create, update, delete or replace."""
-    if CREATE in change.actions and DELETE in change.actions:
-        return "replace"
-    for action in (CREATE, UPDATE, DELETE):
-        if action in change.actions:
-            return action
-    return "apply"
 
 
 class _Writer:
@@ -56,12 +46,12 @@ class TextProgress:
 
     def pre_apply(self, change: ResourceChange) -> None:
         """`ADDRESS: creating...`"""
-        self._out.line(f"{change.address}: {_STARTING.get(action_of(change), 'applying')}...")
+        self._out.line(f"{change.address}: {_STARTING.get(action_word(change.actions), 'applying')}...")
 
     def post_apply(self, change: ResourceChange, outcome: Outcome, duration: float, error: str | None) -> None:
         """`ADDRESS: created in 0.12s`, `ADDRESS: FAILED after 0.40s: why`, `ADDRESS: skipped (why)`."""
         if outcome is Outcome.DONE:
-            text = f"{change.address}: {_ENDED.get(action_of(change), 'applied')} in {duration:.2f}s"
+            text = f"{change.address}: {_ENDED.get(action_word(change.actions), 'applied')} in {duration:.2f}s"
         elif outcome is Outcome.FAILED:
             text = f"{change.address}: FAILED after {duration:.2f}s: {error}"
         else:
@@ -80,7 +70,7 @@ class TextProgress:
             # After a partial failure, what did happen matters as much as what did not.
             self._out.line("Done:")
             for step in done:
-                self._out.line(f"  {step.address}: {_ENDED.get(action_of(step.change), 'applied')}")
+                self._out.line(f"  {step.address}: {_ENDED.get(action_word(step.change.actions), 'applied')}")
         if failed:
             self._out.line("Failed:")
             for step in failed:
@@ -106,7 +96,7 @@ class JsonProgress:
     @staticmethod
     def _resource(change: ResourceChange) -> dict[str, Any]:
         return {"address": change.address, "kind": change.kind, "name": change.name,
-                "actions": list(change.actions), "action": action_of(change)}
+                "actions": list(change.actions), "action": action_word(change.actions)}
 
     def pre_apply(self, change: ResourceChange) -> None:
         """`{"type": "apply_start", "address": …}`"""
@@ -129,7 +119,7 @@ class JsonProgress:
             "ok": result.ok,
             "duration_s": round(result.duration, 3),
             "counts": {"done": len(result.done), "failed": len(result.failed), "skipped": len(result.skipped)},
-            "done": [{"address": s.address, "action": action_of(s.change), "id": s.id} for s in result.done],
+            "done": [{"address": s.address, "action": action_word(s.change.actions), "id": s.id} for s in result.done],
             "failed": [{"address": s.address, "error": s.error} for s in result.failed],
             "skipped": [{"address": s.address, "reason": s.error} for s in result.skipped],
         })

@@ -7,16 +7,12 @@ import difflib
 import json
 from typing import Any
 
+from reconciler.plan import action_word
+
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
 COLOR = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m"}
 RESET = "\033[0m"
 HEADLINE = {"create": "will be created", "update": "will be updated in place", "delete": "will be destroyed"}
-
-
-def action_of(actions: list[str]) -> str:
-    if actions == ["delete", "create"]:
-        return "replace"
-    return actions[0] if actions else "no-op"
 
 
 def summary_line(summary: dict[str, int]) -> str:
@@ -73,7 +69,7 @@ def render_text(doc: dict[str, Any], color: bool = False) -> str:
     else:
         lines.append("reconciler will perform the following actions:")
         for rc in changed:
-            action = action_of(rc["actions"])
+            action = action_word(rc["actions"])
             verb = "must be replaced" if action == "replace" else HEADLINE.get(action, action)
             symbol = "-/+" if action == "replace" else SYMBOL.get(action, "?")
             lines.append("")
