@@ -9,10 +9,18 @@ emulator=$!
 trap 'kill $emulator 2>/dev/null || true' EXIT
 export TELNYX_BASE_URL="http://127.0.0.1:$port/v2"
 export TELNYX_API_KEY="${TELNYX_API_KEY:-demo-key}"
-for _ in $(seq 50); do
-  curl -fs "http://127.0.0.1:$port/_emulator/stats" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+# Wait (at most 10 s) until the emulator answers; Python, since a fresh machine may have no curl.
+python - "$port" <<'PY'
+import sys, time, urllib.request
+for _ in range(100):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/_emulator/stats", timeout=1)
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("the emulator did not start")
+PY
 set -x
 reconciler validate examples/manifests
 reconciler plan examples/manifests
