@@ -230,9 +230,9 @@ class _Planner:
     def _simple(self, kind: str) -> None:
         name_field = "display_name" if kind == "Tool" else "name"
         for res in self.desired.of_kind(kind):
-            obj = self.matches[kind].live_for.get(res.address)
-            if res.address not in self.matches[kind].live_for and obj is None and res.metadata.id:
-                continue  # a pin that matched nothing: already an error
+            if res.address not in self.matches[kind].live_for:
+                continue  # matching failed (a pin to nothing, ambiguous names): already an error
+            obj = self.matches[kind].live_for[res.address]
             want = self._comparable(res, {name_field: res.name, **res.spec})
             if obj is None:
                 create = api.op_create_tool if kind == "Tool" else api.op_create_mcp_server
