@@ -54,8 +54,10 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
     for res in wanted:
         obj = matches.live_for.get(res.address)
         if obj is not None:
-            # The canary names versions, so reading it needs the versions to make sense of it.
-            reads.append((str(obj["id"]), True, res.canary is not None))
+            # The canary names versions, so reading it needs the versions to make sense of it; and
+            # where versions are declared the canary is read too, even when it is not: a version
+            # the manifest drops may still receive traffic, and the plan must know before deleting.
+            reads.append((str(obj["id"]), True, True))
 
     async def read(assistant_id: str, canary: bool) -> None:
         if canary:
@@ -79,14 +81,15 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
 
 
 def _prune_candidates(desired: DesiredState, live: LiveState) -> bool:
-    """Whether pruning could delete a tool or MCP server (one with the reserved prefix, unmanaged)."""
+    """Whether pruning could delete a tool or MCP server: one with the reserved prefix that no manifest
+    manages (decided by id, as the planner does, so that an unpinned duplicate of a managed name counts)."""
     policy = desired.project.prune
     for kind, objects, prefix, field in (("Tool", live.tools, policy.tool_name_prefix, "display_name"),
                                          ("McpServer", live.mcp_servers, policy.mcp_server_name_prefix, "name")):
         if kind not in policy.kinds or not prefix:
             continue
-        managed = {r.name for r in desired.of_kind(kind)}
-        if any(str(o.get(field, "")).startswith(prefix) and o.get(field) not in managed for o in objects):
+        managed = identity.match(kind, desired.of_kind(kind), objects).matched_ids()
+        if any(str(o.get(field, "")).startswith(prefix) and str(o.get("id")) not in managed for o in objects):
             return True
     return False
 

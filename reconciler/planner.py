@@ -144,8 +144,9 @@ class _Planner:
             for name, objs in by_name.items():
                 if len(objs) == 1:
                     self.ids[kind][name] = str(objs[0]["id"])
-                for obj in objs:
-                    self.names[kind][str(obj["id"])] = name
+                    # Only an unambiguous name stands for an id; duplicates show as raw ids (unless a
+                    # pin below names one), so an attachment to the wrong duplicate shows as a change.
+                    self.names[kind][str(objs[0]["id"])] = name
             self._ambiguous[kind] = {n: objs for n, objs in by_name.items() if len(objs) > 1}
             for res in desired.of_kind(kind):
                 matched = self.matches[kind].live_for.get(res.address)
@@ -324,8 +325,10 @@ class _Planner:
         deletes: list[ResourceChange] = []
         for version in res.versions or ():
             address = f"{res.address}.version.{version.name}"
-            # A version starts as a copy of main: what its overlay clears (`null`) must be cleared
-            # explicitly, and compared as cleared.
+            # A version starts as a copy of main: what its overlay clears (`null`) at the top level
+            # must be cleared explicitly, and compared as cleared. (A nested null is merged away: the
+            # nested object is sent whole without the key, and a cleared nested field may come back
+            # as its server default, so it is not compared.)
             cleared = {k: None for k, v in version.overlay.items() if v is None and k != "tags"}
             full = {**{k: v for k, v in res.version_spec(version).items() if k != "tags"}, **cleared}
             want = self._comparable(res, full)
@@ -467,9 +470,16 @@ class _Planner:
             for version in self.live.versions.get(str(obj["id"]), []):
                 refs |= self._live_refs(kind, version)
             return refs
+        live_versions = {str(v.get("version_name")): v for v in self.live.versions.get(str(obj["id"]), [])
+                         if v.get("version_id") != obj.get("version_id")}
         for declared in res.versions:
             own = self._spec_refs(kind, res.version_spec(declared))
-            refs |= own if own is not None else self._live_refs(kind, obj)
+            if own is None:
+                # Undeclared: the version keeps what it has live, or, when it is yet to be created
+                # as a copy of main, what main will have.
+                found = live_versions.get(declared.name)
+                own = self._live_refs(kind, found) if found is not None else refs
+            refs |= own
         return refs
 
     def _users(self, kind: str, obj_id: str, kept: dict[str, dict[str, Any]]) -> tuple[list[str], list[str]]:

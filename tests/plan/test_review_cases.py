@@ -1,0 +1,100 @@
+"""Cases found in review: versions still receiving canary traffic, references held only by named
+versions, and duplicate names under pinning and pruning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+from reconciler.live import _prune_candidates
+from reconciler.model import LiveState
+from reconciler.planner import plan
+from tests.conftest import Emulator, write
+from tests.plan.test_planner import assistant_doc, by_address, desired, live_assistant, live_tool
+
+PRUNE_TOOLS = """---
+apiVersion: reconciler/v1
+kind: Project
+metadata: {name: p}
+spec:
+  prune: {kinds: [Assistant, Tool], tool_name_prefix: "p-"}
+"""
+
+TWO_VERSIONS = """
+apiVersion: reconciler/v1
+kind: Assistant
+metadata: {name: bot}
+spec:
+  instructions: Be helpful.
+  versions:
+    - {name: v1, spec: {greeting: one}}
+    - {name: v2, spec: {greeting: two}}
+"""
+
+
+def test_dropping_a_version_that_still_gets_canary_traffic_is_refused(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write(tmp_path, "bot.yaml", TWO_VERSIONS + "  canary: [{version: v1, percentage: 10}]\n")
+    assert main(["apply", "--auto-approve", str(tmp_path)]) == 0
+    # A promotion edit that forgets the canary: v1 goes, and the `canary` key with it.
+    write(tmp_path, "bot.yaml", TWO_VERSIONS.replace("    - {name: v1, spec: {greeting: one}}\n", ""))
+    capsys.readouterr()
+    assert main(["plan", str(tmp_path)]) == 1
+    assert "the live canary still routes traffic to it" in capsys.readouterr().err
+
+
+def test_a_canary_added_behind_a_saved_plan_makes_it_stale(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write(tmp_path, "m/bot.yaml", TWO_VERSIONS)
+    assert main(["apply", "--auto-approve", str(tmp_path / "m")]) == 0
+    write(tmp_path, "m/bot.yaml", TWO_VERSIONS.replace("greeting: two", "greeting: deux"))
+    saved = tmp_path / "plan.json"
+    assert main(["plan", "--out", str(saved), str(tmp_path / "m")]) == 0
+    with emulator.api() as api:
+        aid = api.get("/ai/assistants").json()["data"][0]["id"]
+        v1 = next(v["version_id"] for v in api.get(f"/ai/assistants/{aid}/versions").json()["data"]
+                  if v["version_name"] == "v1")
+        api.post(f"/ai/assistants/{aid}/canary-deploys", json={"versions": [{"version_id": v1, "percentage": 5}]})
+    capsys.readouterr()
+    assert main(["apply", "--auto-approve", str(saved)]) == 1
+    assert "the plan is stale" in capsys.readouterr().err
+
+
+def _bot_with_version_using(tool_id: str) -> LiveState:
+    main_version = live_assistant(tool_ids=[])
+    v1 = {**main_version, "version_id": "v-1", "version_name": "v1", "tool_ids": [tool_id]}
+    return LiveState(assistants=[main_version], versions={"assistant-1": [v1, main_version]},
+                     canaries={"assistant-1": None}, tools=[live_tool("t-1", "p-x")])
+
+
+def test_prune_keeps_a_tool_that_only_a_declared_version_uses(tmp_path: Path) -> None:
+    docs = assistant_doc(spec="versions: [{name: v1, spec: {greeting: hi}}]") + PRUNE_TOOLS
+    live = _bot_with_version_using("t-1")
+    live.versions["assistant-1"][0]["greeting"] = "hi"
+    rc = by_address(plan(desired(tmp_path, docs), live, prune=True))["tool.p-x"]
+    assert rc.actions == ["no-op"] and "still used by assistant bot" in (rc.reason or "")
+
+
+def test_an_unpinned_duplicate_of_a_managed_tool_is_a_prune_candidate(tmp_path: Path) -> None:
+    tool = ("apiVersion: reconciler/v1\nkind: Tool\nmetadata: {name: p-x, id: t-1}\nspec:\n  type: webhook\n"
+            "  webhook: {name: f, description: d, url: 'https://x.example/a'}\n")
+    state = desired(tmp_path, tool + PRUNE_TOOLS)
+    live = LiveState(tools=[live_tool("t-1", "p-x"), live_tool("t-2", "p-x")])
+    assert _prune_candidates(state, live)  # so the versions of every assistant are read first
+
+
+def test_an_attachment_to_the_other_duplicate_is_a_change(tmp_path: Path) -> None:
+    tool = ("apiVersion: reconciler/v1\nkind: Tool\nmetadata: {name: dup, id: t-1}\nspec:\n  type: webhook\n"
+            "  webhook: {name: f, description: d, url: 'https://x.example/a'}\n---\n")
+    docs = tool + assistant_doc(spec="shared_tools: [dup]")
+    live = LiveState(assistants=[live_assistant(tool_ids=["t-2"])],
+                     tools=[live_tool("t-1", "dup"), live_tool("t-2", "dup")])
+    rc = by_address(plan(desired(tmp_path, docs), live))["assistant.bot"]
+    assert [(c.path, c.before, c.after) for c in rc.changes] == [("shared_tools", ["t-2"], ["dup"])]
+    assert rc.operations[0].body == {"tool_ids": ["t-1"]}
+
+
