@@ -17,6 +17,7 @@ from reconciler.api import resources as api
 from reconciler.errors import PlanError
 from reconciler.model import (
     ADDRESS_PREFIX,
+    NAME_FIELD,
     PROTECT_TAG,
     DesiredResource,
     DesiredState,
@@ -116,6 +117,7 @@ class _Planner:
         self.errors: list[str] = []
         self.changes: list[ResourceChange] = []
         self._chunks: dict[str, list[ResourceChange]] = {}  # assistant address -> its changes
+        self._pruned_address: dict[str, str] = {}  # live id of an assistant the plan deletes -> its address
         self.warnings: list[str] = []
         self.matches = {
             kind: identity.match(kind, desired.of_kind(kind), objects)
@@ -399,6 +401,16 @@ class _Planner:
 
     # --- pruning ----------------------------------------------------------------------------------------
 
+    def _prune_address(self, kind: str, name: str, obj_id: str, objects: list[dict[str, Any]]) -> str:
+        """`assistant.NAME`, or `assistant.NAME#ID` when that name is taken (a duplicate live name,
+        or a managed resource of that name): two changes must never share an address."""
+        address = f"{ADDRESS_PREFIX[kind]}.{name}"
+        name_field = NAME_FIELD[kind]
+        taken = {c.address for c in self.changes}
+        if address in taken or sum(1 for o in objects if str(o.get(name_field)) == name) > 1:
+            address = f"{address}#{obj_id}"
+        return address
+
     def _prune(self) -> None:
         policy = self.desired.project.prune
         owner = self.desired.project.owner_tag
@@ -409,12 +421,13 @@ class _Planner:
                 tags = obj.get("tags") or []
                 if obj["id"] in managed or owner not in tags:
                     continue
-                address = f"assistant.{obj.get('name')}"
+                address = self._prune_address("Assistant", str(obj.get("name")), str(obj["id"]), self.live.assistants)
                 if PROTECT_TAG in tags:
                     self.errors.append(f"{address} ({obj['id']}) is protected (tag {PROTECT_TAG!r}) and cannot be "
                                        f"deleted: remove the tag on purpose first")
                     continue
                 del kept_assistants[obj["id"]]
+                self._pruned_address[str(obj["id"])] = address
                 self._add(ResourceChange(address, "Assistant", str(obj.get("name")), [DELETE], id=str(obj["id"]),
                                          operations=[api.op_delete_assistant(str(obj["id"]))]))
         for kind, objects, prefix, name_field in (
@@ -428,7 +441,7 @@ class _Planner:
                 name = str(obj.get(name_field))
                 if obj["id"] in managed or not name.startswith(prefix):
                     continue
-                address = f"{ADDRESS_PREFIX[kind]}.{name}"
+                address = self._prune_address(kind, name, str(obj["id"]), objects)
                 users, detaching = self._users(kind, str(obj["id"]), kept_assistants)
                 if users:
                     reason = f"not deleted: still used by {', '.join(sorted(users))}"
@@ -490,7 +503,7 @@ class _Planner:
             aid = str(a["id"])
             if aid not in kept:  # deleted by this plan: its delete must run first
                 if obj_id in self._refs_before(kind, a):
-                    detaching.append(f"assistant.{a.get('name')}")
+                    detaching.append(self._pruned_address[aid])
             elif obj_id in self._refs_after(kind, a):
                 users.append(f"assistant {a.get('name')} ({aid})")
             elif obj_id in self._refs_before(kind, a):
@@ -513,4 +526,9 @@ class _Planner:
             self.changes.extend(self._chunks.get(res.address, []))
         if self.prune:
             self._prune()
+        seen: set[str] = set()
+        for change in self.changes:
+            if change.address in seen:  # e.g. an assistant literally named "bot.canary" beside "bot"
+                self.errors.append(f"{change.address}: two changes would share this address; rename one")
+            seen.add(change.address)
         return Plan(resource_changes=self.changes, warnings=self.warnings)

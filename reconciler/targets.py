@@ -33,7 +33,9 @@ def select(plan: Plan, targets: Sequence[str]) -> Plan:
     if missing:
         raise ConfigError(f"--target: no such resource in the plan: {', '.join(missing)}")
     chosen: set[str] = set()
-    queue = [a for a in by_address if any(a == w or a.startswith(w + ".") for w in wanted)]
+    # The resource itself and its sub-resources (`.canary`, `.version.NAME`), not `bot.staging`.
+    queue = [a for a in by_address
+             if any(a == w or a == w + ".canary" or a.startswith(w + ".version.") for w in wanted)]
     while queue:
         address = queue.pop()
         if address in chosen:

@@ -98,3 +98,17 @@ def test_an_attachment_to_the_other_duplicate_is_a_change(tmp_path: Path) -> Non
     assert rc.operations[0].body == {"tool_ids": ["t-1"]}
 
 
+
+
+def test_a_pruned_duplicate_gets_its_own_address(tmp_path: Path) -> None:
+    docs = assistant_doc(spec="greeting: Hi", meta="id: assistant-1")
+    live = LiveState(assistants=[live_assistant("assistant-1"), live_assistant("assistant-2")])
+    result = plan(desired(tmp_path, docs), live, prune=True)
+    assert [(rc.address, rc.actions) for rc in result.resource_changes] == [
+        ("assistant.bot", ["update"]), ("assistant.bot#assistant-2", ["delete"])]
+
+
+def test_target_does_not_take_a_resource_whose_name_extends_the_target(tmp_path: Path) -> None:
+    docs = assistant_doc("bot") + "---\n" + assistant_doc("bot.staging")
+    result = plan(desired(tmp_path, docs), LiveState(), targets=["Assistant/bot"])
+    assert [rc.address for rc in result.resource_changes] == ["assistant.bot"]
