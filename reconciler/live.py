@@ -5,12 +5,12 @@ nothing changed behind its back."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from typing import Any, Protocol
 
 from reconciler import identity
+from reconciler.aio import gather_all
 from reconciler.api import resources
 from reconciler.api.client import ApiClient
 from reconciler.model import DesiredState, LiveState
@@ -40,7 +40,7 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
     included: only then, and only when there is a candidate to delete, are the versions of every
     other assistant read too.
     """
-    assistants, tools, mcp_servers = await asyncio.gather(
+    assistants, tools, mcp_servers = await gather_all(
         resources.list_assistants(client),
         resources.list_tools(client),
         resources.list_mcp_servers(client),
@@ -61,7 +61,7 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
 
     async def read(assistant_id: str, canary: bool) -> None:
         if canary:
-            versions, split = await asyncio.gather(
+            versions, split = await gather_all(
                 resources.list_versions(client, assistant_id), resources.get_canary(client, assistant_id)
             )
             live.canaries[assistant_id] = split
@@ -75,7 +75,7 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
         read_ids = {aid for aid, _, _ in reads}
         if _prune_candidates(desired, live):
             reads += [(str(a["id"]), True, False) for a in assistants if str(a["id"]) not in read_ids]
-    await asyncio.gather(*(read(aid, canary) for aid, _, canary in reads))
+    await gather_all(*(read(aid, canary) for aid, _, canary in reads))
     live.fingerprints = fingerprints(live)
     return live
 

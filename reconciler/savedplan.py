@@ -46,11 +46,14 @@ def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: 
         "fingerprints": live.fingerprints,
     }
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=".plan-", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, target)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=".plan-", suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.write("\n")
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise ConfigError(f"--out {path}: cannot write the plan: {exc.strerror or exc}") from None
 
 
 def is_saved_plan(path: str | os.PathLike[str]) -> bool:

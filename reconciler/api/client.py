@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from reconciler.aio import gather_all
 from reconciler.api.transport import default_transport
 from reconciler.errors import ApiError, ConfigError
 
@@ -55,7 +56,7 @@ class ApiClient:
             raise ConfigError("TELNYX_API_KEY is not set: export it to call the API")
         if parallelism < 1:
             raise ConfigError("--parallelism must be at least 1")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(base_url)
         self.parallelism = parallelism
         self.max_retries = max_retries
         self.rate_limit_budget = rate_limit_budget
@@ -125,7 +126,7 @@ class ApiClient:
                 failure: str = f"timed out ({type(exc).__name__})"
                 wait = None
             except httpx.TransportError as exc:
-                failure = f"connection failed ({type(exc).__name__})"
+                failure = f"connection to {self.base_url} failed ({type(exc).__name__})"
                 wait = None
             else:
                 status = response.status_code
@@ -174,7 +175,7 @@ class ApiClient:
         first = await self.request("GET", path, params={**base, "page[number]": 1})
         items, pages = _page_items(first)
         if pages > 1:
-            rest = await asyncio.gather(
+            rest = await gather_all(
                 *(self.request("GET", path, params={**base, "page[number]": n}) for n in range(2, pages + 1))
             )
             for body in rest:
@@ -195,6 +196,22 @@ class ApiClient:
             if len(page) < size:
                 return items
             number += 1
+
+
+def check_base_url(base_url: str) -> str:
+    """The base URL without a trailing slash, or a ConfigError saying what is wrong with it."""
+    problem = None
+    try:
+        url = httpx.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            problem = "expected an http:// or https:// URL such as https://api.telnyx.com/v2"
+        elif url.port is not None and not 0 < url.port < 65536:
+            problem = f"port {url.port} is out of range"
+    except httpx.InvalidURL as exc:
+        problem = str(exc)
+    if problem:
+        raise ConfigError(f"base URL {base_url!r} (--base-url / TELNYX_BASE_URL): {problem}")
+    return base_url.rstrip("/")
 
 
 def _body(response: httpx.Response) -> Any:

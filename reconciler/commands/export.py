@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import exporter
+from reconciler.aio import gather_all
 from reconciler.api import resources
 from reconciler.api.client import ApiClient
 from reconciler.errors import ConfigError
@@ -34,7 +35,7 @@ async def fetch_account(client: ApiClient, kinds: Collection[str]) -> LiveState:
         return []
 
     want_assistants = "Assistant" in kinds
-    assistants, tools, servers = await asyncio.gather(
+    assistants, tools, servers = await gather_all(
         resources.list_assistants(client) if want_assistants else nothing(),
         resources.list_tools(client) if want_assistants or "Tool" in kinds else nothing(),
         resources.list_mcp_servers(client) if want_assistants or "McpServer" in kinds else nothing(),
@@ -49,7 +50,7 @@ async def fetch_account(client: ApiClient, kinds: Collection[str]) -> LiveState:
         if any(v.get("version_id") != assistant.get("version_id") for v in versions):
             live.canaries[aid] = await resources.get_canary(client, aid)
 
-    await asyncio.gather(*(versions_of(a) for a in assistants))
+    await gather_all(*(versions_of(a) for a in assistants))
     return live
 
 
@@ -121,7 +122,10 @@ def run(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     out = Path(args.out)
-    changed, removed = write_files(out, result.files, kinds)
+    try:
+        changed, removed = write_files(out, result.files, kinds)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot write the export: {exc.strerror or exc}") from None
     counts = ", ".join(f"{result.counts.get(k, 0)} {k}" for k in RESOURCE_KINDS if k in kinds)
     print(f"Exported {counts} to {out}/ ({len(result.files)} files, {changed} changed, {len(removed)} removed)")
     for rel in removed:

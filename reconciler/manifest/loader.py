@@ -7,8 +7,9 @@ adds to one list of problems, so a user sees every mistake of every file in one 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -72,7 +73,10 @@ def read_manifests(
         problems.extend(found)
         for doc in documents:
             before = len(problems)
-            kind = _check(doc, problems)
+            checked, secrets = _with_env_values(doc, env)
+            kind = _check(checked, problems)
+            if secrets:  # a value from ${env:…} is sensitive, in an error message too
+                problems[before:] = [_masked(p, secrets) for p in problems[before:]]
             if kind is None:
                 continue
             meta = doc.data["metadata"]
@@ -133,6 +137,41 @@ def _expand(paths: Sequence[str | os.PathLike[str]], problems: list[ManifestProb
                 seen.add(key)
                 files.append(name)
     return files
+
+
+def _with_env_values(doc: Document, env: Mapping[str, str]) -> tuple[Document, set[str]]:
+    """The document as the schema checks must see it: in `spec`, each `${env:NAME}` replaced by its
+    value (a reference to an enum-typed field is valid when its value is), and the values used.
+    Unset variables stay as written; the resolver reports them, at their own line."""
+    data = doc.data
+    if not isinstance(data, dict) or "${env:" not in repr(data.get("spec")):  # C-speed test, no rebuild
+        return doc, set()
+    used: set[str] = set()
+
+    def value_of(match: re.Match[str]) -> str:
+        if match.group(1) not in env:
+            return match.group(0)
+        used.add(env[match.group(1)])
+        return env[match.group(1)]
+
+    def values(node: Any) -> Any:
+        if isinstance(node, str) and "${env:" in node:
+            return ENV_REF.sub(value_of, node)
+        if isinstance(node, dict):
+            return {k: values(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [values(v) for v in node]
+        return node
+
+    checked = replace(doc, data={**data, "spec": values(data["spec"])})
+    return checked, {v for v in used if v}
+
+
+def _masked(problem: ManifestProblem, secrets: set[str]) -> ManifestProblem:
+    message = problem.message
+    for secret in sorted(secrets, key=len, reverse=True):
+        message = message.replace(secret, "(sensitive)")
+    return replace(problem, message=message)
 
 
 def _check(doc: Document, problems: list[ManifestProblem]) -> str | None:

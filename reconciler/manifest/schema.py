@@ -128,7 +128,9 @@ def findings(kind: str, instance: Any, base: Path = (), fragment: str = "") -> l
     for error in validator(kind, fragment).iter_errors(instance):
         for leaf in _leaves(error):
             out.extend(_translate(kind, leaf, base))
-    return out
+    # Alternatives of a oneOf can fail in the same way (two tool variants missing the same key):
+    # one report each.
+    return list(dict.fromkeys(out))
 
 
 def without_nulls(value: Any) -> Any:

@@ -1,0 +1,93 @@
+"""User errors at the CLI edge: one clear line and exit 1, never a traceback, never exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+from tests.conftest import EXAMPLES, Emulator, write
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["plan", "x", "--detailed-exitcode", "--format", "bogus"],
+    ["plan", "x", "--bogus-flag"],
+    ["plan", "x", "--parallelism", "abc"],
+    ["apply", "x", "--format", "markdown"],
+])
+def test_usage_errors_exit_1_not_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, err = run(capsys, *argv)
+    assert code == 1 and "error:" in err
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://127.0.0.1:99999/v2", "port 99999 is out of range"),
+    ("ftp://127.0.0.1/v2", "expected an http:// or https:// URL"),
+    ("http://[::1/v2", "base URL"),
+])
+def test_bad_base_urls(emulator: Emulator, capsys: pytest.CaptureFixture[str], url: str, message: str) -> None:
+    code, err = run(capsys, "plan", str(EXAMPLES), "--base-url", url)
+    assert code == 1 and message in err and "Traceback" not in err
+
+
+def test_a_refused_key_is_one_line(emulator: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    emulator.app.api_key = "the-only-key"
+    try:
+        code, err = run(capsys, "plan", str(EXAMPLES))
+    finally:
+        emulator.app.api_key = None
+    assert code == 1
+    # The three listings all fail; one line says so (the others' failures are not dumped at exit).
+    assert err.strip().splitlines() == [
+        "error: list assistants: HTTP 401: Authentication failed - The API key is missing, malformed or not valid"]
+
+
+def test_unwritable_outputs(emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, err = run(capsys, "plan", str(EXAMPLES), "--out", str(tmp_path / "missing" / "dir" / "x.plan"))
+    assert code == 1 and "cannot write the plan" in err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, err = run(capsys, "export", "--out", str(blocker / "sub"))
+    assert code == 1 and "cannot write the export" in err
+
+
+def test_env_values_are_schema_checked_and_stay_secret(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "a.yaml", """
+        apiVersion: reconciler/v1
+        kind: Assistant
+        metadata: {name: a}
+        spec:
+          instructions: hi
+          telephony_settings:
+            noise_suppression: ${env:QA_NS}
+        """)
+    monkeypatch.setenv("QA_NS", "krisp")
+    assert run(capsys, "validate", str(tmp_path))[0] == 0
+    monkeypatch.setenv("QA_NS", "hunter2-value")
+    code, err = run(capsys, "validate", str(tmp_path))
+    assert code == 1 and "(sensitive)" in err and "hunter2" not in err
+
+
+def test_each_schema_problem_is_reported_once(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", """
+        apiVersion: reconciler/v1
+        kind: Assistant
+        metadata: {name: c}
+        spec:
+          instructions: x
+          tools: [{type: webhook, webhook: {name: w}}]
+        """)
+    code, err = run(capsys, "validate", str(tmp_path))
+    assert code == 1
+    assert err.count("missing required key 'description'") == 1 and err.count("missing required key 'url'") == 1
