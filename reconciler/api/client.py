@@ -130,8 +130,11 @@ class ApiClient:
                 wait = None
             else:
                 status = response.status_code
-                if status < 400:
+                if 200 <= status < 300:
                     return _body(response)
+                if status < 400:  # a redirect: the base URL is probably wrong; never follow it blindly
+                    where = response.headers.get("location", "elsewhere")
+                    raise ApiError(f"{label}: HTTP {status} redirect to {where}: check the base URL", status=status)
                 if status == 404 and (not_found_ok or (method == "DELETE" and uncertain)):
                     return None
                 if status not in RETRY_STATUSES:
@@ -191,7 +194,7 @@ class ApiClient:
         while True:
             query = {**(params or {}), "page[size]": size, "page[number]": number}
             body = await self.request("GET", path, params=query)
-            page = body.get("data", []) if isinstance(body, dict) else (body or [])
+            page = body if isinstance(body, list) else _page_items(body)[0]
             items.extend(page)
             if len(page) < size:
                 return items
@@ -226,8 +229,11 @@ def _body(response: httpx.Response) -> Any:
 def _page_items(body: Any) -> tuple[list[Any], int]:
     if isinstance(body, list):  # tolerate an unwrapped list
         return list(body), 1
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        # Never read a body of another shape as "no items": a plan would then create everything.
+        raise ApiError(f"a listing answered with an unexpected body: {str(body)[:120]!r}")
     meta = body.get("meta") or {}
-    return list(body.get("data") or []), int(meta.get("total_pages") or 1)
+    return list(body["data"]), int(meta.get("total_pages") or 1)
 
 
 def _server_wait(response: httpx.Response) -> float | None:

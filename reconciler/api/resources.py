@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reconciler.api.client import Adopt, ApiClient
+from reconciler.errors import ApiError
 from reconciler.plan import KIND_CANARY, KIND_VERSION, Operation, Ref
 
 ASSISTANTS = "/ai/assistants"
@@ -38,7 +39,8 @@ def _data(body: Any) -> list[dict[str, Any]]:
         return body
     if isinstance(body, dict) and isinstance(body.get("data"), list):
         return list(body["data"])
-    return []
+    # Never read a body of another shape as "nothing live": the plan would then create everything.
+    raise ApiError(f"a listing answered with an unexpected body: {str(body)[:120]!r}")
 
 
 # --- reads -----------------------------------------------------------------------------------------

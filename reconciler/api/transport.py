@@ -108,6 +108,14 @@ class LeanAsyncTransport(httpx.AsyncBaseTransport):
         except (ConnectionError, OSError) as exc:
             raise _StaleConnection from exc
         read_timeout = timeouts.get("read")
+        while True:
+            status, headers, http_version = await self._head(conn, read_timeout)
+            # An interim answer (100 Continue, 103 Early Hints) is followed by the real one.
+            if not 100 <= status < 200 or status == 101:
+                break
+        return await self._finish(conn, origin, request, status, headers, http_version, read_timeout)
+
+    async def _head(self, conn: _Connection, read_timeout: float | None) -> tuple[int, list[tuple[str, str]], str]:
         try:
             raw_head = await asyncio.wait_for(conn.reader.readuntil(b"\r\n\r\n"), read_timeout)
         except TimeoutError as exc:  # before OSError, of which it is a subclass
@@ -124,14 +132,18 @@ class LeanAsyncTransport(httpx.AsyncBaseTransport):
         parts = lines[0].split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
             raise httpx.RemoteProtocolError(f"malformed status line {lines[0][:80]!r}")
-        status = int(parts[1])
         headers: list[tuple[str, str]] = []
         for line in lines[1:]:
             if line:
                 name, _, value = line.partition(":")
                 headers.append((name.strip(), value.strip()))
+        return int(parts[1]), headers, parts[0]
+
+    async def _finish(self, conn: _Connection, origin: Origin, request: httpx.Request, status: int,
+                      headers: list[tuple[str, str]], http_version: str, read_timeout: float | None
+                      ) -> httpx.Response:
         fields = {k.lower(): v for k, v in headers}
-        keep_alive = parts[0] == "HTTP/1.1" and fields.get("connection", "").lower() != "close"
+        keep_alive = http_version == "HTTP/1.1" and fields.get("connection", "").lower() != "close"
         try:
             content = await asyncio.wait_for(self._body(conn, request.method, status, fields), read_timeout)
         except TimeoutError as exc:  # before OSError, of which it is a subclass

@@ -146,3 +146,20 @@ def test_bodies_go_as_json() -> None:
     client = client_with([httpx.Response(200, json={})], seen)
     run(lambda c: c.request("PATCH", "/ai/tools/t", json={"timeout_ms": 5}), client)
     assert json.loads(seen[0].content) == {"timeout_ms": 5}
+
+
+def test_a_redirect_is_an_error_not_a_success() -> None:
+    client = client_with([httpx.Response(301, headers={"location": "https://elsewhere/v2/ai/assistants"})], [])
+    with pytest.raises(ApiError, match="redirect to https://elsewhere"):
+        run(lambda c: c.request("GET", "/ai/assistants"), client)
+
+
+def test_a_listing_of_another_shape_is_an_error_not_an_empty_account() -> None:
+    from reconciler.api import resources
+
+    client = client_with([httpx.Response(200, json={"unexpected": True})], [])
+    with pytest.raises(ApiError, match="unexpected body"):
+        run(resources.list_assistants, client)
+    client = client_with([httpx.Response(200, json={"unexpected": True})], [])
+    with pytest.raises(ApiError, match="unexpected body"):
+        run(lambda c: c.get_all_pages("/ai/tools"), client)

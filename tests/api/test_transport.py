@@ -139,3 +139,21 @@ def test_proxies_fall_back_to_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(default_transport(), LeanAsyncTransport)
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
     assert default_transport() is None
+
+
+def test_an_interim_1xx_answer_is_skipped() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        for body in (b'{"n": 1}', b'{"n": 2}'):
+            await _read_request(reader)
+            writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                         b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n" + body)
+            await writer.drain()
+
+    async def go() -> None:
+        url, _, server = await _serve(handler)
+        async with httpx.AsyncClient(transport=LeanAsyncTransport(), base_url=url) as client:
+            assert (await client.get("/1")).json() == {"n": 1}
+            assert (await client.get("/2")).json() == {"n": 2}  # answers are not crossed
+        server.close()
+
+    run(go())
