@@ -13,6 +13,7 @@ runs only to explain a difference, which keeps a no-change plan of thousands of 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from reconciler.model import SET_LIKE_KEYS, contains_sensitive
@@ -97,6 +98,41 @@ def equal(live: dict[str, Any], desired: dict[str, Any]) -> bool:
     return _sort_key(normalize(projected)) == _sort_key(normalize(desired))
 
 
+# Live values that are probably secrets: a plan must not print the old value of a field that held
+# one (reconciler keeps no state saying which fields came from ${env:}, so it is told by shape).
+_SECRET_KEY = re.compile(r"password|secret|token|authorization|api_key|apikey|credential", re.IGNORECASE)
+_SECRET_HEADER = re.compile(r"auth|token|key|secret|cookie|password|signature", re.IGNORECASE)
+_HEADER_LISTS = ("headers", "custom_headers", "sip_headers")
+
+
+def _secret_key(key: Any) -> bool:
+    return isinstance(key, str) and not key.endswith("_ref") and bool(_SECRET_KEY.search(key))
+
+
+def holds_secret(value: Any, key: Any = None) -> bool:
+    """Whether `value` (found under `key`) is or contains a probable secret."""
+    if isinstance(value, str):
+        return _secret_key(key)
+    if isinstance(value, dict):
+        if _SECRET_HEADER.search(str(value.get("name", ""))) and "value" in value:
+            return True  # a header entry such as {name: Authorization, value: ...}
+        return any(holds_secret(v, k) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_secret(v, key) for v in value)
+    return False
+
+
+def _secret_path(root: Any, path: list[Any]) -> bool:
+    """Whether the value at `path` of `root` is a probable secret: under a secret-named key, or the
+    value of a credential header."""
+    if any(_secret_key(part) for part in path):
+        return True
+    if len(path) >= 2 and path[-1] == "value" and any(p in _HEADER_LISTS for p in path if isinstance(p, str)):
+        entry = _at(root, path[:-1])
+        return isinstance(entry, dict) and bool(_SECRET_HEADER.search(str(entry.get("name", ""))))
+    return False
+
+
 def _dotted(path: list[Any]) -> str:
     out = ""
     for part in path:
@@ -132,7 +168,8 @@ def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldCh
                     old, new = _at(before, path), _at(after, path)
                     break
             dotted = _dotted(path)
-            changes[dotted] = FieldChange(dotted, old, new, sensitive=contains_sensitive(new))
+            secret = _secret_path(before, path) or holds_secret(old, path[-1] if path else None)
+            changes[dotted] = FieldChange(dotted, old, new, sensitive=contains_sensitive(new) or secret)
     return [changes[k] for k in sorted(changes)]
 
 

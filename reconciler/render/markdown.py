@@ -46,8 +46,11 @@ def render_markdown(doc: dict[str, Any], limit: int = LIMIT) -> str:
     if destroyed:
         listed = ", ".join(f"`{a}`" for a in destroyed[:20]) + (" …" if len(destroyed) > 20 else "")
         head.append(f"> [!WARNING]\n> This plan **destroys {len(destroyed)} resource(s)**: {listed}\n")
-    for warning in doc.get("warnings", []):
+    warnings = doc.get("warnings", [])
+    for warning in warnings[:20]:  # the header is never folded: keep it short
         head.append(f"> [!CAUTION]\n> {warning}\n")
+    if len(warnings) > 20:
+        head.append(f"> [!CAUTION]\n> … and {len(warnings) - 20} more warnings (see the JSON plan)\n")
     header = "\n".join(head) + "\n"
     names = ("", "long values cut", "field paths only", "one line per resource")
     for level in range(4):

@@ -4,6 +4,7 @@ versions, and duplicate names under pinning and pruning."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,3 +113,49 @@ def test_target_does_not_take_a_resource_whose_name_extends_the_target(tmp_path:
     docs = assistant_doc("bot") + "---\n" + assistant_doc("bot.staging")
     result = plan(desired(tmp_path, docs), LiveState(), targets=["Assistant/bot"])
     assert [rc.address for rc in result.resource_changes] == ["assistant.bot"]
+
+
+HOOK = """
+apiVersion: reconciler/v1
+kind: Tool
+metadata: {name: hook}
+spec:
+  type: webhook
+  webhook:
+    name: hook
+    description: Calls the hook
+    url: https://hooks.example.com/x
+    headers:
+      - {name: Content-Type, value: application/json}
+      - {name: Authorization, value: "Bearer ${env:HOOK_TOKEN}"}
+"""
+
+
+@pytest.mark.parametrize("edit", [
+    lambda text: text.replace('"Bearer ${env:HOOK_TOKEN}"', '"Bearer literal-now"'),
+    lambda text: text.replace('      - {name: Authorization, value: "Bearer ${env:HOOK_TOKEN}"}\n', ""),
+])
+def test_the_old_value_of_a_former_secret_is_not_shown(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    edit: Any,
+) -> None:
+    monkeypatch.setenv("HOOK_TOKEN", "SUPERSECRET-42")
+    write(tmp_path, "hook.yaml", HOOK)
+    assert main(["apply", "--auto-approve", str(tmp_path)]) == 0
+    (tmp_path / "hook.yaml").write_text(edit((tmp_path / "hook.yaml").read_text()))
+    capsys.readouterr()
+    for fmt in ("text", "json", "markdown"):
+        assert main(["plan", "--detailed-exitcode", "--format", fmt, str(tmp_path)]) == 2
+        out = capsys.readouterr().out
+        assert "SUPERSECRET" not in out and "(sensitive)" in out
+
+
+def test_an_ordinary_header_stays_readable(tmp_path: Path) -> None:
+    docs = ("apiVersion: reconciler/v1\nkind: Tool\nmetadata: {name: t}\nspec:\n  type: webhook\n"
+            "  webhook:\n    name: f\n    description: d\n    url: 'https://x.example/a'\n"
+            "    headers: [{name: Content-Type, value: text/plain}]\n")
+    tool = live_tool("t-1", "t")
+    tool["tool_definition"]["webhook"]["headers"] = [{"name": "Content-Type", "value": "application/json"}]
+    rc = by_address(plan(desired(tmp_path, docs), LiveState(tools=[tool])))["tool.t"]
+    assert [(c.path, c.before, c.after, c.sensitive) for c in rc.changes] == [
+        ("webhook.headers[0].value", "application/json", "text/plain", False)]

@@ -93,3 +93,9 @@ def test_markdown_limit_with_more_resources_than_lines_fit() -> None:
 def test_markdown_small_plan_is_not_folded() -> None:
     md = render_markdown(doc(ResourceChange("tool.a", "Tool", "a", ["create"], changes=[FieldChange("t", None, 1)])))
     assert "folded" not in md
+
+
+def test_markdown_folds_many_warnings() -> None:
+    warnings = [f"tool.t{i}: not deleted: still used by assistant a{i} (assistant-{i})" for i in range(3000)]
+    md = render_markdown(doc(ResourceChange("tool.x", "Tool", "x", ["delete"], id="t"), warnings=warnings))
+    assert len(md) <= LIMIT and "and 2980 more warnings" in md
