@@ -7,7 +7,6 @@ adds to one list of problems, so a user sees every mistake of every file in one 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
@@ -73,10 +72,7 @@ def read_manifests(
         problems.extend(found)
         for doc in documents:
             before = len(problems)
-            checked, secrets = _with_env_values(doc, env)
-            kind = _check(checked, problems)
-            if secrets:  # a value from ${env:…} is sensitive, in an error message too
-                problems[before:] = [_masked(p, secrets) for p in problems[before:]]
+            kind = _check(_with_env_values(doc, env), problems)
             if kind is None:
                 continue
             meta = doc.data["metadata"]
@@ -139,39 +135,27 @@ def _expand(paths: Sequence[str | os.PathLike[str]], problems: list[ManifestProb
     return files
 
 
-def _with_env_values(doc: Document, env: Mapping[str, str]) -> tuple[Document, set[str]]:
-    """The document as the schema checks must see it: in `spec`, each `${env:NAME}` replaced by its
-    value (a reference to an enum-typed field is valid when its value is), and the values used.
+def _with_env_values(doc: Document, env: Mapping[str, str]) -> Document:
+    """The document as the schema checks must see it: in `spec`, a string whose `${env:NAME}`
+    references are all set becomes a SensitiveStr of its value (a reference to an enum-typed field is
+    valid when its value is). Messages print a SensitiveStr as the reference text, never the value.
     Unset variables stay as written; the resolver reports them, at their own line."""
     data = doc.data
     if not isinstance(data, dict) or "${env:" not in repr(data.get("spec")):  # C-speed test, no rebuild
-        return doc, set()
-    used: set[str] = set()
-
-    def value_of(match: re.Match[str]) -> str:
-        if match.group(1) not in env:
-            return match.group(0)
-        used.add(env[match.group(1)])
-        return env[match.group(1)]
+        return doc
 
     def values(node: Any) -> Any:
         if isinstance(node, str) and "${env:" in node:
-            return ENV_REF.sub(value_of, node)
+            if any(m.group(1) not in env for m in ENV_REF.finditer(node)):
+                return node
+            return SensitiveStr(ENV_REF.sub(lambda m: env[m.group(1)], node), node)
         if isinstance(node, dict):
             return {k: values(v) for k, v in node.items()}
         if isinstance(node, list):
             return [values(v) for v in node]
         return node
 
-    checked = replace(doc, data={**data, "spec": values(data["spec"])})
-    return checked, {v for v in used if v}
-
-
-def _masked(problem: ManifestProblem, secrets: set[str]) -> ManifestProblem:
-    message = problem.message
-    for secret in sorted(secrets, key=len, reverse=True):
-        message = message.replace(secret, "(sensitive)")
-    return replace(problem, message=message)
+    return replace(doc, data={**data, "spec": values(data["spec"])})
 
 
 def _check(doc: Document, problems: list[ManifestProblem]) -> str | None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # jsonschema is imported when first needed: ~70 ms that a val
 from reconciler.errors import ManifestProblem
 from reconciler.manifest.fastcheck import Check, Compiler, Unsupported
 from reconciler.manifest.yamlpos import Document, Path
+from reconciler.model import to_references
 from reconciler.paths import API_SCHEMA, SCHEMAS
 
 KINDS = ("Assistant", "McpServer", "Project", "Tool")
@@ -102,7 +103,8 @@ def _leaves(error: ValidationError) -> Iterator[ValidationError]:
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, default=str)
+    # A value from ${env:…} is shown as the reference the user wrote, never as its value.
+    text = json.dumps(to_references(value), default=str)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
