@@ -79,7 +79,7 @@ def test_env_values_are_schema_checked_and_stay_secret(
         monkeypatch.setenv("QA_NS", value)
         code, err = run(capsys, "validate", str(tmp_path))
         assert code == 1 and '"${env:QA_NS}" is not one of' in err
-        assert "hunter2" not in err and "p\\u00e4" not in err and "ss" not in err.split("is not one of")[0][-12:]
+        assert "hunter2" not in err and "u00e4" not in err
 
 
 def test_each_schema_problem_is_reported_once(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
