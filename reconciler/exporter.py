@@ -222,8 +222,10 @@ class _Exporter:
                                  f"{kind} too so that the name resolves")
         return ident.name
 
-    def assistant_spec(self, obj: dict[str, Any], where: str) -> dict[str, Any]:
-        """A live assistant (or version) as a manifest spec, before instructions move to files."""
+    def assistant_spec(self, obj: dict[str, Any], where: str, *, strip: bool = True) -> dict[str, Any]:
+        """A live assistant (or version) as a manifest spec, before instructions move to files.
+        `strip`: drop values equal to the API's declared defaults (not when the spec is one side of a
+        version overlay: a version may hold the default where main does not)."""
         allowed = spec_keys("Assistant") - {"versions", "canary", "instructions_file", *REFERENCE_KEYS}
         spec = {k: v for k, v in obj.items() if k in allowed}
         tools = spec.get("tools")
@@ -254,7 +256,8 @@ class _Exporter:
                          if k not in allowed and k not in _NOT_EXPORTED and v not in (None, [], {}, ""))
         if unknown:
             self.warnings.append(f"{where}: fields {', '.join(unknown)} have no manifest form; left out")
-        spec = strip_spec("Assistant", spec)
+        if strip:
+            spec = strip_spec("Assistant", spec)
         for key in (*REFERENCE_KEYS, "tags"):
             if spec.get(key) == []:
                 del spec[key]  # nothing attached: same as the API's empty default
@@ -323,11 +326,13 @@ class _Exporter:
             return None, None
         # By name, not by date: a folder applied to a new account creates versions in any order.
         others.sort(key=lambda v: str(v.get("version_name")))
-        base = {k: v for k, v in main.items() if k != "tags"}
+        # Overlays compare unstripped specs: a version may hold an API default where main holds
+        # another value, and stripping first would turn that into a null (a clear) in the overlay.
+        base = {k: v for k, v in self.assistant_spec(obj, where, strip=False).items() if k != "tags"}
         versions = []
         for v in others:
-            full = {k: val for k, val in self.assistant_spec(v, f"{where} version {v.get('version_name')!r}").items()
-                    if k != "tags"}
+            label = f"{where} version {v.get('version_name')!r}"
+            full = {k: val for k, val in self.assistant_spec(v, label, strip=False).items() if k != "tags"}
             versions.append((str(v["version_name"]), overlay_diff(base, full)))
         by_id = {str(v.get("version_id")): str(v.get("version_name")) for v in others}
         if not split:

@@ -167,7 +167,8 @@ def test_what_is_written(seeded: Seeded, emulator: Emulator, tmp_path: Path,
         {"name": "new voice / v2", "spec": {
             "description": None, "instructions_file": "../prompts/support-bot.new-voice-v2.md",
             "shared_tools": ["order-lookup"],
-            "voice_settings": {"voice": "Telnyx.KokoroTTS.am_adam", "voice_speed": None}}},
+            # The version holds the server default (1) where main holds 1.2: written as the value.
+            "voice_settings": {"voice": "Telnyx.KokoroTTS.am_adam", "voice_speed": 1}}},
         {"name": "no-tools", "spec": {"mcp_servers": None, "tools": None}},
     ]
     assert text["prompts/support-bot.new-voice-v2.md"] == LONG_INSTRUCTIONS + "\nSpeak slowly."
