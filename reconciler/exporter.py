@@ -22,6 +22,7 @@ from typing import Any
 from reconciler.api.resources import canary_split, tool_spec
 from reconciler.exporter_schema import spec_keys, strip_spec, type_enum
 from reconciler.exporter_yaml import dump_document
+from reconciler.manifest.loader import problems_of
 from reconciler.model import DEFAULT_OWNER_TAG, ENV_REF, NAME_FIELD, PROTECT_TAG, RESOURCE_KINDS, LiveState
 
 API_VERSION = "reconciler/v1"
@@ -198,6 +199,14 @@ class _Exporter:
             self.warnings.append(f"tool {ident.name!r}: fields {', '.join(dropped)} have no manifest form; "
                                  "left out (plan ignores them)")
             spec = {k: v for k, v in spec.items() if k in allowed}
+        # The API takes shared-tool payloads as free-form objects; a manifest holds them to the inline
+        # tool shapes. A tool that would not validate is left live and said so, never written broken.
+        problems = problems_of({"apiVersion": "reconciler/v1", "kind": "Tool",
+                                "metadata": {"name": ident.name}, "spec": spec})
+        if problems:
+            self.warnings.append(f"tool {ident.name!r}: not exported: its live definition does not fit a Tool "
+                                 f"manifest ({problems[0]}); assistants still refer to it by name")
+            return
         self._check_strings(f"tool {ident.name!r}", spec)
         self._write("Tool", ident, _metadata(ident, str(obj["id"]), "display_name"), spec)
 

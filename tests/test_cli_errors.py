@@ -94,3 +94,17 @@ def test_each_schema_problem_is_reported_once(capsys: pytest.CaptureFixture[str]
     code, err = run(capsys, "validate", str(tmp_path))
     assert code == 1
     assert err.count("missing required key 'description'") == 1 and err.count("missing required key 'url'") == 1
+
+
+def test_instructions_null_beside_a_file_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "p.md").write_text("From the file.")
+    write(tmp_path, "a.yaml", """
+        apiVersion: reconciler/v1
+        kind: Assistant
+        metadata: {name: a}
+        spec:
+          instructions_file: p.md
+          instructions: null
+        """)
+    code, err = run(capsys, "validate", str(tmp_path))
+    assert code == 1 and "give instructions or instructions_file, not both" in err

@@ -5,7 +5,7 @@ Public API: `load`, `read_manifests`, `dump_desired`, `desired_from_dict`.
 
 from __future__ import annotations
 
-from reconciler.manifest.loader import LoadResult, load, read_manifests
+from reconciler.manifest.loader import LoadResult, load, problems_of, read_manifests
 from reconciler.manifest.serialize import desired_from_dict, dump_desired
 
-__all__ = ["LoadResult", "desired_from_dict", "dump_desired", "load", "read_manifests"]
+__all__ = ["LoadResult", "desired_from_dict", "dump_desired", "load", "problems_of", "read_manifests"]

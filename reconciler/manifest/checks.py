@@ -35,7 +35,8 @@ def document_checks(doc: Document, kind: str) -> list[ManifestProblem]:
 
 def _assistant(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
     out: list[ManifestProblem] = []
-    if spec.get("instructions") is not None and spec.get("instructions_file") is not None:
+    # `instructions: null` beside a file would clear what the file gives: both keys count as given.
+    if "instructions" in spec and spec.get("instructions_file") is not None:
         out.append(doc.problem(("spec", "instructions_file"), "spec: give instructions or instructions_file, "
                                "not both", at_key=True))
     elif spec.get("instructions") is None and spec.get("instructions_file") is None:

@@ -158,6 +158,17 @@ def _with_env_values(doc: Document, env: Mapping[str, str]) -> Document:
     return replace(doc, data={**data, "spec": values(data["spec"])})
 
 
+def problems_of(data: dict[str, Any]) -> list[str]:
+    """What `validate` would say of one document given as data (schema and per-document checks):
+    export uses it never to write a manifest that would not validate."""
+    import yaml
+
+    documents, problems = load_documents(yaml.safe_dump(data, sort_keys=False), "<document>")
+    for doc in documents:
+        _check(doc, problems)
+    return [problem.message for problem in problems]
+
+
 def _check(doc: Document, problems: list[ManifestProblem]) -> str | None:
     """Schema and per-document checks; the kind when the document names a kind and a name."""
     data = doc.data
