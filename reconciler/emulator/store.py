@@ -18,6 +18,7 @@ import contextlib
 import copy
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -172,14 +173,20 @@ class StateFile:
         self._wake.set()
 
     def flush(self) -> None:
-        """Write the state now if it changed since the last write."""
+        """Write the state now if it changed since the last write. A failed write leaves the state
+        dirty (the next change or flush tries again) and raises."""
         with self._io_lock:
             with self._state_lock:
                 if not self._dirty:
                     return
                 raw = self._state.snapshot()
                 self._dirty = False
-            self._write(raw)
+            try:
+                self._write(raw)
+            except OSError:
+                with self._state_lock:
+                    self._dirty = True
+                raise
 
     def close(self) -> None:
         """Stop the writer thread and write any pending change."""
@@ -194,7 +201,12 @@ class StateFile:
             self._wake.clear()
             if not self._closed:
                 time.sleep(self._delay_s)  # no lock is held here
-            self.flush()
+            try:
+                self.flush()
+            except OSError as exc:
+                # Keep serving and keep the writer alive: the state stays dirty and the next change
+                # (or the flush at shutdown) writes it once the file can be written again.
+                print(f"emulator: cannot save state to {self.path}: {exc}", file=sys.stderr, flush=True)
 
     def _write(self, raw: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

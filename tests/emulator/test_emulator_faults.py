@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -169,3 +170,31 @@ def test_retrying_with_the_idempotency_key_after_injected_errors_creates_once(
     ids = [api.post("/ai/assistants", json=BODY, headers={"Idempotency-Key": k}).json()["id"] for k in keys]
     listed = [a["id"] for a in api.get("/ai/assistants").json()["data"]]
     assert len(set(ids)) == 20 and sorted(listed) == sorted(ids)  # one assistant per key, no duplicates
+
+
+def test_a_failed_state_write_is_retried_and_the_writer_survives(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    app = EmulatorApp(state_file=folder / "state.json")
+    headers = {"authorization": "Bearer k", "content-type": "application/json"}
+    body = b'{"name": "a", "instructions": "x"}'
+    try:
+        app.handle("POST", "/v2/ai/assistants", "", headers, body)
+        app.flush()
+        (folder / "state.json").unlink()
+        folder.rmdir()
+        folder.write_text("in the way")  # the folder is now a file: writes fail
+        app.handle("POST", "/v2/ai/assistants", "", headers, body)
+        time.sleep(0.3)
+        folder.unlink()  # writable again
+        app.handle("POST", "/v2/ai/assistants", "", headers, body)
+        deadline = time.monotonic() + 5
+        while not (folder / "state.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        app.close()
+    restarted = EmulatorApp(state_file=folder / "state.json")
+    try:
+        listed = restarted.handle("GET", "/v2/ai/assistants", "", headers, b"")
+        assert listed[0] == 200 and listed[2].count(b'"name":"a"') == 3
+    finally:
+        restarted.close()
