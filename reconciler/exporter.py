@@ -125,6 +125,15 @@ def _assign_slugs(kind: str, objects: list[dict[str, Any]], identities: dict[str
             name = identities[obj_id].name
             digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
             identities[obj_id].slug = slug if len(ids) == 1 else f"{slug}-{digest}"
+    # A hashed name can still equal another object's plain one ("dup-<hash>" is a valid name too):
+    # number the later ones, so that no file ever overwrites another.
+    taken: set[str] = set()
+    for obj_id in sorted((str(o["id"]) for o in objects), key=lambda i: (identities[i].slug, identities[i].name, i)):
+        slug, n = identities[obj_id].slug, 2
+        while slug in taken:
+            slug, n = f"{identities[obj_id].slug}-{n}", n + 1
+        taken.add(slug)
+        identities[obj_id].slug = slug
 
 
 def _metadata(ident: _Identity, obj_id: str, name_field: str, protect: bool = False) -> dict[str, Any]:
