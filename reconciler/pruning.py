@@ -1,7 +1,7 @@
 """The deletion rules of manifest-format.md, as a part of the planner (mixed into it).
 
 Nothing is deleted unless pruning was asked for. Assistants are deleted only when they carry the
-owner tag and no manifest manages them, never when protected (that is an error). Tools and MCP
+owner tag and no manifest manages them, never when protected (the plan keeps them and says why). Tools and MCP
 servers are deleted only when their name carries the project's reserved prefix and no assistant that
 stays, in its main version or in any named version, still uses them; then the plan keeps them and
 says why. A delete waits for the changes that stop each user from using what it deletes.
@@ -55,8 +55,12 @@ class Pruning:
                     continue
                 address = self._prune_address("Assistant", str(obj.get("name")), str(obj["id"]), self.live.assistants)
                 if PROTECT_TAG in tags:
-                    self.errors.append(f"{address} ({obj['id']}) is protected (tag {PROTECT_TAG!r}) and cannot be "
-                                       f"deleted: remove the tag on purpose first")
+                    # Refused, and said why; the rest of the plan goes ahead (one orphaned protected
+                    # assistant must not block every prune of the project).
+                    reason = f"not deleted: protected (tag {PROTECT_TAG!r}); remove the tag on purpose to delete it"
+                    self.warnings.append(f"{address}: {reason}")
+                    self._add(ResourceChange(address, "Assistant", str(obj.get("name")), [NOOP], id=str(obj["id"]),
+                                             reason=reason))
                     continue
                 del kept_assistants[obj["id"]]
                 self._pruned_address[str(obj["id"])] = address

@@ -163,9 +163,10 @@ spec: {instructions: Guard the vault.}
     # The protection lives on the assistant: deleting its manifest does not lift it.
     (project / "vault.yaml").unlink()
     before = snapshot(loopback.app)
-    assert main(["apply", "--auto-approve", "--prune", str(project)]) == 1
-    err = capsys.readouterr().err
-    assert "assistant.vault" in err and "protected" in err
+    # Refused with a clear message; nothing else is blocked, nothing is changed.
+    assert main(["apply", "--auto-approve", "--prune", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "Warning: assistant.vault: not deleted: protected" in out
     assert snapshot(loopback.app) == before
     for rec in loopback.app.state.assistants.values():
         main_version = rec["versions"][rec["main"]]

@@ -335,8 +335,10 @@ def test_prune_keeps_a_tool_still_in_use(tmp_path: Path) -> None:
 def test_prune_refuses_a_protected_assistant(tmp_path: Path) -> None:
     live = _account()
     live.assistants[1]["tags"] = [OWNER, PROTECT_TAG]
-    with pytest.raises(PlanError, match=r"assistant\.gone .*is protected"):
-        plan(desired(tmp_path, assistant_doc() + PROJECT), live, prune=True)
+    result = plan(desired(tmp_path, assistant_doc() + PROJECT), live, prune=True)
+    rc = by_address(result)["assistant.gone"]
+    assert rc.actions == ["no-op"] and "not deleted: protected" in (rc.reason or "")
+    assert any(w.startswith("assistant.gone: not deleted: protected") for w in result.warnings)
 
 
 def test_target_selects_a_resource_and_its_dependencies(tmp_path: Path) -> None:
