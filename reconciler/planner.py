@@ -338,8 +338,10 @@ class _Planner(Pruning):
             if found is None:
                 body = strip_nulls(self._api_body(full, address))
                 body.update({API_NAME.get(k, k): None for k in cleared})
+                # Shown as what the overlay sets: the rest is the main version's, shown above it.
+                shown = {k: want[k] for k in version.overlay if k in want and want[k] is not None}
                 self._add(ResourceChange(address, KIND_VERSION, version.name, [CREATE],
-                                         changes=diff.creation_changes(want),
+                                         changes=diff.creation_changes(shown),
                                          operations=[api.op_create_version(assistant, body, version.name)]))
                 version_ids[version.name] = Ref(address, "version_id")
                 continue

@@ -65,7 +65,10 @@ async def compute(client: ApiClient, desired: DesiredState, *, prune: bool, targ
 
 
 def use_color(args: argparse.Namespace) -> bool:
-    return not getattr(args, "no_color", False) and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    """Colour only on a terminal that can show it, unless turned off (--no-color, or NO_COLOR set to
+    anything non-empty, as no-color.org says)."""
+    return (not getattr(args, "no_color", False) and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+            and os.environ.get("TERM") != "dumb")
 
 
 def run(args: argparse.Namespace) -> int:

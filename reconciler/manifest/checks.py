@@ -67,9 +67,10 @@ def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str
     """A version's overlay merged onto the main spec must be a valid Assistant spec on its own."""
     at: Path = ("spec", "versions", i, "spec")
     out: list[ManifestProblem] = []
-    for key in ("versions", "canary"):
+    for key in ("versions", "canary", "tags"):
         if key in overlay:
-            text = f"spec.versions[{i}].spec: a version cannot declare {key}"
+            why = " (tags belong to the assistant, not to a version)" if key == "tags" else ""
+            text = f"spec.versions[{i}].spec: a version cannot declare {key}{why}"
             out.append(doc.problem((*at, key), text, at_key=True))
     main = {k: v for k, v in spec.items() if k not in ("versions", "canary")}
     if any(overlay.get(k) is not None for k in _INSTRUCTIONS):

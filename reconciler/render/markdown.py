@@ -7,29 +7,59 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.plan import action_word
-from reconciler.render.text import field_lines, summary_line
+from reconciler.render.text import format_value, is_long_text, line_diff, summary_line
 
 LIMIT = 65_000
 FOLD_NOTE = ("\n> [!NOTE]\n> Some detail was folded to keep this comment under {limit:,} characters "
              "({level}). Run `reconciler plan --format json` for the full plan.\n")
 ICON = {"create": "🟢", "update": "🟡", "delete": "🔴", "replace": "🟠"}
+# Folding steps, least detail lost first: (level, lines kept per long-text field).
+# level 0: everything; 1: long lines and long texts cut; 2: field paths only; 3: one line per resource.
+STEPS = ((0, 0), (1, 40), (1, 10), (1, 3), (2, 0), (3, 0))
 
 
-def _section(rc: dict[str, Any], level: int) -> str:
+def _marked(mark: str, path: str, value: Any) -> list[str]:
+    """`path = value` with a diff mark in column 0 on every line (GitHub colours only those)."""
+    lines = f"{path} = {format_value(value)}".split("\n")
+    return [f"{mark} {line}" for line in lines]
+
+
+def _diff_lines(change: dict[str, Any], action: str, level: int, cap: int) -> list[str]:
+    """One field change as diff lines: `+` what comes, `-` what goes; long text as a line diff.
+    level 1 cuts long lines and long line diffs; level 2 keeps only the path."""
+    path, before, after = change["path"], change["before"], change["after"]
+    created = action == "create" or before is None
+    if level >= 2:
+        return [f"{'+' if created else '-' if after is None else '!'} {path}"]
+    if created and is_long_text(None, after):
+        text = str(after).splitlines()
+        if level == 1 and len(text) > cap:
+            text = [*text[:cap], f"… {len(text) - cap} more lines"]
+        lines = [f"+ {path}:", *(f"+ {line}" for line in text)]
+    elif created:
+        lines = _marked("+", path, after)
+    elif after is None:
+        lines = _marked("-", path, before)
+    elif is_long_text(before, after):
+        diff = line_diff(before, after)
+        if level == 1 and len(diff) > cap:
+            diff = [*diff[:cap], f"  … {len(diff) - cap} more lines"]
+        lines = [f"! {path}:", *(line if line[:1] in "+-" else f" {line}" for line in diff)]
+    else:
+        lines = [*_marked("-", path, before), *_marked("+", path, after)]
+    if level == 1:
+        lines = [line if len(line) <= 300 else line[:300] + " …(cut)" for line in lines]
+    return lines
+
+
+def _section(rc: dict[str, Any], level: int, cap: int = 0) -> str:
     """One resource. level 0: everything; 1: long values cut; 2: field paths only; 3: a line only."""
     action = action_word(rc["actions"])
     title = f"{ICON.get(action, '')} <code>{rc['address']}</code> will be {action}d".replace("deleted", "destroyed")
     if level >= 3:
         return f"- {title} ({len(rc['changes'])} field change(s))\n"
-    body: list[str] = []
-    for change in rc["changes"]:
-        if level == 2:
-            body.append(f"~ {change['path']}")
-            continue
-        for line in field_lines(change, action):
-            if level == 1 and len(line) > 300:
-                line = line[:300] + " …(cut)"
-            body.append(line.replace("```", "`\u200b``"))
+    body = [line.replace("```", "`\u200b``")  # a fence inside a value must not close the block
+            for change in rc["changes"] for line in _diff_lines(change, action, level, cap)]
     if rc.get("reason"):
         body.append(f"# {rc['reason']}")
     block = "\n".join(body) if body else "(no field changes)"
@@ -52,10 +82,10 @@ def render_markdown(doc: dict[str, Any], limit: int = LIMIT) -> str:
     if len(warnings) > 20:
         head.append(f"> [!CAUTION]\n> … and {len(warnings) - 20} more warnings (see the JSON plan)\n")
     header = "\n".join(head) + "\n"
-    names = ("", "long values cut", "field paths only", "one line per resource")
-    for level in range(4):
-        sections = "".join(_section(rc, level) for rc in changed)
-        note = FOLD_NOTE.format(limit=limit, level=names[level]) if level else ""
+    names = ("", "long values cut, long texts cut to {cap} lines", "field paths only", "one line per resource")
+    for level, cap in STEPS:
+        sections = "".join(_section(rc, level, cap) for rc in changed)
+        note = FOLD_NOTE.format(limit=limit, level=names[level].format(cap=cap)) if level else ""
         text = header + sections + note
         if len(text) <= limit:
             return text

@@ -67,7 +67,23 @@ def test_markdown_summary_first_and_destroy_warning() -> None:
     assert md.startswith("### Plan: 0 to add, 1 to change, 1 to destroy.")
     assert "> [!WARNING]" in md and "`assistant.old`" in md
     assert "still used by assistant y" in md
-    assert md.count("<details>") == 2 and '~ greeting = "Hello" -> "Hi"' in md
+    # Diff marks in column 0, so that GitHub colours the lines of a ```diff block.
+    assert md.count("<details>") == 2 and '\n- greeting = "Hello"\n+ greeting = "Hi"\n' in md
+
+
+def test_markdown_diff_lines_start_with_a_mark() -> None:
+    before = "\n".join(f"line {i}" for i in range(10))
+    md = render_markdown(doc(
+        ResourceChange("assistant.a", "Assistant", "a", ["create"],
+                       changes=[FieldChange("voice_settings", None, {"voice": "v", "voice_speed": 1.2} | {
+                           f"k{i}": "x" * 10 for i in range(10)})]),
+        ResourceChange("assistant.b", "Assistant", "b", ["update"], id="x",
+                       changes=[FieldChange("instructions", before, before.replace("line 5", "line five"))]),
+    ))
+    block_lines = [line for block in md.split("```diff\n")[1:] for line in block.split("\n```")[0].split("\n")]
+    assert all(line[:1] in "+-! " for line in block_lines), block_lines
+    assert "-line 5" in block_lines and "+line five" in block_lines and "! instructions:" in block_lines
+    assert all(line.startswith("+ ") for line in block_lines[:12])  # a created object, line by line
 
 
 def test_markdown_stays_under_the_comment_limit() -> None:
