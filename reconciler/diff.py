@@ -28,17 +28,29 @@ def _sort_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def normalize(value: Any, key: str | None = None) -> Any:
+def _is_set(key: str | None, parents: tuple[str, ...]) -> bool:
+    """Whether the list under `key` (reached through `parents` from the spec's root) is a set. Only
+    the positions the API gives set meaning: top-level keys, and an MCP reference's allowed_tools; a
+    key of the same name deeper down (inside dynamic_variables, say) keeps its order."""
+    return (not parents and key in SET_LIKE_KEYS) or (parents == ("mcp_servers",) and key == "allowed_tools")
+
+
+def _keyed(key: str | None, parents: tuple[str, ...]) -> str | None:
+    return KEYED_SET_LISTS.get(key or "") if not parents else None
+
+
+def normalize(value: Any, key: str | None = None, parents: tuple[str, ...] = ()) -> Any:
     """The canonical form: integral floats become ints, set-like lists are sorted."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    inner = parents if key is None else (*parents, key)
     if isinstance(value, dict):
-        return {k: normalize(v, k) for k, v in value.items()}
+        return {k: normalize(v, k, inner) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        items = [normalize(v) for v in value]
-        if key in SET_LIKE_KEYS or key in KEYED_SET_LISTS:
+        items = [normalize(v, None, inner) for v in value]
+        if _is_set(key, parents) or _keyed(key, parents):
             unique = {_sort_key(v): v for v in items}
             return [unique[k] for k in sorted(unique)]
         return items
@@ -61,21 +73,22 @@ def project(live: Any, desired: Any) -> Any:
     return live
 
 
-def _project_set_lists(live: Any, desired: Any, key: str | None = None) -> Any:
-    """Like `project`, but entries of keyed set-like lists are projected onto the desired entry with
-    the same key, since their order carries no meaning."""
+def _project_set_lists(live: Any, desired: Any, key: str | None = None, parents: tuple[str, ...] = ()) -> Any:
+    """Like `project`, but set-like lists are sorted, and entries of keyed set-like lists are
+    projected onto the desired entry with the same key, since their order carries no meaning."""
+    inner = parents if key is None else (*parents, key)
     if isinstance(desired, dict) and isinstance(live, dict):
-        return {k: _cleared(live.get(k)) if v is None else _project_set_lists(live.get(k), v, k)
+        return {k: _cleared(live.get(k)) if v is None else _project_set_lists(live.get(k), v, k, inner)
                 for k, v in desired.items() if k in live or v is None}
     if isinstance(desired, list) and isinstance(live, list):
-        if key in SET_LIKE_KEYS and all(isinstance(v, str) for v in live):
+        if _is_set(key, parents) and all(isinstance(v, str) for v in live):
             # Sorted like the desired side, so that the same set in another order is the same text.
             return sorted(live)
-        ident = KEYED_SET_LISTS.get(key or "")
+        ident = _keyed(key, parents)
         if ident:
             wanted = {str(d.get(ident)): d for d in desired if isinstance(d, dict)}
             return [
-                _project_set_lists(item, wanted[str(item.get(ident))])
+                _project_set_lists(item, wanted[str(item.get(ident))], None, inner)
                 if isinstance(item, dict) and str(item.get(ident)) in wanted
                 else item
                 for item in live
@@ -163,7 +176,8 @@ def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldCh
                 continue  # same value, other str subclass (a SensitiveStr): not a change
             # A set-like list changes as a whole: show both sets, not positions within them.
             for i, part in enumerate(path):
-                if isinstance(part, str) and (part in SET_LIKE_KEYS or part in KEYED_SET_LISTS):
+                keys = tuple(p for p in path[:i] if isinstance(p, str))
+                if isinstance(part, str) and (_is_set(part, keys) or _keyed(part, keys)):
                     path = path[: i + 1]
                     old, new = _at(before, path), _at(after, path)
                     break

@@ -391,14 +391,20 @@ class _Planner(Pruning):
             if live_canary is not None or after:
                 self._add(ResourceChange(address, KIND_CANARY, "canary", [NOOP], id=assistant_id))
             return False
+        # Traffic moves only once what it moves to is in place: the versions it routes to, and main
+        # (a promotion: if main's update fails, the canary and the version it promoted must stay).
+        pending = {c.address for c in self.changes if c.operations}
+        waits = [a for a in (res.address, *(f"{res.address}.version.{c.version}" for c in res.canary))
+                 if a in pending]
         if not after:
             self._add(ResourceChange(address, KIND_CANARY, "canary", [DELETE], id=assistant_id, changes=changes,
-                                     operations=[api.op_delete_canary(str(assistant))]))
+                                     operations=[api.op_delete_canary(str(assistant))], depends_on=waits))
             return True
         split = [{"version_id": version_ids[c.version], "percentage": c.percentage} for c in res.canary]
         action = UPDATE if live_canary is not None else CREATE
         self._add(ResourceChange(address, KIND_CANARY, "canary", [action], id=assistant_id, changes=changes,
-                                 operations=[api.op_put_canary(assistant, split, live_canary is not None)]))
+                                 operations=[api.op_put_canary(assistant, split, live_canary is not None)],
+                                 depends_on=waits))
         return True
 
     def build(self) -> Plan:

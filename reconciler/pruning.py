@@ -147,6 +147,16 @@ class Pruning:
                 address = self._address_of_assistant(aid, a)
                 detaching += [c.address for c in self.changes
                               if c.address == address or c.address.startswith(address + ".")]
+        # An assistant this plan creates uses what its manifest names, though nothing live shows it yet.
+        matches = self.matches["Assistant"]
+        for res in self.desired.of_kind("Assistant"):
+            if res.address not in matches.live_for or matches.live_for[res.address] is not None:
+                continue
+            refs = self._spec_refs(kind, res.spec) or set()
+            for version in res.versions or ():
+                refs |= self._spec_refs(kind, res.version_spec(version)) or set()
+            if obj_id in refs:
+                users.append(f"assistant {res.name} (to be created)")
         return users, detaching
 
     def _address_of_assistant(self, aid: str, obj: dict[str, Any]) -> str:

@@ -23,7 +23,9 @@ import httpx
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 MAX_HEAD = 64 * 1024
-IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"})
+# Methods the transport itself may resend on a fresh connection (PATCH is not: whether repeating one
+# is harmless is for the caller to say, through the client's `idempotent=`).
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 Origin = tuple[str, str, int]
 
@@ -82,8 +84,13 @@ class LeanAsyncTransport(httpx.AsyncBaseTransport):
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
         for attempt in (0, 1):
             idle = self._idle[origin]
-            reused = bool(idle)
-            conn = idle.pop() if idle else await self._connect(origin, timeouts.get("connect"))
+            reused = bool(idle) and attempt == 0
+            if attempt == 1:
+                # One idle connection was closed by the server: the others idle as long probably are.
+                for stale in idle:
+                    stale.close()
+                idle.clear()
+            conn = idle.pop() if reused else await self._connect(origin, timeouts.get("connect"))
             try:
                 return await self._exchange(conn, origin, request, data, timeouts)
             except _StaleConnection:

@@ -157,3 +157,23 @@ def test_an_interim_1xx_answer_is_skipped() -> None:
         server.close()
 
     run(go())
+
+
+def test_after_a_stale_connection_the_retry_uses_a_fresh_one() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.close()  # an idle timeout: every kept-alive connection goes
+
+    async def go() -> None:
+        url, connections, server = await _serve(handler)
+        async with httpx.AsyncClient(transport=LeanAsyncTransport(), base_url=url) as client:
+            await asyncio.gather(*(client.get(f"/{i}") for i in range(3)))  # three idle connections
+            await asyncio.sleep(0.3)
+            assert (await client.get("/again")).status_code == 200  # not a second stale one
+        server.close()
+        assert len(connections) == 4
+
+    run(go())

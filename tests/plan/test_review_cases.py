@@ -159,3 +159,34 @@ def test_an_ordinary_header_stays_readable(tmp_path: Path) -> None:
     rc = by_address(plan(desired(tmp_path, docs), LiveState(tools=[tool])))["tool.t"]
     assert [(c.path, c.before, c.after, c.sensitive) for c in rc.changes] == [
         ("webhook.headers[0].value", "application/json", "text/plain", False)]
+
+
+def test_traffic_moves_only_after_the_versions_it_routes_to_are_updated(tmp_path: Path) -> None:
+    from tests.plan.test_planner import VERSIONED, _versioned_live
+
+    changes = by_address(plan(desired(tmp_path, VERSIONED), _versioned_live(greeting="Hey", split=20)))
+    assert changes["assistant.bot.version.short"].actions == ["update"]
+    assert "assistant.bot.version.short" in changes["assistant.bot.canary"].depends_on
+
+
+def test_a_promotion_moves_traffic_only_after_main_is_updated(tmp_path: Path) -> None:
+    from tests.plan.test_planner import _versioned_live
+
+    promoted = assistant_doc(spec="greeting: Hi\nversions: []\ncanary: []")
+    changes = by_address(plan(desired(tmp_path, promoted), _versioned_live()))
+    # main -> canary -> version: if main's update fails, traffic and the version stay.
+    assert changes["assistant.bot.canary"].depends_on == ["assistant.bot"]
+    assert changes["assistant.bot.version.short"].depends_on == ["assistant.bot.canary"]
+
+
+def test_prune_keeps_a_tool_that_an_assistant_being_created_will_use(tmp_path: Path) -> None:
+    docs = assistant_doc(spec="shared_tools: [p-x]") + PRUNE_TOOLS
+    rc = by_address(plan(desired(tmp_path, docs), LiveState(tools=[live_tool("t-1", "p-x")]), prune=True))["tool.p-x"]
+    assert rc.actions == ["no-op"] and "assistant bot (to be created)" in (rc.reason or "")
+
+
+def test_only_schema_sets_compare_as_sets(tmp_path: Path) -> None:
+    docs = assistant_doc(spec="dynamic_variables: {tags: [first, second]}")
+    live = LiveState(assistants=[live_assistant(dynamic_variables={"tags": ["second", "first"]})])
+    rc = by_address(plan(desired(tmp_path, docs), live))["assistant.bot"]
+    assert rc.actions == ["update"]  # a list inside dynamic_variables keeps its order
