@@ -68,6 +68,13 @@ def is_saved_plan(path: str | os.PathLike[str]) -> bool:
     return isinstance(data, dict) and data.get("kind") == SAVED_KIND
 
 
+def looks_like_saved_plan(path: str | os.PathLike[str]) -> bool:
+    """What `apply FILE` treats as a saved plan: a saved plan, or a file that is no manifest
+    (not .yaml/.yml) and so can only be meant as one; `load` then says what is wrong with it."""
+    p = Path(path)
+    return is_saved_plan(p) or (p.is_file() and p.suffix not in (".yaml", ".yml"))
+
+
 def load(path: str | os.PathLike[str]) -> SavedPlan:
     try:
         data = json.loads(Path(path).read_text())

@@ -108,3 +108,22 @@ def test_instructions_null_beside_a_file_is_refused(capsys: pytest.CaptureFixtur
         """)
     code, err = run(capsys, "validate", str(tmp_path))
     assert code == 1 and "give instructions or instructions_file, not both" in err
+
+
+def test_a_typo_whose_value_is_null_is_still_a_typo(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", """
+        apiVersion: reconciler/v1
+        kind: Assistant
+        metadata: {name: a, labels: null}
+        spec:
+          instructions: hi
+          voice_setings: null
+          greeting: null
+          telephony_settings: {user_idle_timout_secs: null, time_limit_secs: null}
+        """)
+    code, err = run(capsys, "validate", str(tmp_path))
+    assert code == 1
+    assert "metadata: unknown key 'labels'" in err
+    assert "spec: unknown key 'voice_setings'; did you mean 'voice_settings'?" in err
+    assert "unknown key 'user_idle_timout_secs'" in err
+    assert "greeting" not in err and "time_limit_secs'" not in err.replace("timout_secs'", "")

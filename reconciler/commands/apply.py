@@ -48,7 +48,7 @@ def _source(args: argparse.Namespace) -> _Source:
     paths: list[str] = list(args.paths)
     if len(paths) > 1 and any(savedplan.is_saved_plan(p) for p in paths):
         raise ConfigError("a saved plan must be the only argument of apply")
-    if len(paths) == 1 and savedplan.is_saved_plan(paths[0]):
+    if len(paths) == 1 and savedplan.looks_like_saved_plan(paths[0]):
         if args.prune or args.target:
             raise ConfigError("--prune and --target cannot be combined with a saved plan: "
                               "they were fixed when the plan was made")

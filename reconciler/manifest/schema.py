@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -122,17 +122,38 @@ class Finding:
 
 def findings(kind: str, instance: Any, base: Path = (), fragment: str = "") -> list[Finding]:
     """Validate `instance` (found at `base` of its document) against a kind's schema or `fragment`."""
-    instance = without_nulls(instance)
+    stripped = without_nulls(instance)
+    # Nulls are stripped before checking (null clears an optional field), which would also hide a
+    # typo whose value is null (`voice_setings: null`): those unknown keys are looked for apart.
+    out: list[Finding] = [] if stripped is instance else _unknown_null_keys(kind, fragment, instance, base)
+    instance = stripped
     quick = fast_check(kind, fragment)
     if quick is not None and quick(instance):
-        return []  # valid: skip jsonschema, which is only needed to explain what is wrong
-    out: list[Finding] = []
+        return out  # valid: skip jsonschema, which is only needed to explain what is wrong
     for error in validator(kind, fragment).iter_errors(instance):
         for leaf in _leaves(error):
             out.extend(_translate(kind, leaf, base))
     # Alternatives of a oneOf can fail in the same way (two tool variants missing the same key):
     # one report each.
     return list(dict.fromkeys(out))
+
+
+def _unknown_null_keys(kind: str, fragment: str, instance: Any, base: Path) -> list[Finding]:
+    """Unknown keys whose value is null, wherever a closed object holds them (oneOf alternatives
+    included: a key unknown to the wrong alternative carries a non-null value there)."""
+    out: list[Finding] = []
+
+    def walk(errors: Iterable[ValidationError]) -> None:
+        for error in errors:
+            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                known = list(error.schema.get("properties", {}))
+                path: Path = (*base, *error.absolute_path)
+                out.extend(_unknown_key(kind, path, key, known)
+                           for key, value in error.instance.items() if value is None and key not in known)
+            walk(error.context or [])
+
+    walk(validator(kind, fragment).iter_errors(instance))
+    return out
 
 
 def without_nulls(value: Any) -> Any:
