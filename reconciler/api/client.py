@@ -29,6 +29,7 @@ from reconciler.errors import ApiError, ConfigError
 
 # 409 is left out on purpose: for us it means a real conflict (a canary that already exists).
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_CONNECT_ATTEMPTS = 3
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "PATCH", "HEAD"})
 
 Adopt = Callable[[], Awaitable[Any | None]]
@@ -109,6 +110,7 @@ class ApiClient:
         attempt = 0
         rate_limited = 0
         waited_for_rate = 0.0
+        refused = 0
         while True:
             if uncertain and adopt is not None:
                 found = await adopt()
@@ -125,6 +127,15 @@ class ApiClient:
             except httpx.TimeoutException as exc:
                 failure: str = f"timed out ({type(exc).__name__})"
                 wait = None
+            except httpx.ConnectError as exc:
+                # Nothing was sent. A refused or unresolvable address is most often a wrong base URL:
+                # a few quick tries, not the whole retry budget (which took ~25 s to say so).
+                refused += 1
+                if refused >= MAX_CONNECT_ATTEMPTS:
+                    raise ApiError(f"{label}: cannot connect to {self.base_url}: {exc or type(exc).__name__}",
+                                   retryable=True) from None
+                await asyncio.sleep(self._backoff(refused, None))
+                continue
             except httpx.TransportError as exc:
                 failure = f"connection to {self.base_url} failed ({type(exc).__name__})"
                 wait = None

@@ -65,7 +65,7 @@ class LeanAsyncTransport(httpx.AsyncBaseTransport):
         except TimeoutError as exc:  # before OSError, of which it is a subclass
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
         except OSError as exc:
-            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from exc
+            raise httpx.ConnectError(str(exc.strerror or exc)) from exc
         return _Connection(reader, writer)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

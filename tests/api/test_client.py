@@ -163,3 +163,11 @@ def test_a_listing_of_another_shape_is_an_error_not_an_empty_account() -> None:
     client = client_with([httpx.Response(200, json={"unexpected": True})], [])
     with pytest.raises(ApiError, match="unexpected body"):
         run(lambda c: c.get_all_pages("/ai/tools"), client)
+
+
+def test_a_refused_connection_fails_after_a_few_quick_tries() -> None:
+    seen: list[httpx.Request] = []
+    client = client_with([httpx.ConnectError("refused")] * 10, seen)
+    with pytest.raises(ApiError, match=r"cannot connect to http://api\.test/v2: refused"):
+        run(lambda c: c.request("GET", "/ai/assistants", what="list assistants"), client)
+    assert len(seen) == 3  # nothing was sent: no need for the whole retry budget
