@@ -8,6 +8,7 @@ them into `tool_ids` and `mcp_servers[].id`. `versions` and `canary` are lifted 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,21 @@ class SensitiveStr(str):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (SensitiveStr, (str(self), self.reference))
+
+
+def resolve_env(text: str, env: Mapping[str, str]) -> tuple[SensitiveStr, list[str]]:
+    """`text` with each `${env:NAME}` replaced by its value, as a SensitiveStr that remembers `text`;
+    and the names that are not set (replaced by nothing)."""
+    missing: list[str] = []
+
+    def value_of(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            missing.append(name)
+            return ""
+        return env[name]
+
+    return SensitiveStr(ENV_REF.sub(value_of, text), text), missing
 
 
 def contains_sensitive(value: Any) -> bool:

@@ -27,6 +27,7 @@ from reconciler.model import (
     SensitiveStr,
     SourcePos,
     VersionSpec,
+    resolve_env,
 )
 
 SUFFIXES = (".yaml", ".yml")
@@ -146,9 +147,8 @@ def _with_env_values(doc: Document, env: Mapping[str, str]) -> Document:
 
     def values(node: Any) -> Any:
         if isinstance(node, str) and "${env:" in node:
-            if any(m.group(1) not in env for m in ENV_REF.finditer(node)):
-                return node
-            return SensitiveStr(ENV_REF.sub(lambda m: env[m.group(1)], node), node)
+            value, missing = resolve_env(node, env)
+            return node if missing else value
         if isinstance(node, dict):
             return {k: values(v) for k, v in node.items()}
         if isinstance(node, list):
@@ -300,21 +300,12 @@ class _Resolver:
         return value
 
     def string(self, text: str, path: Path) -> str:
-        missing: list[str] = []
-
-        def sub(match: Any) -> str:
-            name = match.group(1)
-            if name not in self.env:
-                missing.append(name)
-                return ""
-            return self.env[name]
-
-        value = ENV_REF.sub(sub, text)
+        value, missing = resolve_env(text, self.env)
         for name in missing:
             self.problems.append(self.doc.problem(path, f"environment variable {name} is not set "
                                                   f"(referenced as ${{env:{name}}})"))
         if "${env:" in ENV_REF.sub("", text):
             self.problems.append(self.doc.problem(path, "malformed ${env:…} reference; write ${env:NAME} "
                                                   "with NAME made of letters, digits and _"))
-        return SensitiveStr(value, reference=text)
+        return value
 

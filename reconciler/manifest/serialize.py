@@ -14,16 +14,15 @@ from reconciler.errors import ManifestError, ManifestProblem
 from reconciler.manifest.schema import dotted
 from reconciler.manifest.yamlpos import Path
 from reconciler.model import (
-    ENV_REF,
     CanaryEntry,
     DesiredResource,
     DesiredState,
     Metadata,
     ProjectSpec,
     PrunePolicy,
-    SensitiveStr,
     SourcePos,
     VersionSpec,
+    resolve_env,
     to_references,
 )
 
@@ -160,13 +159,12 @@ def _resolve(
     if isinstance(value, str):
         if "${env:" not in value:
             return value
-        missing = [m.group(1) for m in ENV_REF.finditer(value) if m.group(1) not in env]
+        resolved, missing = resolve_env(value, env)
         for name in missing:
             file, line, col = (at.file, at.line, at.col) if at is not None else (SAVED_PLACE, 1, 1)
             problems.append(ManifestProblem(file, line, col, f"{where} {dotted(path)}: environment variable "
                                             f"{name} is not set (referenced as ${{env:{name}}})"))
-        resolved = ENV_REF.sub(lambda m: env.get(m.group(1), ""), value)
-        return SensitiveStr(resolved, reference=value)
+        return resolved
     if isinstance(value, dict):
         return {k: _resolve(v, (*path, k), env, problems, where, at) for k, v in value.items()}
     if isinstance(value, list):
