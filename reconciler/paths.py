@@ -1,10 +1,10 @@
-"""Where the project's data files are. The schemas live at the repository root (`schemas/`), which
-an editable install keeps next to the package."""
+"""Where the package's data files are: the JSON Schemas ship inside the package (`reconciler/schemas/`)
+and are found through `importlib.resources`, so a wheel install finds them as an editable one does."""
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = ROOT / "schemas"
+SCHEMAS = Path(str(files("reconciler") / "schemas"))
 API_SCHEMA = SCHEMAS / "api" / "telnyx-ai.schema.json"

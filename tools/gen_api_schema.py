@@ -21,7 +21,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT.parent / "shared" / "reference" / "openapi" / "telnyx-ai-2026-04-29.json"
-OUT = ROOT / "schemas" / "api" / "telnyx-ai.schema.json"
+OUT = ROOT / "reconciler" / "schemas" / "api" / "telnyx-ai.schema.json"
 PROSE = {"description", "title", "example", "examples"}
 
 

@@ -15,7 +15,7 @@ from referencing import Registry, Resource
 
 REPO = Path(__file__).resolve().parents[2]
 SNAPSHOT = REPO.parent / "shared" / "reference" / "openapi" / "telnyx-ai-2026-04-29.json"
-SCHEMAS = REPO / "schemas"
+SCHEMAS = REPO / "reconciler" / "schemas"
 BASE = "https://reconciler.dev/schemas/"
 
 Paths = tuple[set[tuple[str, ...]], set[tuple[str, ...]]]  # (field paths, free-form object paths)

@@ -24,7 +24,7 @@ def plan_json(capsys: pytest.CaptureFixture[str], *paths: str) -> dict[str, Any]
     code, out, err = run(capsys, "plan", "--format", "json", *paths)
     assert code == 0, err
     doc: dict[str, Any] = json.loads(out)
-    jsonschema.validate(doc, json.loads((REPO / "schemas" / "plan.schema.json").read_text()))
+    jsonschema.validate(doc, json.loads((REPO / "reconciler" / "schemas" / "plan.schema.json").read_text()))
     return doc
 
 
