@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check manifests offline (no API call)")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "--allow-unset-env",
+        action="store_true",
+        help="${env:NAME} references need not be set (pre-commit, fork PRs): checked as written, not their values",
+    )
 
     p = sub.add_parser("plan", help="show what apply would change")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -89,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--state-file", metavar="F", help="persist state to this JSON file")
     p.add_argument("--api-key", metavar="K", help="accept only this bearer key (default: any non-empty)")
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash or zsh)")
+    p.add_argument("shell", choices=["bash", "zsh"])
     return parser
 
 

@@ -15,7 +15,7 @@ from reconciler.model import RESOURCE_KINDS
 
 def run(args: argparse.Namespace) -> int:
     """Validate the manifests at `args.paths`; print a summary and return 0 when they are valid."""
-    result = read_manifests(args.paths)
+    result = read_manifests(args.paths, allow_unset_env=args.allow_unset_env)
     counts = Counter(r.kind for r in result.state.resources)
     total = len(result.state.resources)
     by_kind = ", ".join(f"{counts[k]} {k}" for k in RESOURCE_KINDS if counts[k])

@@ -51,9 +51,15 @@ def load(paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | N
 
 
 def read_manifests(
-    paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | None = None
+    paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | None = None, *,
+    allow_unset_env: bool = False,
 ) -> LoadResult:
-    """`load`, also telling which files were read (for the summary of `validate`)."""
+    """`load`, also telling which files were read (for the summary of `validate`).
+
+    With `allow_unset_env` (validate in pre-commit, or on a fork's pull request, where the secrets
+    are not there), an unset `${env:NAME}` is no problem: its reference is still checked as written,
+    and schema rules about the value it stands for (an enum, a pattern) are not applied to it. The
+    state then holds empty strings in place of those values: for validation only, never for plan."""
     env = os.environ if environ is None else environ
     if isinstance(paths, str | os.PathLike):
         paths = [paths]  # one path given bare: a str is a Sequence, but not of paths
@@ -73,7 +79,7 @@ def read_manifests(
         problems.extend(found)
         for doc in documents:
             before = len(problems)
-            kind = _check(_with_env_values(doc, env), problems)
+            kind = _check(_with_env_values(doc, env), problems, _unset_paths(doc, env) if allow_unset_env else None)
             if kind is None:
                 continue
             meta = doc.data["metadata"]
@@ -84,7 +90,8 @@ def read_manifests(
             spec = None
             if kind != "Project" and isinstance(raw, dict):
                 # Resolved even when the document has other problems, so that those are reported too.
-                spec = _Resolver(doc, env, problems, texts).spec(raw, ("spec",), kind == "Assistant")
+                resolver = _Resolver(doc, env, problems, texts, report_unset=not allow_unset_env)
+                spec = resolver.spec(raw, ("spec",), kind == "Assistant")
             if len(problems) > before:
                 continue  # declared for the checks across documents, but not built from a bad shape
             if kind == "Project":
@@ -169,8 +176,30 @@ def problems_of(data: dict[str, Any]) -> list[str]:
     return [problem.message for problem in problems]
 
 
-def _check(doc: Document, problems: list[ManifestProblem]) -> str | None:
-    """Schema and per-document checks; the kind when the document names a kind and a name."""
+def _unset_paths(doc: Document, env: Mapping[str, str]) -> frozenset[Path]:
+    """Where in `spec` a string references a variable that `env` does not set."""
+    found: set[Path] = set()
+
+    def walk(node: Any, path: Path) -> None:
+        if isinstance(node, str):
+            if any(name not in env for name in ENV_REF.findall(node)):
+                found.add(path)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, (*path, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, (*path, i))
+
+    data = doc.data
+    if isinstance(data, dict) and "${env:" in repr(data.get("spec")):
+        walk(data["spec"], ("spec",))
+    return frozenset(found)
+
+
+def _check(doc: Document, problems: list[ManifestProblem], unset: frozenset[Path] | None = None) -> str | None:
+    """Schema and per-document checks; the kind when the document names a kind and a name. A schema
+    finding about a value in `unset` (a reference to a variable that is not set) is left out."""
     data = doc.data
     if not isinstance(data, dict):
         problems.append(doc.problem((), "a manifest document must be a mapping with apiVersion, kind, "
@@ -185,7 +214,7 @@ def _check(doc: Document, problems: list[ManifestProblem]) -> str | None:
         hint = did_you_mean(kind, KINDS) if isinstance(kind, str) else ""
         problems.append(doc.problem(("kind",), f"kind: unknown kind {kind!r}; valid kinds are {valid}{hint}"))
         return None
-    problems.extend(to_problem(doc, f) for f in findings(kind, data))
+    problems.extend(to_problem(doc, f) for f in findings(kind, data) if not unset or f.path not in unset)
     problems.extend(document_checks(doc, kind))
     meta = data.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
@@ -247,9 +276,11 @@ class _Resolver:
     """Resolves `${env:NAME}` into SensitiveStr and `instructions_file` into `instructions`."""
 
     def __init__(
-        self, doc: Document, env: Mapping[str, str], problems: list[ManifestProblem], texts: dict[FsPath, str]
+        self, doc: Document, env: Mapping[str, str], problems: list[ManifestProblem], texts: dict[FsPath, str],
+        *, report_unset: bool = True,
     ) -> None:
         self.doc = doc
+        self.report_unset = report_unset
         self.env = env
         self.problems = problems
         self.texts = texts
@@ -301,7 +332,7 @@ class _Resolver:
 
     def string(self, text: str, path: Path) -> str:
         value, missing = resolve_env(text, self.env)
-        for name in missing:
+        for name in missing if self.report_unset else ():
             self.problems.append(self.doc.problem(path, f"environment variable {name} is not set "
                                                   f"(referenced as ${{env:{name}}})"))
         if "${env:" in ENV_REF.sub("", text):
