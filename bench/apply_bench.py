@@ -41,9 +41,11 @@ sys.path.insert(0, str(REPO / "tests" / "apply"))
 
 from apply_support import generate_project  # noqa: E402  (the test suite's project generator)
 
-from reconciler import applier, live, ordering, planner  # noqa: E402
+from reconciler import live  # noqa: E402
 from reconciler.api.client import ApiClient  # noqa: E402
+from reconciler.apply import applier  # noqa: E402
 from reconciler.manifest import load  # noqa: E402
+from reconciler.planning import ordering, planner  # noqa: E402
 
 API_KEY = "bench-key"
 

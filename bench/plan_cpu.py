@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 
 def child(folder: Path) -> None:
-    from reconciler import planner
     from reconciler.manifest import load
     from reconciler.model import LiveState
+    from reconciler.planning import planner
 
     live = LiveState(**json.loads((folder / "live.json").read_text()))
     t0 = time.perf_counter()

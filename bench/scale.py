@@ -170,10 +170,11 @@ def naive_sdk(emu: Emulator) -> tuple[float, int]:
 
 async def apply_change(folder: Path, emu: Emulator, parallelism: int, latency: float) -> tuple[float, float, int]:
     """Apply the changed assistants; return (apply wall time, level bound, changes applied)."""
-    from reconciler import live, ordering, planner
+    from reconciler import live
     from reconciler.api.client import ApiClient
-    from reconciler.applier import apply_plan
+    from reconciler.apply.applier import apply_plan
     from reconciler.manifest import load
+    from reconciler.planning import ordering, planner
 
     desired = load([folder])
     async with ApiClient(emu.base_url, KEY, parallelism=parallelism) as client:

@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from reconciler import __version__
 from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.kinds import RESOURCE_KINDS
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind",
         action="append",
         default=[],
-        choices=["Assistant", "Tool", "McpServer"],
+        choices=list(RESOURCE_KINDS),
         help="export only this kind (repeatable)",
     )
     _connection(p)

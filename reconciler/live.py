@@ -9,11 +9,11 @@ import hashlib
 import json
 from typing import Any, Protocol
 
-from reconciler import identity
-from reconciler.aio import gather_all
-from reconciler.api import resources
-from reconciler.api.client import ApiClient
+from reconciler.api import reads
+from reconciler.api.client import ApiClient, gather_all
+from reconciler.kinds import KINDS
 from reconciler.model import DesiredState, LiveState
+from reconciler.planning import identity
 
 
 def fingerprint(value: Any) -> str:
@@ -41,41 +41,41 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
     other assistant read too.
     """
     assistants, tools, mcp_servers = await gather_all(
-        resources.list_assistants(client),
-        resources.list_tools(client),
-        resources.list_mcp_servers(client),
+        reads.list_assistants(client),
+        reads.list_tools(client),
+        reads.list_mcp_servers(client),
     )
     live = LiveState(assistants=assistants, tools=tools, mcp_servers=mcp_servers)
     if listener is not None:
         listener.listed(live)
     wanted = [r for r in desired.of_kind("Assistant") if r.versions is not None or r.canary is not None]
     matches = identity.match("Assistant", wanted, assistants)
-    reads: list[tuple[str, bool, bool]] = []  # (assistant id, versions?, canary?)
+    to_read: list[tuple[str, bool, bool]] = []  # (assistant id, versions?, canary?)
     for res in wanted:
         obj = matches.live_for.get(res.address)
         if obj is not None:
             # The canary names versions, so reading it needs the versions to make sense of it; and
             # where versions are declared the canary is read too, even when it is not: a version
             # the manifest drops may still receive traffic, and the plan must know before deleting.
-            reads.append((str(obj["id"]), True, True))
+            to_read.append((str(obj["id"]), True, True))
 
     async def read(assistant_id: str, canary: bool) -> None:
         if canary:
             versions, split = await gather_all(
-                resources.list_versions(client, assistant_id), resources.get_canary(client, assistant_id)
+                reads.list_versions(client, assistant_id), reads.get_canary(client, assistant_id)
             )
             live.canaries[assistant_id] = split
         else:
-            versions = await resources.list_versions(client, assistant_id)
+            versions = await reads.list_versions(client, assistant_id)
         live.versions[assistant_id] = versions
         if listener is not None:
             listener.assistant_read(assistant_id)
 
     if prune or desired.project.prune.enabled:
-        read_ids = {aid for aid, _, _ in reads}
+        read_ids = {aid for aid, _, _ in to_read}
         if _prune_candidates(desired, live):
-            reads += [(str(a["id"]), True, False) for a in assistants if str(a["id"]) not in read_ids]
-    await gather_all(*(read(aid, canary) for aid, _, canary in reads))
+            to_read += [(str(a["id"]), True, False) for a in assistants if str(a["id"]) not in read_ids]
+    await gather_all(*(read(aid, canary) for aid, _, canary in to_read))
     live.fingerprints = fingerprints(live)
     return live
 
@@ -84,11 +84,12 @@ def _prune_candidates(desired: DesiredState, live: LiveState) -> bool:
     """Whether pruning could delete a tool or MCP server: one with the reserved prefix that no manifest
     manages (decided by id, as the planner does, so that an unpinned duplicate of a managed name counts)."""
     policy = desired.project.prune
-    for kind, objects, prefix, field in (("Tool", live.tools, policy.tool_name_prefix, "display_name"),
-                                         ("McpServer", live.mcp_servers, policy.mcp_server_name_prefix, "name")):
+    for kind, objects, prefix in (("Tool", live.tools, policy.tool_name_prefix),
+                                  ("McpServer", live.mcp_servers, policy.mcp_server_name_prefix)):
         if kind not in policy.kinds or not prefix:
             continue
         managed = identity.match(kind, desired.of_kind(kind), objects).matched_ids()
+        field = KINDS[kind].name_field
         if any(str(o.get(field, "")).startswith(prefix) and str(o.get("id")) not in managed for o in objects):
             return True
     return False

@@ -12,16 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Manifest kind -> the address prefix of the plan JSON contract.
-ADDRESS_PREFIX = {"Assistant": "assistant", "Tool": "tool", "McpServer": "mcp_server"}
-# Manifest kind -> the API field that carries the resource's name (its identity).
-NAME_FIELD = {"Assistant": "name", "Tool": "display_name", "McpServer": "name"}
-RESOURCE_KINDS = tuple(ADDRESS_PREFIX)
-DEFAULT_OWNER_TAG = "managed-by:reconciler"
-# Recorded on the live assistant so that protection outlives the manifest (lessons-from-peers).
-PROTECT_TAG = "reconciler:protected"
-# Lists compared as sets, wherever they appear in a spec (manifest-format.md, "Diff rules").
-SET_LIKE_KEYS = frozenset({"tags", "enabled_features", "shared_tools", "allowed_tools"})
+from reconciler.kinds import DEFAULT_OWNER_TAG, KINDS
+from reconciler.tree import merge
 
 ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -142,11 +134,12 @@ class DesiredResource:
 
     @property
     def address(self) -> str:
-        return f"{ADDRESS_PREFIX[self.kind]}.{self.metadata.name}"
+        return f"{KINDS[self.kind].address_prefix}.{self.metadata.name}"
 
     def version_spec(self, version: VersionSpec) -> dict[str, Any]:
         """The full spec of a named version: the main spec with the version's overlay merged on."""
-        return merge_overlay(self.spec, version.overlay)
+        out: dict[str, Any] = merge(self.spec, version.overlay)
+        return out
 
 
 @dataclass(frozen=True)
@@ -193,20 +186,3 @@ class LiveState:
     mcp_servers: list[dict[str, Any]] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
 
-
-def merge_overlay(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """Overlay merge of manifest-format.md: objects merge key by key, lists and scalars replace,
-    and `null` removes the key.
-
-    The result shares the subtrees that the overlay does not touch with `base` (no deep copy: a
-    plan of thousands of versions would spend most of its time copying). Treat it as read-only.
-    """
-    out = dict(base)
-    for key, value in overlay.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_overlay(out[key], value)
-        else:
-            out[key] = value
-    return out

@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 
-from reconciler.aio import gather_all
 from reconciler.api.transport import default_transport
 from reconciler.errors import ApiError, ConfigError
 
@@ -297,3 +296,16 @@ def describe_error(response: httpx.Response) -> str:
     elif isinstance(body, dict) and isinstance(body.get("detail"), str):
         parts.append(body["detail"])
     return f"HTTP {status}" + (": " + "; ".join(parts) if parts else "")
+
+
+async def gather_all(*awaitables: Awaitable[Any]) -> list[Any]:
+    """Like `asyncio.gather`, but every awaitable is waited for before the first failure is raised.
+
+    With plain gather, when one request fails (a 401, say) the others' failures are never retrieved
+    and asyncio prints their tracebacks at shutdown, burying the one clear error line.
+    """
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return list(results)

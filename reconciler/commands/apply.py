@@ -19,13 +19,13 @@ import json
 import sys
 from typing import Any
 
-from reconciler import applier, savedplan
+from reconciler.apply import applier, savedplan
 from reconciler.commands.plan import client_for, compute, use_color
 from reconciler.errors import ApplyError, ConfigError, StalePlanError
 from reconciler.manifest import load
 from reconciler.model import DesiredState
-from reconciler.plan import Plan
-from reconciler.render.json import plan_document
+from reconciler.planning.plan import Plan
+from reconciler.render.document import plan_document
 from reconciler.render.progress import JsonProgress, TextProgress
 from reconciler.render.text import render_text
 

@@ -17,12 +17,12 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from reconciler import exporter
-from reconciler.aio import gather_all
-from reconciler.api import resources
-from reconciler.api.client import ApiClient
+from reconciler.api import reads
+from reconciler.api.client import ApiClient, gather_all
 from reconciler.errors import ConfigError
-from reconciler.model import RESOURCE_KINDS, LiveState
+from reconciler.export import exporter
+from reconciler.kinds import RESOURCE_KINDS
+from reconciler.model import LiveState
 
 INDEX = ".reconciler-export"
 
@@ -36,19 +36,19 @@ async def fetch_account(client: ApiClient, kinds: Collection[str]) -> LiveState:
 
     want_assistants = "Assistant" in kinds
     assistants, tools, servers = await gather_all(
-        resources.list_assistants(client) if want_assistants else nothing(),
-        resources.list_tools(client) if want_assistants or "Tool" in kinds else nothing(),
-        resources.list_mcp_servers(client) if want_assistants or "McpServer" in kinds else nothing(),
+        reads.list_assistants(client) if want_assistants else nothing(),
+        reads.list_tools(client) if want_assistants or "Tool" in kinds else nothing(),
+        reads.list_mcp_servers(client) if want_assistants or "McpServer" in kinds else nothing(),
     )
     live = LiveState(assistants=assistants, tools=tools, mcp_servers=servers)
 
     async def versions_of(assistant: dict[str, Any]) -> None:
         aid = str(assistant["id"])
-        versions = await resources.list_versions(client, aid)
+        versions = await reads.list_versions(client, aid)
         live.versions[aid] = versions
         # A canary can only point at a non-main version: without one there is nothing to read.
         if any(v.get("version_id") != assistant.get("version_id") for v in versions):
-            live.canaries[aid] = await resources.get_canary(client, aid)
+            live.canaries[aid] = await reads.get_canary(client, aid)
 
     await gather_all(*(versions_of(a) for a in assistants))
     return live

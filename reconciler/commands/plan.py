@@ -11,13 +11,14 @@ import sys
 import httpx
 
 from reconciler import live as live_state
-from reconciler import planner, savedplan
 from reconciler.api.client import ApiClient
+from reconciler.apply import savedplan
 from reconciler.errors import ConfigError
 from reconciler.manifest import load
 from reconciler.model import DesiredState, LiveState
-from reconciler.plan import Plan
-from reconciler.render.json import plan_document
+from reconciler.planning import planner
+from reconciler.planning.plan import Plan
+from reconciler.render.document import plan_document
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
+from reconciler.kinds import RESOURCE_KINDS
 from reconciler.manifest import read_manifests
-from reconciler.model import RESOURCE_KINDS
 
 
 def run(args: argparse.Namespace) -> int:

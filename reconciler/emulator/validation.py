@@ -13,7 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from reconciler.paths import API_SCHEMA
+from reconciler.schemas import API_SCHEMA
 
 Json = Any
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import ManifestProblem
+from reconciler.kinds import TOOL_PAYLOAD_KEYS
 from reconciler.manifest.schema import did_you_mean, findings, message, to_problem
 from reconciler.manifest.yamlpos import Document, Path
-from reconciler.model import merge_overlay
+from reconciler.tree import merge
 
-TOOL_PAYLOADS = ("function", "handoff", "invite", "retrieval", "webhook")
 _INSTRUCTIONS = ("instructions", "instructions_file")
 
 
@@ -76,7 +76,7 @@ def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str
     if any(overlay.get(k) is not None for k in _INSTRUCTIONS):
         # The overlay's instructions (inline or from a file) replace the main ones, in either form.
         main = {k: v for k, v in main.items() if k not in _INSTRUCTIONS}
-    merged = merge_overlay(main, {k: v for k, v in overlay.items() if k not in ("versions", "canary")})
+    merged = merge(main, {k: v for k, v in overlay.items() if k not in ("versions", "canary")})
     removed = any(k in overlay and overlay[k] is None for k in _INSTRUCTIONS)
     if removed or all(merged.get(k) is None for k in _INSTRUCTIONS):
         out.append(doc.problem(at, f"spec.versions[{i}].spec: a version cannot remove the instructions",
@@ -137,12 +137,12 @@ def _canary(doc: Document, canary: Any, versions: dict[str, Path], declared: boo
 
 def _tool(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
     kind = spec.get("type")
-    if not isinstance(kind, str) or kind not in TOOL_PAYLOADS:
+    if not isinstance(kind, str) or kind not in TOOL_PAYLOAD_KEYS:
         return []
     return [
         doc.problem(("spec", key), f"spec: '{key}' is the payload of type '{key}', but type is '{kind}'",
                     at_key=True)
-        for key in TOOL_PAYLOADS
+        for key in TOOL_PAYLOAD_KEYS
         if key != kind and key in spec
     ]
 

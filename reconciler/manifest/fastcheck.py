@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from reconciler.tree import is_number
+
 Check = Callable[[Any], bool]
 
 IGNORED = {"$comment", "$defs", "$id", "$schema", "default", "title", "description", "examples", "format"}
@@ -29,17 +31,13 @@ class Unsupported(Exception):
     """The schema uses a keyword this checker does not implement."""
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
 _TYPES: dict[str, Check] = {
     "string": lambda x: isinstance(x, str),
     "object": lambda x: isinstance(x, dict),
     "array": lambda x: isinstance(x, list),
     "boolean": lambda x: isinstance(x, bool),
     "null": lambda x: x is None,
-    "number": _is_number,
+    "number": is_number,
     "integer": lambda x: (isinstance(x, int) and not isinstance(x, bool))
     or (isinstance(x, float) and x.is_integer()),
 }
@@ -53,7 +51,7 @@ def equal(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b, strict=True))
-    if _is_number(a) and _is_number(b):
+    if is_number(a) and is_number(b):
         return bool(a == b)
     return type(a) is type(b) and bool(a == b)
 
@@ -223,7 +221,7 @@ def _scalar(s: dict[str, Any]) -> list[Check]:
 
 
 def _bound(ok: Callable[[Any, Any], bool], bound: Any) -> Check:
-    return lambda x: not _is_number(x) or ok(x, bound)
+    return lambda x: not is_number(x) or ok(x, bound)
 
 
 def _all(fns: list[Check]) -> Check:

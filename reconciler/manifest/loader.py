@@ -13,8 +13,9 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.errors import ManifestError, ManifestProblem
+from reconciler.kinds import MANIFEST_KINDS as KINDS
 from reconciler.manifest.checks import Declared, cross_checks, document_checks
-from reconciler.manifest.schema import KINDS, did_you_mean, findings, to_problem
+from reconciler.manifest.schema import did_you_mean, findings, missing_key, to_problem
 from reconciler.manifest.yamlpos import Document, Path, load_documents
 from reconciler.model import (
     ENV_REF,
@@ -208,7 +209,7 @@ def _check(doc: Document, problems: list[ManifestProblem], unset: frozenset[Path
     kind = data.get("kind")
     valid = ", ".join(KINDS)
     if "kind" not in data:
-        problems.append(doc.problem((), f"missing required key 'kind' (one of {valid})"))
+        problems.append(doc.problem((), f"{missing_key('kind')} (one of {valid})"))
         return None
     if not isinstance(kind, str) or kind not in KINDS:
         hint = did_you_mean(kind, KINDS) if isinstance(kind, str) else ""

@@ -20,16 +20,16 @@ if TYPE_CHECKING:  # jsonschema is imported when first needed: ~70 ms that a val
     from jsonschema.exceptions import ValidationError
     from referencing import Registry
 
+from reconciler import tree
 from reconciler.errors import ManifestProblem
+from reconciler.kinds import KINDS as RESOURCE_KINDS
+from reconciler.kinds import MANIFEST_KINDS as KINDS
 from reconciler.manifest.fastcheck import Check, Compiler, Unsupported
 from reconciler.manifest.yamlpos import Document, Path
 from reconciler.model import to_references
-from reconciler.paths import API_SCHEMA, SCHEMAS
+from reconciler.schemas import API_SCHEMA, SCHEMAS
 
-KINDS = ("Assistant", "McpServer", "Project", "Tool")
 BASE_URI = "https://reconciler.dev/schemas/"
-# Keys that are the resource's identity (metadata.name) and so must not appear in spec.
-NAME_KEYS = {"Assistant": "name", "Tool": "display_name", "McpServer": "name"}
 # API fields that a manifest expresses differently, with the way to write them instead.
 REPLACED_KEYS = {
     "Assistant": {
@@ -84,12 +84,14 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+def missing_key(key: str) -> str:
+    """The message for a required key that is absent."""
+    return f"missing required key '{key}'"
+
+
 def dotted(path: Path) -> str:
-    """`("spec", "tools", 0, "webhook")` -> `spec.tools[0].webhook`."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "document"
+    """`("spec", "tools", 0, "webhook")` -> `spec.tools[0].webhook`; the empty path is the document."""
+    return tree.dotted(path, "document")
 
 
 def _leaves(error: ValidationError) -> Iterator[ValidationError]:
@@ -212,7 +214,7 @@ def _translate(kind: str, error: ValidationError, base: Path) -> list[Finding]:
     if v == "required" and isinstance(instance, dict):
         # At the key that opens the incomplete object (`spec:`), or at the list item's dash.
         return [
-            Finding(path, f"missing required key '{key}'", at_key=True)
+            Finding(path, missing_key(key), at_key=True)
             for key in error.validator_value
             if key not in instance
         ]
@@ -232,7 +234,7 @@ def _translate(kind: str, error: ValidationError, base: Path) -> list[Finding]:
     if v is None:  # a `false` schema
         return [Finding(path, "not allowed here")]
     bound = error.validator_value
-    if v in _BOUNDS and _is_number(instance):
+    if v in _BOUNDS and tree.is_number(instance):
         return [Finding(path, f"{instance:g} {_BOUNDS[v]} {bound:g}")]
     if v == "maxLength" and isinstance(instance, str):
         return [Finding(path, f"is {len(instance)} characters long; at most {bound} are allowed")]
@@ -254,14 +256,10 @@ _BOUNDS = {
 }
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _unknown_key(kind: str, path: Path, key: str, known: list[str]) -> Finding:
     at: Path = (*path, key)
     if path == ("spec",) or (len(path) == 4 and path[:2] == ("spec", "versions") and path[3] == "spec"):
-        if NAME_KEYS.get(kind) == key:
+        if kind in RESOURCE_KINDS and RESOURCE_KINDS[kind].name_field == key:
             text = f"{dotted(path)} must not repeat the name ('{key}'); the name is metadata.name"
             return Finding(at, text, True, labelled=False)
         instead = REPLACED_KEYS.get(kind, {}).get(key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.plan import action_word
+from reconciler.planning.plan import action_word
 from reconciler.render.text import format_value, is_long_text, line_diff, summary_line
 
 LIMIT = 65_000

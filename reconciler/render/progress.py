@@ -12,8 +12,8 @@ import sys
 import threading
 from typing import Any, TextIO
 
-from reconciler.applier import ApplyResult, Outcome
-from reconciler.plan import ResourceChange, action_word
+from reconciler.apply.applier import ApplyResult, Outcome
+from reconciler.planning.plan import ResourceChange, action_word
 
 _STARTING = {"create": "creating", "update": "updating", "delete": "deleting", "replace": "replacing"}
 _ENDED = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced"}

@@ -7,7 +7,7 @@ import difflib
 import json
 from typing import Any
 
-from reconciler.plan import action_word
+from reconciler.planning.plan import action_word
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
 COLOR = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m"}

@@ -155,11 +155,11 @@ def test_a_redirect_is_an_error_not_a_success() -> None:
 
 
 def test_a_listing_of_another_shape_is_an_error_not_an_empty_account() -> None:
-    from reconciler.api import resources
+    from reconciler.api import reads
 
     client = client_with([httpx.Response(200, json={"unexpected": True})], [])
     with pytest.raises(ApiError, match="unexpected body"):
-        run(resources.list_assistants, client)
+        run(reads.list_assistants, client)
     client = client_with([httpx.Response(200, json={"unexpected": True})], [])
     with pytest.raises(ApiError, match="unexpected body"):
         run(lambda c: c.get_all_pages("/ai/tools"), client)

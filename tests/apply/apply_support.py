@@ -13,11 +13,13 @@ from typing import Any
 
 import httpx
 
-from reconciler import applier, live, planner
+from reconciler import live
 from reconciler.api.client import ApiClient
+from reconciler.apply import applier
 from reconciler.emulator.app import EmulatorApp, Reply
 from reconciler.manifest import load
-from reconciler.plan import Plan, ResourceChange
+from reconciler.planning import planner
+from reconciler.planning.plan import Plan, ResourceChange
 
 API_KEY = "apply-test-key"
 IN_PROCESS_URL = "http://emulator.invalid/v2"  # never resolved: the in-process transport answers

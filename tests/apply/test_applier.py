@@ -29,11 +29,11 @@ from apply_support import (
     sync_client,
 )
 
-from reconciler import applier
 from reconciler.api.client import ApiClient
+from reconciler.apply import applier
 from reconciler.emulator.app import EmulatorApp, Reply
 from reconciler.emulator.server import serve_in_thread
-from reconciler.plan import CREATE, Operation, Plan, ResourceChange
+from reconciler.planning.plan import CREATE, Operation, Plan, ResourceChange
 
 
 def test_examples_converge_and_every_created_assistant_is_owned(app: EmulatorApp) -> None:
@@ -106,7 +106,8 @@ def test_a_failure_skips_only_its_dependents_and_a_rerun_finishes(tmp_path: Path
 
 def test_an_assistant_create_without_the_owner_tag_is_refused(app: EmulatorApp) -> None:
     create = ResourceChange("assistant.x", "Assistant", "x", [CREATE], operations=[
-        Operation("POST", "/ai/assistants", {"name": "x", "instructions": "i", "tags": ["other"]}, lookup_name="x")])
+        Operation("Assistant", CREATE, "POST", "/ai/assistants", {"name": "x", "instructions": "i", "tags": ["other"]},
+                  lookup_name="x")])
 
     async def go() -> applier.ApplyResult:
         async with client_for(app) as client:

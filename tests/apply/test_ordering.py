@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from apply_support import EXAMPLES, Recorder, apply_paths, client_for, pending, plan_paths
 
-from reconciler import applier, ordering
+from reconciler.apply import applier
 from reconciler.emulator.app import EmulatorApp
 from reconciler.errors import PlanError
-from reconciler.plan import CREATE, Operation, Plan, ResourceChange
+from reconciler.planning import ordering
+from reconciler.planning.plan import CREATE, UPDATE, Operation, Plan, ResourceChange
 
 
 def test_creates_go_tools_then_assistants_then_versions_then_canary(app: EmulatorApp) -> None:
@@ -109,9 +110,9 @@ spec:
 
 
 def test_a_cycle_is_refused_before_anything_runs(app: EmulatorApp) -> None:
-    a = ResourceChange("tool.a", "Tool", "a", [CREATE], operations=[Operation("POST", "/ai/tools", {})],
+    a = ResourceChange("tool.a", "Tool", "a", [CREATE], operations=[Operation("Tool", CREATE, "POST", "/ai/tools", {})],
                        depends_on=["tool.b"])
-    b = ResourceChange("tool.b", "Tool", "b", [CREATE], operations=[Operation("POST", "/ai/tools", {})],
+    b = ResourceChange("tool.b", "Tool", "b", [CREATE], operations=[Operation("Tool", CREATE, "POST", "/ai/tools", {})],
                        depends_on=["tool.a"])
 
     async def go() -> None:
@@ -126,7 +127,7 @@ def test_a_cycle_is_refused_before_anything_runs(app: EmulatorApp) -> None:
 def test_no_ops_and_outside_dependencies_do_not_block() -> None:
     noop = ResourceChange("tool.a", "Tool", "a", ["no-op"], id="t1")
     user = ResourceChange("assistant.x", "Assistant", "x", ["update"], id="a1",
-                          operations=[Operation("POST", "/ai/assistants/a1", {})],
+                          operations=[Operation("Assistant", UPDATE, "POST", "/ai/assistants/a1", {})],
                           depends_on=["tool.a", "tool.not-in-plan"])
     assert ordering.graph(Plan([noop, user])) == {"assistant.x": set()}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from apply_support import apply_paths, client_for, pending, plan_paths
 
 from reconciler.emulator.app import EmulatorApp
-from reconciler.plan import Plan
+from reconciler.planning.plan import Plan
 
 
 def test_prune_keeps_a_tool_that_a_kept_version_still_uses(app: EmulatorApp, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.model import DEFAULT_OWNER_TAG, PROTECT_TAG
+from reconciler.kinds import DEFAULT_OWNER_TAG, PROTECT_TAG
 from tests.conftest import Emulator
 
 LONG_INSTRUCTIONS = (

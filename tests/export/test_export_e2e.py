@@ -12,13 +12,13 @@ import pytest
 import yaml
 
 from reconciler import live as live_state
-from reconciler import planner
 from reconciler.api.client import ApiClient
 from reconciler.cli import main
 from reconciler.emulator.transport import AsyncEmulatorTransport
+from reconciler.kinds import DEFAULT_OWNER_TAG, PROTECT_TAG
 from reconciler.manifest import load
-from reconciler.model import DEFAULT_OWNER_TAG, PROTECT_TAG
-from reconciler.plan import Plan
+from reconciler.planning import planner
+from reconciler.planning.plan import Plan
 from tests.conftest import API_KEY, Emulator
 from tests.export.conftest import LONG_INSTRUCTIONS, Seeded, seed_account
 

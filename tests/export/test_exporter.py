@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.exporter import export, overlay_diff, short_id, slugify
-from reconciler.exporter_schema import same_value, strip_spec
-from reconciler.exporter_yaml import dump_document
+from reconciler.export.dump import dump_document
+from reconciler.export.exporter import export, overlay_diff, short_id, slugify
+from reconciler.export.schema import same_value, strip_spec
 from reconciler.manifest import load
-from reconciler.model import LiveState, merge_overlay
+from reconciler.model import LiveState
+from reconciler.tree import merge as merge_overlay
 
 
 def assistant(aid: str, name: str, **fields: Any) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ManifestError
+from reconciler.kinds import DEFAULT_OWNER_TAG
 from reconciler.manifest import desired_from_dict, dump_desired, load, read_manifests
 from reconciler.model import (
-    DEFAULT_OWNER_TAG,
     CanaryEntry,
     ProjectSpec,
     PrunePolicy,

@@ -167,11 +167,12 @@ def test_planning_as_reads_arrive_gives_the_same_plan(emulator: Emulator, capsys
                                                       tmp_path: Path) -> None:
     import asyncio
 
-    from reconciler import live, planner
+    from reconciler import live
     from reconciler.api.client import ApiClient
     from reconciler.commands.plan import compute
     from reconciler.manifest import load
-    from reconciler.render.json import plan_document
+    from reconciler.planning import planner
+    from reconciler.render.document import plan_document
 
     (tmp_path / "many.yaml").write_text(_many(30))
     assert run(capsys, "apply", "--auto-approve", str(tmp_path / "many.yaml"))[0] == 0

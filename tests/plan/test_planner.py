@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from reconciler.errors import PlanError
+from reconciler.kinds import PROTECT_TAG
 from reconciler.manifest import load
-from reconciler.model import PROTECT_TAG, LiveState
-from reconciler.plan import Plan, Ref
-from reconciler.planner import plan
-from reconciler.render.json import plan_document
+from reconciler.model import LiveState
+from reconciler.planning.plan import Plan, Ref
+from reconciler.planning.planner import plan
+from reconciler.render.document import plan_document
 
 OWNER = "managed-by:reconciler"
 

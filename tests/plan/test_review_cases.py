@@ -11,7 +11,7 @@ import pytest
 from reconciler.cli import main
 from reconciler.live import _prune_candidates
 from reconciler.model import LiveState
-from reconciler.planner import plan
+from reconciler.planning.planner import plan
 from tests.conftest import Emulator, write
 from tests.plan.test_planner import assistant_doc, by_address, desired, live_assistant, live_tool
 

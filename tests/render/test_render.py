@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.model import SensitiveStr
-from reconciler.plan import FieldChange, Plan, ResourceChange
-from reconciler.render.json import plan_document
+from reconciler.planning.plan import FieldChange, Plan, ResourceChange
+from reconciler.render.document import plan_document
 from reconciler.render.markdown import LIMIT, render_markdown
 from reconciler.render.text import render_text
 

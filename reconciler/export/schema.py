@@ -13,7 +13,7 @@ import json
 import posixpath
 from typing import Any
 
-from reconciler.paths import SCHEMAS
+from reconciler.schemas import SCHEMAS
 
 Schema = dict[str, Any]
 # A schema node together with the file its `$ref`s are relative to.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.model import SensitiveStr
-from reconciler.plan import FORMAT_VERSION, FieldChange, Plan, Ref
+from reconciler.planning.plan import FORMAT_VERSION, FieldChange, Plan, Ref
 
 SENSITIVE = "(sensitive)"
 

@@ -19,11 +19,12 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.api.resources import canary_split, tool_spec
-from reconciler.exporter_schema import spec_keys, strip_spec, type_enum
-from reconciler.exporter_yaml import dump_document
+from reconciler.api.endpoints import canary_split, tool_spec
+from reconciler.export.dump import dump_document
+from reconciler.export.schema import spec_keys, strip_spec, type_enum
+from reconciler.kinds import DEFAULT_OWNER_TAG, KINDS, PROTECT_TAG, REFERENCE_KEYS, RESOURCE_KINDS, SET_LIKE_KEYS
 from reconciler.manifest.loader import problems_of
-from reconciler.model import DEFAULT_OWNER_TAG, ENV_REF, NAME_FIELD, PROTECT_TAG, RESOURCE_KINDS, LiveState
+from reconciler.model import ENV_REF, LiveState
 
 API_VERSION = "reconciler/v1"
 # Output folder of each kind; prompts hold instructions too long to read inline.
@@ -32,10 +33,6 @@ PROMPTS = "prompts"
 # Instructions longer than this, or on several lines, go to prompts/<slug>.md.
 INLINE_INSTRUCTIONS_MAX = 200
 SLUG_MAX = 60
-# Manifest-form keys the exporter builds itself from API fields (tool_ids, mcp_servers[].id).
-REFERENCE_KEYS = ("shared_tools", "mcp_servers")
-# Lists the planner compares as sets: sorted here so the API's order never shows in a diff.
-SORTED_LISTS = ("tags", "enabled_features", "allowed_tools", "shared_tools")
 
 
 @dataclass
@@ -78,7 +75,7 @@ def _identities(kind: str, objects: list[dict[str, Any]], warnings: list[str]) -
     objects, or empty) are pinned with `metadata.id`; the oldest keeps the live name, the others get
     a suffix from their id and `ignore_changes: [<name field>]`, so the plan never renames them.
     """
-    name_field = NAME_FIELD[kind]
+    name_field = KINDS[kind].name_field
     groups: dict[str, list[dict[str, Any]]] = {}
     for obj in objects:
         groups.setdefault(str(obj.get(name_field) or ""), []).append(obj)
@@ -153,7 +150,7 @@ def _sorted_sets(value: Any, key: str | None = None) -> Any:
         return {k: _sorted_sets(v, k) for k, v in value.items()}
     if isinstance(value, list):
         items = [_sorted_sets(v) for v in value]
-        if key in SORTED_LISTS and all(isinstance(i, str) for i in items):
+        if key in SET_LIKE_KEYS and all(isinstance(i, str) for i in items):
             return sorted(set(items))
         return items
     return value
@@ -201,7 +198,7 @@ class _Exporter:
             self.warnings.append(f"tool {ident.name!r}: type {obj.get('type')!r} has no manifest form; not exported")
             return
         spec = _sorted_sets(strip_spec("Tool", tool_spec(obj)))
-        spec.pop("display_name", None)
+        spec.pop(KINDS["Tool"].name_field, None)
         allowed = spec_keys("Tool")
         dropped = sorted(k for k in spec if k not in allowed)
         if dropped:
@@ -217,7 +214,7 @@ class _Exporter:
                                  f"manifest ({problems[0]}); assistants still refer to it by name")
             return
         self._check_strings(f"tool {ident.name!r}", spec)
-        self._write("Tool", ident, _metadata(ident, str(obj["id"]), "display_name"), spec)
+        self._write("Tool", ident, _metadata(ident, str(obj["id"]), KINDS["Tool"].name_field), spec)
 
     def mcp_server(self, obj: dict[str, Any]) -> None:
         """One MCP server as an McpServer manifest: type, url, api_key_ref, allowed_tools."""
@@ -386,7 +383,7 @@ _NOT_EXPORTED = frozenset({"id", "name", "created_at", "version_id", "version_na
 
 
 def overlay_diff(base: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
-    """The overlay that turns `base` into `target` under `model.merge_overlay`: objects differ key by
+    """The overlay that turns `base` into `target` under `tree.merge`: objects differ key by
     key, lists and scalars whole, and a key `target` lacks is `null`."""
     out: dict[str, Any] = {}
     for key in sorted(set(base) | set(target)):

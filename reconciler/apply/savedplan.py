@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError, StalePlanError
+from reconciler.kinds import BY_PREFIX
 from reconciler.manifest import desired_from_dict, dump_desired
 from reconciler.model import DesiredState, LiveState
-from reconciler.plan import Plan
-from reconciler.render.json import plan_document
+from reconciler.planning.plan import Plan
+from reconciler.render.document import plan_document
 
 SAVED_KIND = "reconciler-saved-plan"
 
@@ -108,7 +109,7 @@ def _describe(key: str, live: LiveState) -> str:
     kind, _, rest = key.partition("/")
     object_id, _, part = rest.partition("/")
     objects = {"assistant": live.assistants, "tool": live.tools, "mcp_server": live.mcp_servers}.get(kind, [])
-    name_field = "display_name" if kind == "tool" else "name"
+    name_field = BY_PREFIX[kind].name_field if kind in BY_PREFIX else "name"
     name = next((str(o.get(name_field)) for o in objects if str(o.get("id")) == object_id), None)
     if object_id == "ids":
         return f"the set of {kind.rstrip('s')}s"

@@ -12,17 +12,17 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler import diff, identity
-from reconciler.api import resources as api
+from reconciler.api import endpoints as api
 from reconciler.errors import PlanError
+from reconciler.kinds import KINDS, PROTECT_TAG
 from reconciler.model import (
-    ADDRESS_PREFIX,
-    PROTECT_TAG,
     DesiredResource,
     DesiredState,
     LiveState,
 )
-from reconciler.plan import (
+from reconciler.planning import diff, pruning
+from reconciler.planning.context import Context
+from reconciler.planning.plan import (
     CREATE,
     DELETE,
     KIND_CANARY,
@@ -35,8 +35,7 @@ from reconciler.plan import (
     Ref,
     ResourceChange,
 )
-from reconciler.pruning import Pruning
-from reconciler.targets import select
+from reconciler.planning.targets import select
 
 # Manifest-only assistant keys, translated to API fields when a body is built.
 REFERENCE_KEYS = ("shared_tools", "mcp_servers")
@@ -73,14 +72,14 @@ class Planner:
 
     def managed(self, assistant_id: str) -> DesiredResource | None:
         """The manifest that manages this live assistant, if any."""
-        return self._impl._managed.get(assistant_id)
+        return self._impl.ctx.managed.get(assistant_id)
 
     def finish(self, targets: Sequence[str] = ()) -> Plan:
         """Plan what is left, prune, and return the plan (or raise PlanError)."""
         impl = self._impl
         result = impl.build()
-        if impl.errors:
-            raise PlanError("the plan cannot be made:\n  " + "\n  ".join(sorted(impl.errors)))
+        if impl.ctx.errors:
+            raise PlanError("the plan cannot be made:\n  " + "\n  ".join(sorted(impl.ctx.errors)))
         return select(result, targets) if targets else result
 
 
@@ -93,94 +92,27 @@ def strip_nulls(value: Any) -> Any:
     return value
 
 
-def refs_in(value: Any) -> list[str]:
-    """Addresses of every Ref inside a body: what must be created before it can be sent."""
-    if isinstance(value, Ref):
-        return [value.address]
-    if isinstance(value, dict):
-        return [a for v in value.values() for a in refs_in(v)]
-    if isinstance(value, list):
-        return [a for v in value for a in refs_in(v)]
-    return []
-
-
 def _top_fields(changes: list[FieldChange]) -> list[str]:
     tops = {c.path.split(".")[0].split("[")[0] for c in changes}
     return sorted(tops)
 
 
-class _Planner(Pruning):
+class _Planner:
     def __init__(self, desired: DesiredState, live: LiveState, prune: bool) -> None:
+        self.ctx = Context(desired, live)
         self.desired = desired
         self.live = live
         self.prune = prune
-        self.errors: list[str] = []
-        self.changes: list[ResourceChange] = []
         self._chunks: dict[str, list[ResourceChange]] = {}  # assistant address -> its changes
-        self._pruned_address: dict[str, str] = {}  # live id of an assistant the plan deletes -> its address
-        self.warnings: list[str] = []
-        self.matches = {
-            kind: identity.match(kind, desired.of_kind(kind), objects)
-            for kind, objects in (
-                ("Tool", live.tools),
-                ("McpServer", live.mcp_servers),
-                ("Assistant", live.assistants),
-            )
-        }
-        for m in self.matches.values():
-            self.errors.extend(m.errors)
-        # live assistant id -> the manifest that manages it
-        self._managed: dict[str, DesiredResource] = {
-            str(obj["id"]): res for res in desired.of_kind("Assistant")
-            if (obj := self.matches["Assistant"].live_for.get(res.address)) is not None
-        }
-        # name -> id (or Ref when the plan creates it), for references by name.
-        self.ids: dict[str, dict[str, str | Ref]] = {"Tool": {}, "McpServer": {}}
-        self.names: dict[str, dict[str, str]] = {"Tool": {}, "McpServer": {}}  # live id -> name to show
-        self._ambiguous: dict[str, dict[str, list[dict[str, Any]]]] = {}
-        for kind, objects, name_field in (
-            ("Tool", live.tools, "display_name"),
-            ("McpServer", live.mcp_servers, "name"),
-        ):
-            by_name = identity.index_by_name(objects, name_field)
-            for name, objs in by_name.items():
-                if len(objs) == 1:
-                    self.ids[kind][name] = str(objs[0]["id"])
-                    # Only an unambiguous name stands for an id; duplicates show as raw ids (unless a
-                    # pin below names one), so an attachment to the wrong duplicate shows as a change.
-                    self.names[kind][str(objs[0]["id"])] = name
-            self._ambiguous[kind] = {n: objs for n, objs in by_name.items() if len(objs) > 1}
-            for res in desired.of_kind(kind):
-                matched = self.matches[kind].live_for.get(res.address)
-                if matched is None:
-                    self.ids[kind][res.name] = Ref(res.address)
-                else:
-                    self.ids[kind][res.name] = str(matched["id"])
-                    self.names[kind][str(matched["id"])] = res.name
-
-    # --- references --------------------------------------------------------------------------------
-
-    def _ref(self, kind: str, name: str, user: str) -> str | Ref:
-        found = self.ids[kind].get(name)
-        if found is not None:
-            return found
-        label = "shared_tools" if kind == "Tool" else "mcp_servers[].server"
-        dupes = self._ambiguous[kind].get(name)
-        if dupes:
-            ids = ", ".join(str(o["id"]) for o in dupes)
-            self.errors.append(f"{user}: {label} {name!r} matches {len(dupes)} live {kind} objects ({ids})")
-        else:
-            self.errors.append(f"{user}: {label} names {name!r}, which is neither in the manifests nor live")
-        return Ref(f"{ADDRESS_PREFIX[kind]}.{name}")
 
     def _api_body(self, spec: dict[str, Any], user: str) -> dict[str, Any]:
         """A manifest-form assistant spec as an API body: names become ids or Refs."""
         body = {k: v for k, v in spec.items() if k not in REFERENCE_KEYS}
         if spec.get("shared_tools") is not None:
-            body["tool_ids"] = [self._ref("Tool", n, user) for n in spec["shared_tools"]]
+            body["tool_ids"] = [self.ctx.ref("Tool", n, user) for n in spec["shared_tools"]]
         if spec.get("mcp_servers") is not None:
             body["mcp_servers"] = [
-                {"id": self._ref("McpServer", e["server"], user), **({k: v for k, v in e.items() if k != "server"})}
+                {"id": self.ctx.ref("McpServer", e["server"], user), **({k: v for k, v in e.items() if k != "server"})}
                 for e in spec["mcp_servers"]
             ]
         return body
@@ -190,10 +122,10 @@ class _Planner(Pruning):
         out = dict(obj)
         tool_ids = out.pop("tool_ids", None)
         if tool_ids is not None:
-            out["shared_tools"] = [self.names["Tool"].get(str(t), str(t)) for t in tool_ids]
+            out["shared_tools"] = [self.ctx.names["Tool"].get(str(t), str(t)) for t in tool_ids]
         if isinstance(out.get("mcp_servers"), list):
             out["mcp_servers"] = [
-                {"server": self.names["McpServer"].get(str(e.get("id")), str(e.get("id"))),
+                {"server": self.ctx.names["McpServer"].get(str(e.get("id")), str(e.get("id"))),
                  **{k: v for k, v in e.items() if k != "id"}}
                 for e in out["mcp_servers"] if isinstance(e, dict)
             ]
@@ -220,27 +152,19 @@ class _Planner(Pruning):
                 body[top] = diff.merge_for_update(live.get(top), want.get(top))
         return body
 
-    def _add(self, change: ResourceChange) -> ResourceChange:
-        for op in change.operations:
-            for address in [*refs_in(op.body), *(r.address for r in op.path_refs.values())]:
-                if address not in change.depends_on and address != change.address:
-                    change.depends_on.append(address)
-        self.changes.append(change)
-        return change
-
     # --- shared tools and MCP servers -----------------------------------------------------------------
 
     def _simple(self, kind: str) -> None:
-        name_field = "display_name" if kind == "Tool" else "name"
+        name_field = KINDS[kind].name_field
         for res in self.desired.of_kind(kind):
-            if res.address not in self.matches[kind].live_for:
+            if res.address not in self.ctx.matches[kind].live_for:
                 continue  # matching failed (a pin to nothing, ambiguous names): already an error
-            obj = self.matches[kind].live_for[res.address]
+            obj = self.ctx.matches[kind].live_for[res.address]
             want = self._comparable(res, {name_field: res.name, **res.spec})
             if obj is None:
                 create = api.op_create_tool if kind == "Tool" else api.op_create_mcp_server
                 body = strip_nulls({name_field: res.name, **res.spec})
-                self._add(ResourceChange(res.address, kind, res.name, [CREATE], changes=diff.creation_changes(want),
+                self.ctx.add(ResourceChange(res.address, kind, res.name, [CREATE], changes=diff.creation_changes(want),
                                          operations=[create(body, res.name)]))
                 continue
             have = api.tool_spec(obj) if kind == "Tool" else {k: v for k, v in obj.items() if k not in MCP_READ_ONLY}
@@ -253,7 +177,7 @@ class _Planner(Pruning):
             elif changes:
                 # PUT may replace the whole object (U): send all of it, live merged with desired.
                 ops = [api.op_update_mcp_server(str(obj["id"]), diff.merge_for_update(have, want))]
-            self._add(ResourceChange(res.address, kind, res.name, [UPDATE] if changes else [NOOP],
+            self.ctx.add(ResourceChange(res.address, kind, res.name, [UPDATE] if changes else [NOOP],
                                      id=str(obj["id"]), changes=changes, operations=ops))
 
     # --- assistants, versions, canary -------------------------------------------------------------------
@@ -278,13 +202,13 @@ class _Planner(Pruning):
         """Plan one assistant into its own chunk (assembled in manifest order by `build`)."""
         if res.address in self._chunks:
             return
-        start = len(self.changes)
+        start = len(self.ctx.changes)
         self._assistant(res)
-        self._chunks[res.address] = self.changes[start:]
-        del self.changes[start:]
+        self._chunks[res.address] = self.ctx.changes[start:]
+        del self.ctx.changes[start:]
 
     def _assistant(self, res: DesiredResource) -> None:
-        matches = self.matches["Assistant"]
+        matches = self.ctx.matches["Assistant"]
         if res.address not in matches.live_for:
             return  # matching failed: already an error
         obj = matches.live_for[res.address]
@@ -294,7 +218,7 @@ class _Planner(Pruning):
         want = self._comparable(res, main)
         if obj is None:
             body = strip_nulls(self._api_body(main, res.address))
-            self._add(ResourceChange(res.address, "Assistant", res.name, [CREATE],
+            self.ctx.add(ResourceChange(res.address, "Assistant", res.name, [CREATE],
                                      changes=diff.creation_changes(want),
                                      operations=[api.op_create_assistant(body, res.name)]))
             assistant: str | Ref = Ref(res.address)
@@ -303,7 +227,7 @@ class _Planner(Pruning):
             changes = diff.field_changes(have, want)
             ops = [api.op_update_assistant(str(obj["id"]), self._update_body(have, want, changes, res.address))
                    ] if changes else []
-            self._add(ResourceChange(res.address, "Assistant", res.name, [UPDATE] if changes else [NOOP],
+            self.ctx.add(ResourceChange(res.address, "Assistant", res.name, [UPDATE] if changes else [NOOP],
                                      id=str(obj["id"]), changes=changes, operations=ops))
             assistant = str(obj["id"])
         self._versions_and_canary(res, obj, assistant)
@@ -319,7 +243,7 @@ class _Planner(Pruning):
                 continue
             vname = str(v.get("version_name"))
             if vname in by_name:
-                self.errors.append(f"{res.address}: two live versions are named {vname!r} "
+                self.ctx.errors.append(f"{res.address}: two live versions are named {vname!r} "
                                    f"({by_name[vname].get('version_id')}, {v.get('version_id')})")
             by_name[vname] = v
         canary_address = f"{res.address}.canary"
@@ -340,7 +264,7 @@ class _Planner(Pruning):
                 body.update({API_NAME.get(k, k): None for k in cleared})
                 # Shown as what the overlay sets: the rest is the main version's, shown above it.
                 shown = {k: want[k] for k in version.overlay if k in want and want[k] is not None}
-                self._add(ResourceChange(address, KIND_VERSION, version.name, [CREATE],
+                self.ctx.add(ResourceChange(address, KIND_VERSION, version.name, [CREATE],
                                          changes=diff.creation_changes(shown),
                                          operations=[api.op_create_version(assistant, body, version.name)]))
                 version_ids[version.name] = Ref(address, "version_id")
@@ -350,7 +274,7 @@ class _Planner(Pruning):
             vid = str(found.get("version_id"))
             ops = [api.op_update_version(str(assistant), vid, self._update_body(have, want, changes, address))
                    ] if changes else []
-            self._add(ResourceChange(address, KIND_VERSION, version.name, [UPDATE] if changes else [NOOP],
+            self.ctx.add(ResourceChange(address, KIND_VERSION, version.name, [UPDATE] if changes else [NOOP],
                                      id=vid, changes=changes, operations=ops))
         if res.versions is not None:
             declared = {v.name for v in res.versions}
@@ -367,9 +291,9 @@ class _Planner(Pruning):
             if canary_changed:
                 change.depends_on.append(canary_address)  # traffic leaves the version before it goes
             elif change.id in in_live_canary:
-                self.errors.append(f"{change.address}: the live canary still routes traffic to it; "
+                self.ctx.errors.append(f"{change.address}: the live canary still routes traffic to it; "
                                    f"declare `canary` without it")
-            self._add(change)
+            self.ctx.add(change)
 
     def _canary(self, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref,
                 by_name: dict[str, dict[str, Any]], version_ids: dict[str, str | Ref]) -> bool:
@@ -389,20 +313,20 @@ class _Planner(Pruning):
         assistant_id = str(obj["id"]) if obj else None
         if not changes:
             if live_canary is not None or after:
-                self._add(ResourceChange(address, KIND_CANARY, "canary", [NOOP], id=assistant_id))
+                self.ctx.add(ResourceChange(address, KIND_CANARY, "canary", [NOOP], id=assistant_id))
             return False
         # Traffic moves only once what it moves to is in place: the versions it routes to, and main
         # (a promotion: if main's update fails, the canary and the version it promoted must stay).
-        pending = {c.address for c in self.changes if c.operations}
+        pending = {c.address for c in self.ctx.changes if c.operations}
         waits = [a for a in (res.address, *(f"{res.address}.version.{c.version}" for c in res.canary))
                  if a in pending]
         if not after:
-            self._add(ResourceChange(address, KIND_CANARY, "canary", [DELETE], id=assistant_id, changes=changes,
+            self.ctx.add(ResourceChange(address, KIND_CANARY, "canary", [DELETE], id=assistant_id, changes=changes,
                                      operations=[api.op_delete_canary(str(assistant))], depends_on=waits))
             return True
         split = [{"version_id": version_ids[c.version], "percentage": c.percentage} for c in res.canary]
         action = UPDATE if live_canary is not None else CREATE
-        self._add(ResourceChange(address, KIND_CANARY, "canary", [action], id=assistant_id, changes=changes,
+        self.ctx.add(ResourceChange(address, KIND_CANARY, "canary", [action], id=assistant_id, changes=changes,
                                  operations=[api.op_put_canary(assistant, split, live_canary is not None)],
                                  depends_on=waits))
         return True
@@ -411,12 +335,12 @@ class _Planner(Pruning):
         for res in self.desired.of_kind("Assistant"):
             self.assistant(res)
         for res in self.desired.of_kind("Assistant"):
-            self.changes.extend(self._chunks.get(res.address, []))
+            self.ctx.changes.extend(self._chunks.get(res.address, []))
         if self.prune:
-            self._prune()
+            pruning.prune(self.ctx)
         seen: set[str] = set()
-        for change in self.changes:
+        for change in self.ctx.changes:
             if change.address in seen:  # e.g. an assistant literally named "bot.canary" beside "bot"
-                self.errors.append(f"{change.address}: two changes would share this address; rename one")
+                self.ctx.errors.append(f"{change.address}: two changes would share this address; rename one")
             seen.add(change.address)
-        return Plan(resource_changes=self.changes, warnings=self.warnings)
+        return Plan(resource_changes=self.ctx.changes, warnings=self.ctx.warnings)

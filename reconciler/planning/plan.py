@@ -1,22 +1,37 @@
 """The plan as data: types only. The planner builds a Plan, renderers read it, the applier runs
-exactly the operations it holds. Nothing here does I/O or decides anything."""
+exactly the operations it holds. Nothing here does I/O or decides anything.
+
+An Operation says what it does (`kind`, `action`, `parent`) as well as how (`method`, `path`, `body`),
+so the applier never reads meaning out of a URL."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+from reconciler.kinds import KIND_CANARY, KIND_VERSION
+
+__all__ = ["CREATE", "DELETE", "FORMAT_VERSION", "KIND_CANARY", "KIND_VERSION", "NOOP", "UPDATE", "Action",
+           "FieldChange", "Operation", "Plan", "Ref", "ResourceChange", "action_word"]
 
 FORMAT_VERSION = "1"
 
-CREATE = "create"
-UPDATE = "update"
-DELETE = "delete"
-NOOP = "no-op"
 
-# ResourceChange.kind values: the manifest kinds plus the assistant's sub-resources.
-KIND_VERSION = "AssistantVersion"
-KIND_CANARY = "Canary"
+class Action(StrEnum):
+    """What a change (or one operation of it) does; the values are the plan JSON's `actions` words."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    NOOP = "no-op"
+
+
+CREATE = Action.CREATE
+UPDATE = Action.UPDATE
+DELETE = Action.DELETE
+NOOP = Action.NOOP
 
 
 def action_word(actions: Sequence[str]) -> str:
@@ -52,19 +67,27 @@ class FieldChange:
 
 @dataclass
 class Operation:
-    """One API call. `path` is relative to the base URL and may hold `{…}` placeholders named in
-    `path_refs`; `body` may hold Ref values anywhere. The applier substitutes both."""
+    """One API call. `kind` and `action` say what it does to which kind of resource (a ResourceChange
+    kind: Assistant, AssistantVersion, Canary, Tool, McpServer); `parent` is the assistant a version or
+    canary belongs to. `path` is relative to the base URL and may hold `{…}` placeholders named in
+    `path_refs`; `body` and `parent` may hold Ref values. The applier substitutes them."""
 
+    kind: str
+    action: Action
     method: str
     path: str
     body: dict[str, Any] | None = None
     path_refs: dict[str, Ref] = field(default_factory=dict)
     # For creates: how to find the resource by name if the outcome of the request is unknown.
     lookup_name: str | None = None
+    parent: str | Ref | None = None
 
 
 @dataclass
 class ResourceChange:
+    """What the plan does to one resource (or sub-resource): its actions, the field changes a reviewer
+    reads, and the operations apply sends."""
+
     address: str  # assistant.NAME, assistant.NAME.version.VNAME, assistant.NAME.canary, tool.NAME, …
     kind: str  # Assistant | AssistantVersion | Canary | Tool | McpServer
     name: str
@@ -84,10 +107,13 @@ class ResourceChange:
 
 @dataclass
 class Plan:
+    """Every resource change, in manifest order, and the warnings a reviewer should read."""
+
     resource_changes: list[ResourceChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
+        """The plan JSON's `summary`: how many changes add, change and destroy something."""
         add = change = destroy = 0
         for rc in self.resource_changes:
             if CREATE in rc.actions:
@@ -103,4 +129,5 @@ class Plan:
         return any(not rc.is_noop for rc in self.resource_changes)
 
     def by_address(self) -> dict[str, ResourceChange]:
+        """The changes keyed by address."""
         return {rc.address: rc for rc in self.resource_changes}

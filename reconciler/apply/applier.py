@@ -5,7 +5,7 @@
   among the ready steps the one with the longest chain of dependents starts first.
 - Ids created during the run replace the plan's Refs, in bodies and in `{placeholders}` of paths.
 - Creates cannot duplicate: each sends a fresh `Idempotency-Key` and hands the client a lookup by
-  name (`resources.adopter`) that it runs before retrying a create whose outcome is unknown.
+  name (`reads.adopter`) that it runs before retrying a create whose outcome is unknown.
 - A failed step marks everything that depends on it, transitively, as skipped; independent work goes
   on. The result lists what was done, what failed and why, and what was skipped.
 - Nothing here prints: progress goes to an `ApplyHooks` (see `reconciler.render.progress`).
@@ -21,17 +21,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from graphlib import TopologicalSorter
 from typing import Any, Protocol
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
-from reconciler import ordering
-from reconciler.api import resources
+from reconciler.api import endpoints, reads
 from reconciler.api.client import Adopt, ApiClient
 from reconciler.errors import ApplyError, ReconcilerError
-from reconciler.plan import (
+from reconciler.planning import ordering
+from reconciler.planning.plan import (
     CREATE,
     DELETE,
     KIND_CANARY,
     KIND_VERSION,
+    Action,
     Operation,
     Plan,
     Ref,
@@ -169,13 +170,13 @@ class _Run:
         path = self.path(op, user)
         body = self.substitute(op.body, user) if op.body is not None else None
         what = f"{action_word(change.actions)} {change.address}"
-        parent = _assistant_id(path)
+        parent = self.resolve(op.parent, user) if isinstance(op.parent, Ref) else op.parent
         if op.lookup_name is not None:
             return await self.create(change, op.lookup_name, op.method, path, body, parent, what)
-        if op.method == "POST" and path.endswith("/canary-deploys"):
+        if op.kind == KIND_CANARY and op.action is Action.CREATE:
             # Creating a canary twice answers 409, so an uncertain attempt is settled by reading it.
             await self.client.request(op.method, path, json=body, what=what, idempotency_key=str(uuid.uuid4()),
-                                      adopt=resources.adopter(self.client, KIND_CANARY, "canary", parent))
+                                      adopt=reads.adopter(self.client, KIND_CANARY, "canary", parent))
             return None
         # Every other operation of a plan sets a resource to a target state (an update POST/PATCH/PUT,
         # or a DELETE), so sending it twice leaves the same result: safe to retry after a 5xx.
@@ -189,26 +190,18 @@ class _Run:
             if not isinstance(tags, list) or self.owner_tag not in tags:
                 # Pruning recognises our assistants by this tag: creating one without it would leak it.
                 raise ApplyError(f"{what}: refused: the body lacks the owner tag {self.owner_tag!r}")
-        adopt: Adopt = resources.adopter(self.client, change.kind, name, parent)
+        adopt: Adopt = reads.adopter(self.client, change.kind, name, parent)
         response = await self.client.request(method, path, json=body, what=what,
                                              idempotency_key=str(uuid.uuid4()), adopt=adopt)
-        new_id = resources.created_id(change.kind, response)
+        new_id = endpoints.created_id(change.kind, response)
         if change.kind == KIND_VERSION and (new_id is None or response.get("version_name") != name):
             # The version create is an assistant update: should its answer not be the new version
             # (it could be main, whose version_id a canary must never get), find the version by name.
-            new_id = resources.created_id(change.kind, await adopt())
+            new_id = endpoints.created_id(change.kind, await adopt())
         if new_id is None:
             raise ApplyError(f"{what}: the API answered without an id")
         self.ids[(change.address, _id_field(change.kind))] = new_id
         return new_id
-
-
-def _assistant_id(path: str) -> str | None:
-    """The assistant id in `/ai/assistants/{id}/…` (the parent of a version or a canary)."""
-    parts = path.split("/")
-    if len(parts) >= 4 and parts[1:3] == ["ai", "assistants"]:
-        return unquote(parts[3])
-    return None
 
 
 async def _interrupted(running: dict[asyncio.Task[StepResult], str], starts: dict[str, float],

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from graphlib import CycleError, TopologicalSorter
 
 from reconciler.errors import PlanError
-from reconciler.plan import Plan, ResourceChange
+from reconciler.planning.plan import Plan, ResourceChange
 
 
 def runnable(plan: Plan) -> list[ResourceChange]:

@@ -16,8 +16,9 @@ import json
 import re
 from typing import Any
 
-from reconciler.model import SET_LIKE_KEYS, contains_sensitive
-from reconciler.plan import FieldChange
+from reconciler.kinds import SET_LIKE_KEYS
+from reconciler.model import contains_sensitive
+from reconciler.planning.plan import FieldChange
 
 # Lists of objects that compare as sets, keyed by what identifies an entry. The planner compares
 # assistants in manifest form (MCP servers by name), so reviewers read names, not ids.

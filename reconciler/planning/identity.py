@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.model import NAME_FIELD, DesiredResource
+from reconciler.kinds import KINDS
+from reconciler.model import DesiredResource
 
 
 @dataclass
@@ -40,7 +41,7 @@ def _ids(objs: list[dict[str, Any]]) -> str:
 
 def match(kind: str, desired: list[DesiredResource], live: list[dict[str, Any]]) -> Matches:
     """Match every desired resource of one kind to at most one live object of that kind."""
-    name_field = NAME_FIELD[kind]
+    name_field = KINDS[kind].name_field
     by_name = index_by_name(live, name_field)
     by_id = {str(obj.get("id")): obj for obj in live}
     result = Matches()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.errors import ConfigError
-from reconciler.plan import Plan
+from reconciler.planning.plan import Plan
 
 _KINDS = {
     "assistant": "assistant",

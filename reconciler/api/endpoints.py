@@ -1,0 +1,154 @@
+"""The one map of endpoints: each write's path and verb, and how live objects map onto manifest
+specs. Pure (no HTTP): the planner builds Operations with the `op_*` functions, so importing it loads
+no network code; `reads.py` holds the requests that read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from reconciler.kinds import ASSISTANT, KIND_CANARY, KIND_VERSION, MCP_SERVER, TOOL, TOOL_PAYLOAD_KEYS
+from reconciler.planning.plan import Action, Operation, Ref
+
+ASSISTANTS = ASSISTANT.collection
+TOOLS = TOOL.collection
+MCP_SERVERS = MCP_SERVER.collection
+
+
+def path_of(template: str, **ids: str | Ref) -> tuple[str, dict[str, Ref]]:
+    """Fill known ids into `template` now; leave `{name}` placeholders for ids known after apply."""
+    refs: dict[str, Ref] = {}
+    for key, value in ids.items():
+        if isinstance(value, Ref):
+            refs[key] = value
+        else:
+            template = template.replace("{" + key + "}", quote(value, safe=""))
+    return template, refs
+
+
+# --- live objects as manifest-comparable specs -------------------------------------------------------
+
+def tool_spec(tool: dict[str, Any]) -> dict[str, Any]:
+    """A shared tool as its manifest spec: `type`, `timeout_ms` and the payload under its key.
+
+    `tool_definition` is assumed to be `{"type": t, t: payload}` (docs/api-assumptions.md); a bare
+    payload, or payload keys at the top level, are accepted too.
+    """
+    kind = str(tool.get("type", ""))
+    spec: dict[str, Any] = {"type": kind}
+    if "timeout_ms" in tool:
+        spec["timeout_ms"] = tool["timeout_ms"]
+    definition = tool.get("tool_definition")
+    if isinstance(definition, dict):
+        keyed = {k: v for k, v in definition.items() if k != "type"}
+        if kind and kind not in keyed and not any(k in keyed for k in TOOL_PAYLOAD_KEYS):
+            keyed = {kind: keyed}  # a bare payload
+        spec.update(keyed)
+    for key in TOOL_PAYLOAD_KEYS:
+        if key in tool and key not in spec:
+            spec[key] = tool[key]
+    return spec
+
+
+def canary_split(canary: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The canary's traffic split as `[{version_id, percentage}]`, from the seed `versions` form or,
+    should the server answer in the later `rules` form, from its catch-all rollout."""
+    if not canary:
+        return []
+    if isinstance(canary.get("versions"), list):
+        return [
+            {"version_id": v.get("version_id"), "percentage": v.get("percentage")}
+            for v in canary["versions"]
+            if isinstance(v, dict)
+        ]
+    split: list[dict[str, Any]] = []
+    for rule in canary.get("rules") or []:
+        if not isinstance(rule, dict) or rule.get("match"):
+            continue
+        serve = rule.get("serve") or {}
+        for slot in serve.get("rollout") or []:
+            split.append({"version_id": slot.get("version_id"), "percentage": slot.get("weight")})
+    return split
+
+
+# --- operations the planner puts into a plan ---------------------------------------------------------
+
+def op_create_assistant(body: dict[str, Any], name: str) -> Operation:
+    return Operation(ASSISTANT.kind, Action.CREATE, "POST", ASSISTANTS, body, lookup_name=name)
+
+
+def op_update_assistant(assistant: str | Ref, body: dict[str, Any]) -> Operation:
+    path, refs = path_of(ASSISTANTS + "/{a}", a=assistant)
+    return Operation(ASSISTANT.kind, Action.UPDATE, "POST", path, body, refs)
+
+
+def op_delete_assistant(assistant_id: str) -> Operation:
+    return Operation(ASSISTANT.kind, Action.DELETE, "DELETE", path_of(ASSISTANTS + "/{a}", a=assistant_id)[0])
+
+
+def op_create_version(assistant: str | Ref, body: dict[str, Any], version_name: str) -> Operation:
+    """A named version is an assistant update that is not promoted to main (§3.3)."""
+    path, refs = path_of(ASSISTANTS + "/{a}", a=assistant)
+    full = {**body, "version_name": version_name, "promote_to_main": False}
+    return Operation(KIND_VERSION, Action.CREATE, "POST", path, full, refs, lookup_name=version_name,
+                     parent=assistant)
+
+
+def op_update_version(assistant_id: str, version_id: str, body: dict[str, Any]) -> Operation:
+    path = path_of(ASSISTANTS + "/{a}/versions/{v}", a=assistant_id, v=version_id)[0]
+    return Operation(KIND_VERSION, Action.UPDATE, "POST", path, body, parent=assistant_id)
+
+
+def op_delete_version(assistant_id: str, version_id: str) -> Operation:
+    path = path_of(ASSISTANTS + "/{a}/versions/{v}", a=assistant_id, v=version_id)[0]
+    return Operation(KIND_VERSION, Action.DELETE, "DELETE", path, parent=assistant_id)
+
+
+def op_put_canary(assistant: str | Ref, split: list[dict[str, Any]], exists: bool) -> Operation:
+    """Create (POST) or replace (PUT) the canary; PUT discards every previous entry (§4)."""
+    path, refs = path_of(ASSISTANTS + "/{a}/canary-deploys", a=assistant)
+    action = Action.UPDATE if exists else Action.CREATE
+    return Operation(KIND_CANARY, action, "PUT" if exists else "POST", path, {"versions": split}, refs,
+                     parent=assistant)
+
+
+def op_delete_canary(assistant_id: str) -> Operation:
+    path = path_of(ASSISTANTS + "/{a}/canary-deploys", a=assistant_id)[0]
+    return Operation(KIND_CANARY, Action.DELETE, "DELETE", path, parent=assistant_id)
+
+
+def op_create_tool(body: dict[str, Any], name: str) -> Operation:
+    return Operation(TOOL.kind, Action.CREATE, "POST", TOOLS, body, lookup_name=name)
+
+
+def op_update_tool(tool_id: str, body: dict[str, Any]) -> Operation:
+    return Operation(TOOL.kind, Action.UPDATE, "PATCH", path_of(TOOLS + "/{t}", t=tool_id)[0], body)
+
+
+def op_delete_tool(tool_id: str) -> Operation:
+    return Operation(TOOL.kind, Action.DELETE, "DELETE", path_of(TOOLS + "/{t}", t=tool_id)[0])
+
+
+def op_create_mcp_server(body: dict[str, Any], name: str) -> Operation:
+    return Operation(MCP_SERVER.kind, Action.CREATE, "POST", MCP_SERVERS, body, lookup_name=name)
+
+
+def op_update_mcp_server(server_id: str, body: dict[str, Any]) -> Operation:
+    path = path_of(MCP_SERVERS + "/{m}", m=server_id)[0]
+    return Operation(MCP_SERVER.kind, Action.UPDATE, "PUT", path, body)
+
+
+def op_delete_mcp_server(server_id: str) -> Operation:
+    path = path_of(MCP_SERVERS + "/{m}", m=server_id)[0]
+    return Operation(MCP_SERVER.kind, Action.DELETE, "DELETE", path)
+
+
+# --- what the applier needs after (or instead of) a request ------------------------------------------
+
+def created_id(kind: str, response: Any) -> str | None:
+    """The id a create returned: `version_id` for a version, `id` for everything else."""
+    if not isinstance(response, dict):
+        return None
+    value = response.get("version_id" if kind == KIND_VERSION else "id")
+    return str(value) if value else None

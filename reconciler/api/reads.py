@@ -1,0 +1,76 @@
+"""The requests that read live state: listings, versions, the canary, and the lookup by name that
+settles a create whose outcome is unknown.
+
+Wrappers (telnyx-ai-api.md §0): assistants and versions are listed as `{"data": [...]}`, shared tools
+as `{"data", "meta"}` pages, MCP servers as a bare array; single objects come back bare. Every reader
+also accepts the other shapes, since several of these are marked uncertain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.api.client import Adopt, ApiClient
+from reconciler.api.endpoints import ASSISTANTS, MCP_SERVERS, TOOLS, path_of
+from reconciler.errors import ApiError
+from reconciler.kinds import KIND_CANARY, KIND_VERSION, TOOL
+
+
+def _data(body: Any) -> list[dict[str, Any]]:
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict) and isinstance(body.get("data"), list):
+        return list(body["data"])
+    # Never read a body of another shape as "nothing live": the plan would then create everything.
+    raise ApiError(f"a listing answered with an unexpected body: {str(body)[:120]!r}")
+
+
+# --- reads -----------------------------------------------------------------------------------------
+
+async def list_assistants(client: ApiClient) -> list[dict[str, Any]]:
+    return _data(await client.request("GET", ASSISTANTS, what="list assistants"))
+
+
+async def list_versions(client: ApiClient, assistant_id: str) -> list[dict[str, Any]]:
+    path, _ = path_of(ASSISTANTS + "/{a}/versions", a=assistant_id)
+    return _data(await client.request("GET", path, what=f"list versions of {assistant_id}"))
+
+
+async def get_canary(client: ApiClient, assistant_id: str) -> dict[str, Any] | None:
+    """The assistant's canary configuration, or None when it has none (the API answers 404)."""
+    path, _ = path_of(ASSISTANTS + "/{a}/canary-deploys", a=assistant_id)
+    body = await client.request("GET", path, what=f"read canary of {assistant_id}", not_found_ok=True)
+    return body if isinstance(body, dict) else None
+
+
+async def list_tools(client: ApiClient) -> list[dict[str, Any]]:
+    return await client.get_all_pages(TOOLS)
+
+
+async def list_mcp_servers(client: ApiClient) -> list[dict[str, Any]]:
+    return await client.get_array_pages(MCP_SERVERS)
+
+
+def adopter(client: ApiClient, kind: str, name: str, parent_id: str | None = None) -> Adopt:
+    """A lookup by name for a create whose outcome is unknown: it returns the resource if the first
+    attempt landed after all, so the client adopts it instead of creating a duplicate."""
+
+    async def find() -> Any | None:
+        if kind == "Assistant":
+            found = [a for a in await list_assistants(client) if a.get("name") == name]
+        elif kind == "Tool":
+            # filter[name] matching is uncertain (exact or substring): filter again here.
+            listed = await client.get_all_pages(TOOLS, {"filter[name]": name})
+            found = [t for t in listed if t.get(TOOL.name_field) == name]
+        elif kind == "McpServer":
+            found = [m for m in await list_mcp_servers(client) if m.get("name") == name]
+        elif kind == KIND_VERSION and parent_id:
+            found = [v for v in await list_versions(client, parent_id) if v.get("version_name") == name]
+        elif kind == KIND_CANARY and parent_id:
+            canary = await get_canary(client, parent_id)
+            return canary
+        else:
+            return None
+        return found[0] if found else None
+
+    return find

@@ -1,0 +1,51 @@
+"""The one table of what each kind is. Every module that needs a fact about a kind reads it here:
+the manifest schemas, the planner, pruning, live reads, saved plans and export.
+
+A resource kind is one a manifest declares and the API stores under its own collection; the
+assistant's sub-resources (named versions, the canary) are plan kinds without a manifest of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a resource kind is, for everything that handles one."""
+
+    kind: str  # the manifest's `kind:`
+    address_prefix: str  # the plan address: `<prefix>.<name>`
+    name_field: str  # the API field that carries the resource's name, its identity
+    collection: str  # the API path of the collection, relative to the base URL
+    noun: str  # the kind in plain words, for messages
+
+
+ASSISTANT = Kind("Assistant", "assistant", "name", "/ai/assistants", "assistant")
+TOOL = Kind("Tool", "tool", "display_name", "/ai/tools", "tool")
+MCP_SERVER = Kind("McpServer", "mcp_server", "name", "/ai/mcp_servers", "MCP server")
+
+KINDS: dict[str, Kind] = {k.kind: k for k in (ASSISTANT, TOOL, MCP_SERVER)}
+BY_PREFIX: dict[str, Kind] = {k.address_prefix: k for k in KINDS.values()}
+RESOURCE_KINDS: tuple[str, ...] = tuple(KINDS)
+# Every kind a manifest document may declare (the schema file of each is `<kind>.schema.json`).
+MANIFEST_KINDS: tuple[str, ...] = ("Assistant", "McpServer", "Project", "Tool")
+
+# Plan kinds of the assistant's sub-resources (ResourceChange.kind, Operation.kind).
+KIND_VERSION = "AssistantVersion"
+KIND_CANARY = "Canary"
+
+# Tags reconciler manages on live assistants.
+DEFAULT_OWNER_TAG = "managed-by:reconciler"
+# Recorded on the live assistant so that protection outlives the manifest (lessons-from-peers).
+PROTECT_TAG = "reconciler:protected"
+
+# Lists compared as sets at the top of a spec (manifest-format.md, "Diff rules"); an MCP reference's
+# `allowed_tools` is one too. Export writes them sorted, so the API's order never shows in a diff.
+SET_LIKE_KEYS = frozenset({"tags", "enabled_features", "shared_tools", "allowed_tools"})
+# Manifest-only assistant keys that name other resources; a body sent to the API carries ids instead.
+REFERENCE_KEYS = ("shared_tools", "mcp_servers")
+# Manifest keys whose API field has another name.
+API_NAME = {"shared_tools": "tool_ids"}
+# The payload keys a tool (shared or inline) may carry beside `type`; the one matching `type` is used.
+TOOL_PAYLOAD_KEYS = ("function", "handoff", "invite", "retrieval", "webhook")

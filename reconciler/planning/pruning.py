@@ -1,0 +1,152 @@
+"""The deletion rules of manifest-format.md: plain functions over the planner's Context.
+
+Nothing is deleted unless pruning was asked for. Assistants are deleted only when they carry the
+owner tag and no manifest manages them, never when protected (the plan keeps them and says why). Tools and MCP
+servers are deleted only when their name carries the project's reserved prefix and no assistant that
+stays, in its main version or in any named version, still uses them; then the plan keeps them and
+says why. A delete waits for the changes that stop each user from using what it deletes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.api import endpoints as api
+from reconciler.kinds import KINDS, PROTECT_TAG
+from reconciler.planning.context import Context
+from reconciler.planning.plan import DELETE, NOOP, ResourceChange
+
+
+def _prune_address(ctx: Context, kind: str, name: str, obj_id: str, objects: list[dict[str, Any]]) -> str:
+    """`assistant.NAME`, or `assistant.NAME#ID` when that name is taken (a duplicate live name,
+    or a managed resource of that name): two changes must never share an address."""
+    address = f"{KINDS[kind].address_prefix}.{name}"
+    name_field = KINDS[kind].name_field
+    taken = {c.address for c in ctx.changes}
+    if address in taken or sum(1 for o in objects if str(o.get(name_field)) == name) > 1:
+        address = f"{address}#{obj_id}"
+    return address
+
+def prune(ctx: Context) -> None:
+    """Plan the deletes `--prune` asks for (the module docstring's rules)."""
+    policy = ctx.desired.project.prune
+    owner = ctx.desired.project.owner_tag
+    kept_assistants = {a["id"]: a for a in ctx.live.assistants}
+    if "Assistant" in policy.kinds:
+        managed = ctx.matches["Assistant"].matched_ids()
+        for obj in ctx.live.assistants:
+            tags = obj.get("tags") or []
+            if obj["id"] in managed or owner not in tags:
+                continue
+            address = _prune_address(ctx, "Assistant", str(obj.get("name")), str(obj["id"]), ctx.live.assistants)
+            if PROTECT_TAG in tags:
+                # Refused, and said why; the rest of the plan goes ahead (one orphaned protected
+                # assistant must not block every prune of the project).
+                reason = f"not deleted: protected (tag {PROTECT_TAG!r}); remove the tag on purpose to delete it"
+                ctx.warnings.append(f"{address}: {reason}")
+                ctx.add(ResourceChange(address, "Assistant", str(obj.get("name")), [NOOP], id=str(obj["id"]),
+                                         reason=reason))
+                continue
+            del kept_assistants[obj["id"]]
+            ctx.pruned_address[str(obj["id"])] = address
+            ctx.add(ResourceChange(address, "Assistant", str(obj.get("name")), [DELETE], id=str(obj["id"]),
+                                     operations=[api.op_delete_assistant(str(obj["id"]))]))
+    for kind, objects, prefix in (
+        ("Tool", ctx.live.tools, policy.tool_name_prefix),
+        ("McpServer", ctx.live.mcp_servers, policy.mcp_server_name_prefix),
+    ):
+        name_field = KINDS[kind].name_field
+        if kind not in policy.kinds or not prefix:
+            continue
+        managed = ctx.matches[kind].matched_ids()
+        for obj in objects:
+            name = str(obj.get(name_field))
+            if obj["id"] in managed or not name.startswith(prefix):
+                continue
+            address = _prune_address(ctx, kind, name, str(obj["id"]), objects)
+            users, detaching = _users(ctx, kind, str(obj["id"]), kept_assistants)
+            if users:
+                reason = f"not deleted: still used by {', '.join(sorted(users))}"
+                ctx.warnings.append(f"{address}: {reason}")
+                ctx.add(ResourceChange(address, kind, name, [NOOP], id=str(obj["id"]), reason=reason))
+                continue
+            delete = api.op_delete_tool if kind == "Tool" else api.op_delete_mcp_server
+            ctx.add(ResourceChange(address, kind, name, [DELETE], id=str(obj["id"]),
+                                     operations=[delete(str(obj["id"]))], depends_on=detaching))
+
+def _live_refs(kind: str, obj: dict[str, Any]) -> set[str]:
+    if kind == "Tool":
+        return {str(t) for t in obj.get("tool_ids") or []}
+    return {str(e.get("id")) for e in obj.get("mcp_servers") or [] if isinstance(e, dict)}
+
+def _spec_refs(ctx: Context, kind: str, spec: dict[str, Any]) -> set[str] | None:
+    key = "shared_tools" if kind == "Tool" else "mcp_servers"
+    if spec.get(key) is None:
+        return None  # undeclared: the live attachments stay
+    names = spec[key] if kind == "Tool" else [e["server"] for e in spec[key]]
+    return {str(ctx.ids[kind].get(n)) for n in names}
+
+def _refs_before(ctx: Context, kind: str, obj: dict[str, Any]) -> set[str]:
+    """Every id the live assistant uses now: its main version and every named version read."""
+    refs = _live_refs(kind, obj)
+    for version in ctx.live.versions.get(str(obj["id"]), []):
+        refs |= _live_refs(kind, version)
+    return refs
+
+def _refs_after(ctx: Context, kind: str, obj: dict[str, Any]) -> set[str]:
+    """Every id a kept assistant uses once the plan is applied, named versions included."""
+    res = ctx.managed.get(str(obj["id"]))
+    if res is None:
+        return _refs_before(ctx, kind, obj)
+    main = _spec_refs(ctx, kind, res.spec)
+    refs = main if main is not None else _live_refs(kind, obj)
+    if res.versions is None:
+        for version in ctx.live.versions.get(str(obj["id"]), []):
+            refs |= _live_refs(kind, version)
+        return refs
+    live_versions = {str(v.get("version_name")): v for v in ctx.live.versions.get(str(obj["id"]), [])
+                     if v.get("version_id") != obj.get("version_id")}
+    for declared in res.versions:
+        own = _spec_refs(ctx, kind, res.version_spec(declared))
+        if own is None:
+            # Undeclared: the version keeps what it has live, or, when it is yet to be created
+            # as a copy of main, what main will have.
+            found = live_versions.get(declared.name)
+            own = _live_refs(kind, found) if found is not None else refs
+        refs |= own
+    return refs
+
+def _users(ctx: Context, kind: str, obj_id: str, kept: dict[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Assistants that still use obj_id after the plan, and the changes that detach it first."""
+    users: list[str] = []
+    detaching: list[str] = []
+    for a in ctx.live.assistants:
+        aid = str(a["id"])
+        if aid not in kept:  # deleted by this plan: its delete must run first
+            if obj_id in _refs_before(ctx, kind, a):
+                detaching.append(ctx.pruned_address[aid])
+        elif obj_id in _refs_after(ctx, kind, a):
+            users.append(f"assistant {a.get('name')} ({aid})")
+        elif obj_id in _refs_before(ctx, kind, a):
+            # The assistant, a version or the canary stops using it: all of those go first.
+            address = _address_of_assistant(ctx, aid, a)
+            detaching += [c.address for c in ctx.changes
+                          if c.address == address or c.address.startswith(address + ".")]
+    # An assistant this plan creates uses what its manifest names, though nothing live shows it yet.
+    matches = ctx.matches["Assistant"]
+    for res in ctx.desired.of_kind("Assistant"):
+        if res.address not in matches.live_for or matches.live_for[res.address] is not None:
+            continue
+        refs = _spec_refs(ctx, kind, res.spec) or set()
+        for version in res.versions or ():
+            refs |= _spec_refs(ctx, kind, res.version_spec(version)) or set()
+        if obj_id in refs:
+            users.append(f"assistant {res.name} (to be created)")
+    return users, detaching
+
+def _address_of_assistant(ctx: Context, aid: str, obj: dict[str, Any]) -> str:
+    for address, matched in ctx.matches["Assistant"].live_for.items():
+        if matched is not None and str(matched["id"]) == aid:
+            return address
+    return f"assistant.{obj.get('name')}"
+

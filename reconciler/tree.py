@@ -1,0 +1,39 @@
+"""Small helpers over JSON-like trees (dicts, lists, scalars): the one overlay merge, the one way
+to write a path as text, and what counts as a number. Pure functions, no project imports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def merge(base: Any, overlay: Any) -> Any:
+    """Overlay merge (manifest-format.md): objects merge key by key, lists and scalars replace, and
+    `null` removes the key. Used for version overlays and for the body of an update (live merged with
+    desired, so a field the manifest does not declare is never wiped).
+
+    The result shares the subtrees that the overlay does not touch with `base` (no deep copy: a plan
+    of thousands of versions would spend most of its time copying). Treat it as read-only.
+    """
+    if not (isinstance(base, dict) and isinstance(overlay, dict)):
+        return overlay
+    out = dict(base)
+    for key, value in overlay.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge(out.get(key), value)
+    return out
+
+
+def dotted(path: Iterable[Any], empty: str = "") -> str:
+    """`("spec", "tools", 0, "webhook")` -> `spec.tools[0].webhook`; `empty` for the empty path."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or empty
+
+
+def is_number(value: Any) -> bool:
+    """A JSON number: an int or float, but not a bool (Python's bool is an int)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
