@@ -20,10 +20,10 @@ import sys
 from typing import Any
 
 from reconciler.apply import applier, savedplan
-from reconciler.commands.plan import client_for, compute, use_color
 from reconciler.errors import ApplyError, ConfigError, StalePlanError
 from reconciler.manifest import load
 from reconciler.model import DesiredState
+from reconciler.pipeline import client_for, compute, use_color
 from reconciler.planning.plan import Plan
 from reconciler.render.document import plan_document
 from reconciler.render.progress import JsonProgress, TextProgress

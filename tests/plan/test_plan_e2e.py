@@ -169,8 +169,8 @@ def test_planning_as_reads_arrive_gives_the_same_plan(emulator: Emulator, capsys
 
     from reconciler import live
     from reconciler.api.client import ApiClient
-    from reconciler.commands.plan import compute
     from reconciler.manifest import load
+    from reconciler.pipeline import compute
     from reconciler.planning import planner
     from reconciler.render.document import plan_document
 
