@@ -37,15 +37,14 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "apply"))
-
-from apply_support import generate_project  # noqa: E402  (the test suite's project generator)
+sys.path.insert(0, str(REPO))
 
 from reconciler import live  # noqa: E402
 from reconciler.api.client import ApiClient  # noqa: E402
 from reconciler.apply import applier  # noqa: E402
 from reconciler.manifest import load  # noqa: E402
 from reconciler.planning import ordering, planner  # noqa: E402
+from tests.support.project import generate_project  # noqa: E402  (the test suite's project generator)
 
 API_KEY = "bench-key"
 

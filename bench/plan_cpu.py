@@ -44,7 +44,7 @@ def child(folder: Path) -> None:
 
 
 def prepare(folder: Path, n: int) -> None:
-    import scale
+    import scale  # type: ignore[import-not-found]  # bench/scale.py, on sys.path when run as a script
 
     from reconciler import live
     from reconciler.api.client import ApiClient

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from tests.conftest import EXAMPLES, Emulator, write
+from tests.support.emulator import Emulator
+from tests.support.manifests import write
+from tests.support.paths import EXAMPLES
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO / "examples" / "manifests"
+from tests.support.paths import EXAMPLES, REPO
+
 KEY = "wheel-test-key"
 
 

@@ -36,7 +36,7 @@ async def _serve(handler: Handler) -> tuple[str, list[int], asyncio.AbstractServ
 
 
 def run(coro: Awaitable[None]) -> None:
-    asyncio.run(asyncio.wait_for(coro, 10))  # type: ignore[arg-type]
+    asyncio.run(asyncio.wait_for(coro, 10))
 
 
 def test_keep_alive_reuses_one_connection() -> None:

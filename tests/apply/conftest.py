@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from apply_support import API_KEY, Loopback
 
 from reconciler.emulator.app import EmulatorApp
 from reconciler.emulator.server import serve_in_thread
+from tests.support.emulator import API_KEY, Emulator
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def app() -> EmulatorApp:
 
 
 @pytest.fixture
-def loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[Loopback]:
+def loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """A fresh emulator over loopback HTTP, with the CLI's environment pointing at it."""
     emulator = EmulatorApp()
     url, stop = serve_in_thread(emulator)
@@ -26,6 +26,6 @@ def loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[Loopback]:
     monkeypatch.setenv("TELNYX_BASE_URL", f"{url}/v2")
     monkeypatch.delenv("NO_COLOR", raising=False)
     try:
-        yield Loopback(emulator, url)
+        yield Emulator(emulator, url)
     finally:
         stop()

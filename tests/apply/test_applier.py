@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from apply_support import (
-    API_KEY,
-    EXAMPLES,
+from reconciler.api.client import ApiClient
+from reconciler.apply import applier
+from reconciler.emulator.app import EmulatorApp, Reply
+from reconciler.emulator.server import serve_in_thread
+from reconciler.planning.plan import CREATE, Operation, Plan, ResourceChange
+from tests.support.emulator import API_KEY
+from tests.support.paths import EXAMPLES
+from tests.support.project import (
     OWNER,
     LosingApp,
     Recorder,
@@ -28,12 +32,6 @@ from apply_support import (
     snapshot,
     sync_client,
 )
-
-from reconciler.api.client import ApiClient
-from reconciler.apply import applier
-from reconciler.emulator.app import EmulatorApp, Reply
-from reconciler.emulator.server import serve_in_thread
-from reconciler.planning.plan import CREATE, Operation, Plan, ResourceChange
 
 
 def test_examples_converge_and_every_created_assistant_is_owned(app: EmulatorApp) -> None:
@@ -123,19 +121,16 @@ def test_independent_steps_run_in_parallel_up_to_the_client_limit(tmp_path: Path
     generate_project(tmp_path, tools=40, mcp_servers=0, assistants=0)
     recorder = Recorder()
 
-    async def go() -> float:
+    async def go() -> None:
         async with client_for(app, parallelism=8) as client:
             plan = await plan_paths(client, [tmp_path])
-            started = time.monotonic()
             result = await applier.apply_plan(client, plan, recorder)
             assert result.ok
-            return time.monotonic() - started
 
-    elapsed = asyncio.run(go())
+    asyncio.run(go())
+    # 40 independent creates of 50 ms each: exactly 8 in flight at the peak, never more. (How long it
+    # takes is a benchmark's business, bench/apply_bench.py, not a test's.)
     assert recorder.max_in_flight() == 8
-    # 40 creates, 8 at a time, 50 ms each: 5 rounds, 0.25 s; serial would be 2 s. The margin is for
-    # a busy test machine.
-    assert elapsed < 1.2, elapsed
 
 
 def _drift(app: EmulatorApp) -> None:

@@ -14,23 +14,25 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apply_support import API_KEY, EXAMPLES, OWNER, REPO, Loopback, RefusingApp, snapshot
 
 from reconciler.cli import main
 from reconciler.emulator.server import serve_in_thread
+from tests.support.emulator import API_KEY, Emulator
+from tests.support.paths import EXAMPLES, REPO
+from tests.support.project import OWNER, RefusingApp, snapshot
 
 Capsys = pytest.CaptureFixture[str]
 
 
-def api(loopback: Loopback) -> httpx.Client:
+def api(loopback: Emulator) -> httpx.Client:
     return httpx.Client(base_url=loopback.base_url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10)
 
 
-def names(loopback: Loopback) -> list[str]:
+def names(loopback: Emulator) -> list[str]:
     return sorted(r["versions"][r["main"]]["name"] for r in loopback.app.state.assistants.values())
 
 
-def test_apply_prints_progress_and_converges(loopback: Loopback, capsys: Capsys) -> None:
+def test_apply_prints_progress_and_converges(loopback: Emulator, capsys: Capsys) -> None:
     assert main(["apply", "--auto-approve", str(EXAMPLES)]) == 0
     out = capsys.readouterr().out
     assert "Plan: 6 to add, 0 to change, 0 to destroy." in out
@@ -45,7 +47,7 @@ def test_apply_prints_progress_and_converges(loopback: Loopback, capsys: Capsys)
 
 
 def test_without_a_terminal_and_without_auto_approve_apply_refuses(
-        loopback: Loopback, capsys: Capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+        loopback: Emulator, capsys: Capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("yes\n"))  # piped input is not a confirmation
     assert main(["apply", str(EXAMPLES)]) == 1
     captured = capsys.readouterr()
@@ -54,7 +56,7 @@ def test_without_a_terminal_and_without_auto_approve_apply_refuses(
     assert loopback.app.state.assistants == {} and loopback.app.state.tools == {}
 
 
-def _on_a_terminal(loopback: Loopback, answer: str) -> tuple[int, str]:
+def _on_a_terminal(loopback: Emulator, answer: str) -> tuple[int, str]:
     """Run the CLI in a subprocess whose stdin is a pseudo-terminal, answering the prompt."""
     controller, terminal = pty.openpty()
     env = {**os.environ, "TELNYX_BASE_URL": loopback.base_url, "TELNYX_API_KEY": API_KEY}
@@ -69,7 +71,7 @@ def _on_a_terminal(loopback: Loopback, answer: str) -> tuple[int, str]:
     return proc.returncode, out.decode() + err.decode()
 
 
-def test_on_a_terminal_apply_asks_and_only_yes_goes_ahead(loopback: Loopback) -> None:
+def test_on_a_terminal_apply_asks_and_only_yes_goes_ahead(loopback: Emulator) -> None:
     code, output = _on_a_terminal(loopback, "no")
     assert code == 1 and "Do you want to perform these actions?" in output and "cancelled" in output
     assert loopback.app.state.assistants == {}
@@ -78,7 +80,7 @@ def test_on_a_terminal_apply_asks_and_only_yes_goes_ahead(loopback: Loopback) ->
     assert names(loopback) == ["acme-sms", "acme-support"]
 
 
-def test_json_progress_is_one_json_object_per_line(loopback: Loopback, capsys: Capsys) -> None:
+def test_json_progress_is_one_json_object_per_line(loopback: Emulator, capsys: Capsys) -> None:
     assert main(["apply", "--auto-approve", "--format", "json", str(EXAMPLES)]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert events[0]["type"] == "plan" and events[0]["plan"]["summary"] == {"add": 6, "change": 0, "destroy": 0}
@@ -114,7 +116,7 @@ def test_a_partial_failure_reports_done_failed_skipped_and_exits_1(
         stop()
 
 
-def test_a_saved_plan_applies_when_fresh(loopback: Loopback, tmp_path: Path, capsys: Capsys) -> None:
+def test_a_saved_plan_applies_when_fresh(loopback: Emulator, tmp_path: Path, capsys: Capsys) -> None:
     saved = tmp_path / "plan.json"
     assert main(["plan", "--out", str(saved), str(EXAMPLES)]) == 0
     assert main(["apply", "--auto-approve", str(saved)]) == 0
@@ -123,7 +125,7 @@ def test_a_saved_plan_applies_when_fresh(loopback: Loopback, tmp_path: Path, cap
 
 
 def test_a_stale_saved_plan_is_refused_and_changes_nothing(
-        loopback: Loopback, tmp_path: Path, capsys: Capsys) -> None:
+        loopback: Emulator, tmp_path: Path, capsys: Capsys) -> None:
     project = tmp_path / "manifests"
     shutil.copytree(EXAMPLES, project)
     assert main(["apply", "--auto-approve", str(project)]) == 0
@@ -145,7 +147,7 @@ def test_a_stale_saved_plan_is_refused_and_changes_nothing(
 
 
 def test_prune_deletes_only_what_it_owns_and_refuses_protected(
-        loopback: Loopback, tmp_path: Path, capsys: Capsys) -> None:
+        loopback: Emulator, tmp_path: Path, capsys: Capsys) -> None:
     project = tmp_path / "manifests"
     shutil.copytree(EXAMPLES, project)
     (project / "vault.yaml").write_text("""apiVersion: reconciler/v1
@@ -183,7 +185,7 @@ def test_make_demo_script_completes() -> None:
     assert proc.stdout.rstrip().endswith("Plan: 0 to add, 0 to change, 0 to destroy.")
 
 
-def test_target_applies_the_resource_and_what_it_needs_only(loopback: Loopback, capsys: Capsys) -> None:
+def test_target_applies_the_resource_and_what_it_needs_only(loopback: Emulator, capsys: Capsys) -> None:
     assert main(["apply", "--auto-approve", "--target", "Assistant/acme-sms", str(EXAMPLES)]) == 0
     assert names(loopback) == ["acme-sms"]
     assert [t["display_name"] for t in loopback.app.state.tools.values()] == ["order-lookup"]

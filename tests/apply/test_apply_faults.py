@@ -11,14 +11,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apply_support import Loopback, foreign, generate_project, name_counts, seed_foreign, snapshot
 
 from reconciler.cli import main
+from tests.support.emulator import Emulator
+from tests.support.project import foreign, generate_project, name_counts, seed_foreign, snapshot
 
 
 @pytest.mark.timeout(90)
 def test_200_resources_under_errors_and_rate_limit_converge(
-    loopback: Loopback, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    loopback: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = tmp_path / "project"
     assert generate_project(project) == 200

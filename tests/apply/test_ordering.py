@@ -8,13 +8,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from apply_support import EXAMPLES, Recorder, apply_paths, client_for, pending, plan_paths
 
 from reconciler.apply import applier
 from reconciler.emulator.app import EmulatorApp
 from reconciler.errors import PlanError
 from reconciler.planning import ordering
 from reconciler.planning.plan import CREATE, UPDATE, Operation, Plan, ResourceChange
+from tests.support.paths import EXAMPLES
+from tests.support.project import Recorder, apply_paths, client_for, pending, plan_paths
 
 
 def test_creates_go_tools_then_assistants_then_versions_then_canary(app: EmulatorApp) -> None:

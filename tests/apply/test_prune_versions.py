@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from apply_support import apply_paths, client_for, pending, plan_paths
-
 from reconciler.emulator.app import EmulatorApp
 from reconciler.planning.plan import Plan
+from tests.support.project import apply_paths, client_for, pending, plan_paths
 
 
 def test_prune_keeps_a_tool_that_a_kept_version_still_uses(app: EmulatorApp, tmp_path: Path) -> None:

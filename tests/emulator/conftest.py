@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,8 +21,8 @@ from jsonschema import Draft202012Validator
 
 from reconciler.emulator.app import EmulatorApp
 from reconciler.emulator.server import serve_in_thread
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SNAPSHOT = (REPO / ".." / "shared" / "reference" / "openapi" / "telnyx-ai-2026-04-29.json").resolve()
 PREFIXES = ("/ai/assistants", "/ai/tools", "/ai/mcp_servers")
 API_KEY = "test-key-123"

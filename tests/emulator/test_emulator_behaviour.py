@@ -33,7 +33,8 @@ def test_create_fills_server_fields_and_declared_defaults(api: httpx.Client) -> 
                  tools=[{"type": "webhook", "webhook": {"name": "n", "description": "d", "url": "https://x"}}])
     assert bot["id"].startswith("assistant-") and uuid.UUID(bot["id"].removeprefix("assistant-"))
     assert uuid.UUID(bot["version_id"]) and bot["version_name"] == "New assistant"
-    assert datetime.fromisoformat(bot["created_at"]).utcoffset().total_seconds() == 0
+    offset = datetime.fromisoformat(bot["created_at"]).utcoffset()
+    assert offset is not None and offset.total_seconds() == 0
     assert bot["version_created_at"] == bot["created_at"]
     for key, value in {"tags": [], "mcp_servers": [], "integrations": [], "tool_ids": [],
                        "dynamic_variables_webhook_timeout_ms": 1500}.items():

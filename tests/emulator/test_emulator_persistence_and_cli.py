@@ -20,8 +20,7 @@ import pytest
 
 from reconciler.emulator.app import EmulatorApp
 from reconciler.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
 
 
 def test_state_survives_a_restart(tmp_path: Path, start_emulator: Callable[..., Any],

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from reconciler.kinds import DEFAULT_OWNER_TAG, PROTECT_TAG
-from tests.conftest import Emulator
+from tests.support.emulator import Emulator
 
 LONG_INSTRUCTIONS = (
     "You are the support agent of {{company}}.\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from tests.conftest import Emulator
+from tests.support.emulator import Emulator
 
 
 def test_version_holding_defaults_round_trips(emulator: Emulator, tmp_path: Path,

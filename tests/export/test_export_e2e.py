@@ -19,8 +19,8 @@ from reconciler.kinds import DEFAULT_OWNER_TAG, PROTECT_TAG
 from reconciler.manifest import load
 from reconciler.planning import planner
 from reconciler.planning.plan import Plan
-from tests.conftest import API_KEY, Emulator
 from tests.export.conftest import LONG_INSTRUCTIONS, Seeded, seed_account
+from tests.support.emulator import API_KEY, Emulator
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from tests.conftest import Emulator
+from tests.support.emulator import Emulator
 
 
 def test_a_tool_that_would_not_validate_is_left_out_with_a_warning(

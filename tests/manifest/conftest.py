@@ -11,10 +11,6 @@ import pytest
 from reconciler.errors import ManifestError
 from reconciler.manifest import load
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples" / "manifests"
-
-
 Problem = tuple[str, int, int, str]
 ProblemsOf = Callable[..., list[Problem]]
 

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from reconciler.manifest.schema import KINDS, fast_check, validator
+from reconciler.kinds import MANIFEST_KINDS as KINDS
+from reconciler.manifest.schema import fast_check, validator
 from reconciler.manifest.yamlpos import load_documents
+from tests.support.paths import EXAMPLES
 
 HERE = Path(__file__).parent
-EXAMPLES = HERE.parents[1] / "examples" / "manifests"
 
 def _docs(paths: list[Path]) -> list[dict[str, Any]]:
     return [

@@ -20,8 +20,8 @@ from reconciler.model import (
     SensitiveStr,
     SourcePos,
 )
+from tests.support.paths import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "manifests"
 Write = Callable[[str, str], Path]
 ProblemsOf = Callable[..., list[tuple[str, int, int, str]]]
 
@@ -258,7 +258,7 @@ def test_yaml_details(write: Write, problems_of: ProblemsOf) -> None:
 def test_hidden_folders_are_skipped_and_a_bare_path_is_accepted(tmp_path: Path, write: Write) -> None:
     write("repo/.github/workflows/ci.yml", "on: push\njobs: {}\n")
     write("repo/manifests/a.yaml", ASSISTANT.format(name="a"))
-    result = read_manifests(str(tmp_path / "repo"), environ={})  # type: ignore[arg-type]
+    result = read_manifests(str(tmp_path / "repo"), environ={})
     assert [Path(f).name for f in result.files] == ["a.yaml"]
 
 

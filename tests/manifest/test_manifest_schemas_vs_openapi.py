@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from referencing import Registry, Resource
 
-REPO = Path(__file__).resolve().parents[2]
-SNAPSHOT = REPO.parent / "shared" / "reference" / "openapi" / "telnyx-ai-2026-04-29.json"
+from tests.support.paths import OPENAPI_SNAPSHOT, REPO, shared_file
+
 SCHEMAS = REPO / "reconciler" / "schemas"
 BASE = "https://reconciler.dev/schemas/"
 
@@ -25,9 +24,8 @@ MANIFEST_ONLY = {("shared_tools",), ("versions",), ("canary",), ("instructions_f
 
 @pytest.fixture(scope="module")
 def openapi() -> dict[str, Any]:
-    if not SNAPSHOT.exists():
-        pytest.skip(f"OpenAPI snapshot not found at {SNAPSHOT}")
-    data: dict[str, Any] = json.loads(SNAPSHOT.read_text(encoding="utf-8"))["components"]["schemas"]
+    snapshot = shared_file(OPENAPI_SNAPSHOT)
+    data: dict[str, Any] = json.loads(snapshot.read_text(encoding="utf-8"))["components"]["schemas"]
     return data
 
 

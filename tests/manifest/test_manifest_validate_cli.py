@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples" / "manifests"
+from tests.support.paths import EXAMPLES
 
 GOOD = """\
 apiVersion: reconciler/v1

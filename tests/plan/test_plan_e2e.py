@@ -11,7 +11,9 @@ import pytest
 import telnyx
 
 from reconciler.cli import main
-from tests.conftest import API_KEY, EXAMPLES, REPO, Emulator, write
+from tests.support.emulator import API_KEY, Emulator
+from tests.support.manifests import write
+from tests.support.paths import EXAMPLES, REPO
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -12,8 +12,9 @@ from reconciler.cli import main
 from reconciler.live import _prune_candidates
 from reconciler.model import LiveState
 from reconciler.planning.planner import plan
-from tests.conftest import Emulator, write
 from tests.plan.test_planner import assistant_doc, by_address, desired, live_assistant, live_tool
+from tests.support.emulator import Emulator
+from tests.support.manifests import write
 
 PRUNE_TOOLS = """---
 apiVersion: reconciler/v1

@@ -1,5 +1,6 @@
-"""Helpers of the apply tests: a generator of large projects written as real YAML files, clients of the
-real emulator, and helpers that plan and apply through the real modules."""
+"""A generator of large projects written as real YAML files, in-process clients of the real emulator,
+helpers that plan and apply through the real modules, and emulator variants that lose or refuse
+answers (for the apply tests and the benchmarks)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import copy
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,31 +17,14 @@ from reconciler import live
 from reconciler.api.client import ApiClient
 from reconciler.apply import applier
 from reconciler.emulator.app import EmulatorApp, Reply
+from reconciler.kinds import DEFAULT_OWNER_TAG
 from reconciler.manifest import load
 from reconciler.planning import planner
 from reconciler.planning.plan import Plan, ResourceChange
+from tests.support.emulator import API_KEY
 
-API_KEY = "apply-test-key"
 IN_PROCESS_URL = "http://emulator.invalid/v2"  # never resolved: the in-process transport answers
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples" / "manifests"
-OWNER = "managed-by:reconciler"
-
-
-@dataclass
-class Loopback:
-    """An emulator served over real HTTP on 127.0.0.1."""
-
-    app: EmulatorApp
-    url: str
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/v2"
-
-    def control(self, path: str, body: dict[str, Any]) -> Any:
-        with httpx.Client(timeout=10) as http:
-            return http.post(f"{self.url}/_emulator/{path}", json=body).json()
+OWNER = DEFAULT_OWNER_TAG
 
 
 def client_for(app: EmulatorApp, **kwargs: Any) -> ApiClient:
