@@ -19,6 +19,7 @@ from typing import Any
 from reconciler.kinds import SET_LIKE_KEYS
 from reconciler.model import contains_sensitive
 from reconciler.planning.plan import FieldChange
+from reconciler.tree import dotted as dotted_path
 
 # Lists of objects that compare as sets, keyed by what identifies an entry. The planner compares
 # assistants in manifest form (MCP servers by name), so reviewers read names, not ids.
@@ -147,13 +148,6 @@ def _secret_path(root: Any, path: list[Any]) -> bool:
     return False
 
 
-def _dotted(path: list[Any]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldChange]:
     """What differs between `live` and `desired`, field by field, under the diff rules."""
     if equal(live, desired):
@@ -182,7 +176,7 @@ def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldCh
                     path = path[: i + 1]
                     old, new = _at(before, path), _at(after, path)
                     break
-            dotted = _dotted(path)
+            dotted = dotted_path(path)
             secret = _secret_path(before, path) or holds_secret(old, path[-1] if path else None)
             changes[dotted] = FieldChange(dotted, old, new, sensitive=contains_sensitive(new) or secret)
     return [changes[k] for k in sorted(changes)]
@@ -206,21 +200,6 @@ def creation_changes(desired: dict[str, Any]) -> list[FieldChange]:
         for key, value in sorted(normalize(desired).items())
         if value is not None
     ]
-
-
-def merge_for_update(live: Any, desired: Any) -> Any:
-    """The value to send for a changed field: nested objects whole, live merged with desired, so a
-    field the manifest does not declare (a server-created id, a portal edit) is never wiped; an
-    explicit null removes a key; lists and scalars are the desired value."""
-    if isinstance(desired, dict) and isinstance(live, dict):
-        out = dict(live)
-        for key, value in desired.items():
-            if value is None:
-                out.pop(key, None)
-            else:
-                out[key] = merge_for_update(live.get(key), value)
-        return out
-    return desired
 
 
 def drop_path(spec: dict[str, Any], dotted: str) -> None:

@@ -12,6 +12,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from reconciler import tree
 from reconciler.api import endpoints as api
 from reconciler.errors import PlanError
 from reconciler.kinds import KINDS, PROTECT_TAG
@@ -149,7 +150,7 @@ class _Planner:
                 name = API_NAME.get(top, top)
                 body[name] = api_want.get(name)  # absent means the manifest clears it: send null
             else:
-                body[top] = diff.merge_for_update(live.get(top), want.get(top))
+                body[top] = tree.merge(live.get(top), want.get(top))
         return body
 
     # --- shared tools and MCP servers -----------------------------------------------------------------
@@ -172,11 +173,11 @@ class _Planner:
             changes = diff.field_changes(have, want)
             ops: list[Operation] = []
             if changes and kind == "Tool":
-                body = {t: diff.merge_for_update(have.get(t), want.get(t)) for t in _top_fields(changes)}
+                body = {t: tree.merge(have.get(t), want.get(t)) for t in _top_fields(changes)}
                 ops = [api.op_update_tool(str(obj["id"]), body)]
             elif changes:
                 # PUT may replace the whole object (U): send all of it, live merged with desired.
-                ops = [api.op_update_mcp_server(str(obj["id"]), diff.merge_for_update(have, want))]
+                ops = [api.op_update_mcp_server(str(obj["id"]), tree.merge(have, want))]
             self.ctx.add(ResourceChange(res.address, kind, res.name, [UPDATE] if changes else [NOOP],
                                      id=str(obj["id"]), changes=changes, operations=ops))
 
