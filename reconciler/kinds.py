@@ -19,17 +19,21 @@ class Kind:
     name_field: str  # the API field that carries the resource's name, its identity
     collection: str  # the API path of the collection, relative to the base URL
     noun: str  # the kind in plain words, for messages
+    id_field: str = "id"  # the API field that carries the live id (a test's is `test_id`)
 
 
 ASSISTANT = Kind("Assistant", "assistant", "name", "/ai/assistants", "assistant")
 TOOL = Kind("Tool", "tool", "display_name", "/ai/tools", "tool")
 MCP_SERVER = Kind("McpServer", "mcp_server", "name", "/ai/mcp_servers", "MCP server")
+# Assistant tests are account-level (telnyx-ai-api.md §9), not nested under an assistant.
+ASSISTANT_TEST = Kind("AssistantTest", "assistant_test", "name", "/ai/assistants/tests", "assistant test",
+                      id_field="test_id")
 
-KINDS: dict[str, Kind] = {k.kind: k for k in (ASSISTANT, TOOL, MCP_SERVER)}
+KINDS: dict[str, Kind] = {k.kind: k for k in (ASSISTANT, TOOL, MCP_SERVER, ASSISTANT_TEST)}
 BY_PREFIX: dict[str, Kind] = {k.address_prefix: k for k in KINDS.values()}
 RESOURCE_KINDS: tuple[str, ...] = tuple(KINDS)
 # Every kind a manifest document may declare (the schema file of each is `<kind>.schema.json`).
-MANIFEST_KINDS: tuple[str, ...] = ("Assistant", "McpServer", "Project", "Tool")
+MANIFEST_KINDS: tuple[str, ...] = ("Assistant", "AssistantTest", "McpServer", "Project", "Tool")
 
 # Plan kinds of the assistant's sub-resources (ResourceChange.kind, Operation.kind).
 KIND_VERSION = "AssistantVersion"
@@ -49,3 +53,9 @@ REFERENCE_KEYS = ("shared_tools", "mcp_servers")
 API_NAME = {"shared_tools": "tool_ids"}
 # The payload keys a tool (shared or inline) may carry beside `type`; the one matching `type` is used.
 TOOL_PAYLOAD_KEYS = ("function", "handoff", "invite", "retrieval", "webhook")
+
+# AssistantTest: the channels whose `destination` is the assistant's id, so that `spec.assistant: NAME`
+# may stand for it (an assumption: docs/api-assumptions.md); phone and SMS tests dial a number. A
+# channel the manifest leaves out is the API's default, web_chat.
+TEST_ASSISTANT_CHANNELS = ("web_call", "web_chat")
+DEFAULT_TEST_CHANNEL = "web_chat"

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from reconciler.api import reads
 from reconciler.api.client import ApiClient, gather_all
-from reconciler.kinds import KINDS
+from reconciler.kinds import BY_PREFIX, KINDS
 from reconciler.model import DesiredState, LiveState
 from reconciler.planning import identity
 
@@ -40,12 +40,16 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
     included: only then, and only when there is a candidate to delete, are the versions of every
     other assistant read too.
     """
-    assistants, tools, mcp_servers = await gather_all(
+    async def no_tests() -> list[dict[str, Any]]:
+        return []
+
+    assistants, tools, mcp_servers, tests = await gather_all(
         reads.list_assistants(client),
         reads.list_tools(client),
         reads.list_mcp_servers(client),
+        reads.list_tests(client) if needs_tests(desired, prune) else no_tests(),
     )
-    live = LiveState(assistants=assistants, tools=tools, mcp_servers=mcp_servers)
+    live = LiveState(assistants=assistants, tools=tools, mcp_servers=mcp_servers, tests=tests)
     if listener is not None:
         listener.listed(live)
     wanted = [r for r in desired.of_kind("Assistant") if r.versions is not None or r.canary is not None]
@@ -80,6 +84,14 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
     return live
 
 
+def needs_tests(desired: DesiredState, prune: bool) -> bool:
+    """Whether the plan needs the account's assistant tests: when tests are declared, or may be pruned
+    (a project without tests never pays for the listing)."""
+    policy = desired.project.prune
+    pruning = (prune or policy.enabled) and "AssistantTest" in policy.kinds and bool(policy.test_name_prefix)
+    return pruning or bool(desired.of_kind("AssistantTest"))
+
+
 def _prune_candidates(desired: DesiredState, live: LiveState) -> bool:
     """Whether pruning could delete a tool or MCP server: one with the reserved prefix that no manifest
     manages (decided by id, as the planner does, so that an unpinned duplicate of a managed name counts)."""
@@ -99,10 +111,14 @@ def fingerprints(live: LiveState) -> dict[str, str]:
     """One fingerprint per live object read. Conservative on purpose: a change to anything the plan
     read, even an object it leaves alone, makes a saved plan stale."""
     out: dict[str, str] = {}
-    for kind, objects in (("assistant", live.assistants), ("tool", live.tools), ("mcp_server", live.mcp_servers)):
+    for kind, objects in (("assistant", live.assistants), ("tool", live.tools), ("mcp_server", live.mcp_servers),
+                          ("assistant_test", live.tests)):
+        id_field = BY_PREFIX[kind].id_field
+        if kind == "assistant_test" and not objects:
+            continue  # not read (or none): saved plans made before tests existed stay fresh
         for obj in objects:
-            out[f"{kind}/{obj.get('id')}"] = fingerprint(obj)
-        out[f"{kind}s/ids"] = fingerprint(sorted(str(o.get("id")) for o in objects))
+            out[f"{kind}/{obj.get(id_field)}"] = fingerprint(obj)
+        out[f"{kind}s/ids"] = fingerprint(sorted(str(o.get(id_field)) for o in objects))
     for assistant_id, versions in live.versions.items():
         out[f"assistant/{assistant_id}/versions"] = fingerprint(versions)
     for assistant_id, canary in live.canaries.items():

@@ -151,6 +151,7 @@ class PrunePolicy:
     enabled: bool = False  # prune on every plan/apply, as if --prune were given
     tool_name_prefix: str | None = None
     mcp_server_name_prefix: str | None = None
+    test_name_prefix: str | None = None  # AssistantTest: tests carry no tags either
 
 
 @dataclass(frozen=True)
@@ -184,5 +185,6 @@ class LiveState:
     canaries: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     tools: list[dict[str, Any]] = field(default_factory=list)
     mcp_servers: list[dict[str, Any]] = field(default_factory=list)
+    tests: list[dict[str, Any]] = field(default_factory=list)  # read only when the plan needs them
     fingerprints: dict[str, str] = field(default_factory=dict)
 

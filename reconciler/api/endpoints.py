@@ -8,12 +8,22 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from reconciler.kinds import ASSISTANT, KIND_CANARY, KIND_VERSION, MCP_SERVER, TOOL, TOOL_PAYLOAD_KEYS
+from reconciler.kinds import (
+    ASSISTANT,
+    ASSISTANT_TEST,
+    KIND_CANARY,
+    KIND_VERSION,
+    KINDS,
+    MCP_SERVER,
+    TOOL,
+    TOOL_PAYLOAD_KEYS,
+)
 from reconciler.planning.plan import Action, Operation, Ref
 
 ASSISTANTS = ASSISTANT.collection
 TOOLS = TOOL.collection
 MCP_SERVERS = MCP_SERVER.collection
+TESTS = ASSISTANT_TEST.collection
 
 
 def path_of(template: str, **ids: str | Ref) -> tuple[str, dict[str, Ref]]:
@@ -144,11 +154,27 @@ def op_delete_mcp_server(server_id: str) -> Operation:
     return Operation(MCP_SERVER.kind, Action.DELETE, "DELETE", path)
 
 
+def op_create_test(body: dict[str, Any], name: str) -> Operation:
+    """POST /ai/assistants/tests (201)."""
+    return Operation(ASSISTANT_TEST.kind, Action.CREATE, "POST", TESTS, body, lookup_name=name)
+
+
+def op_update_test(test_id: str, body: dict[str, Any]) -> Operation:
+    """PUT /ai/assistants/tests/{id}: a partial update, only the fields sent change (§9.1)."""
+    path, refs = path_of(TESTS + "/{t}", t=test_id)
+    return Operation(ASSISTANT_TEST.kind, Action.UPDATE, "PUT", path, body, refs)
+
+
+def op_delete_test(test_id: str) -> Operation:
+    return Operation(ASSISTANT_TEST.kind, Action.DELETE, "DELETE", path_of(TESTS + "/{t}", t=test_id)[0])
+
+
 # --- what the applier needs after (or instead of) a request ------------------------------------------
 
 def created_id(kind: str, response: Any) -> str | None:
-    """The id a create returned: `version_id` for a version, `id` for everything else."""
+    """The id a create returned: `version_id` for a version, the kind's id field (`id`, a test's
+    `test_id`) for everything else."""
     if not isinstance(response, dict):
         return None
-    value = response.get("version_id" if kind == KIND_VERSION else "id")
+    value = response.get("version_id" if kind == KIND_VERSION else KINDS[kind].id_field if kind in KINDS else "id")
     return str(value) if value else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.api.client import Adopt, ApiClient
-from reconciler.api.endpoints import ASSISTANTS, MCP_SERVERS, TOOLS, path_of
+from reconciler.api.endpoints import ASSISTANTS, MCP_SERVERS, TESTS, TOOLS, path_of
 from reconciler.errors import ApiError
 from reconciler.kinds import KIND_CANARY, KIND_VERSION, TOOL
 
@@ -51,6 +51,11 @@ async def list_mcp_servers(client: ApiClient) -> list[dict[str, Any]]:
     return await client.get_array_pages(MCP_SERVERS)
 
 
+async def list_tests(client: ApiClient, test_suite: str | None = None) -> list[dict[str, Any]]:
+    """Assistant tests, `{"data", "meta"}` pages (§9.1); only those of one suite when given."""
+    return await client.get_all_pages(TESTS, {"test_suite": test_suite} if test_suite else None)
+
+
 def adopter(client: ApiClient, kind: str, name: str, parent_id: str | None = None) -> Adopt:
     """A lookup by name for a create whose outcome is unknown: it returns the resource if the first
     attempt landed after all, so the client adopts it instead of creating a duplicate."""
@@ -64,6 +69,8 @@ def adopter(client: ApiClient, kind: str, name: str, parent_id: str | None = Non
             found = [t for t in listed if t.get(TOOL.name_field) == name]
         elif kind == "McpServer":
             found = [m for m in await list_mcp_servers(client) if m.get("name") == name]
+        elif kind == "AssistantTest":
+            found = [t for t in await list_tests(client) if t.get("name") == name]
         elif kind == KIND_VERSION and parent_id:
             found = [v for v in await list_versions(client, parent_id) if v.get("version_name") == name]
         elif kind == KIND_CANARY and parent_id:

@@ -108,9 +108,11 @@ def _describe(key: str, live: LiveState) -> str:
     """A fingerprint key (`assistant/<id>/versions`) as a reader knows it: kind, name and id."""
     kind, _, rest = key.partition("/")
     object_id, _, part = rest.partition("/")
-    objects = {"assistant": live.assistants, "tool": live.tools, "mcp_server": live.mcp_servers}.get(kind, [])
+    objects = {"assistant": live.assistants, "tool": live.tools, "mcp_server": live.mcp_servers,
+               "assistant_test": live.tests}.get(kind, [])
     name_field = BY_PREFIX[kind].name_field if kind in BY_PREFIX else "name"
-    name = next((str(o.get(name_field)) for o in objects if str(o.get("id")) == object_id), None)
+    id_field = BY_PREFIX[kind].id_field if kind in BY_PREFIX else "id"
+    name = next((str(o.get(name_field)) for o in objects if str(o.get(id_field)) == object_id), None)
     if object_id == "ids":
         return f"the set of {kind.rstrip('s')}s"
     where = f"{kind} {name} ({object_id})" if name else f"{kind} {object_id} (deleted)"

@@ -35,12 +35,14 @@ async def fetch_account(client: ApiClient, kinds: Collection[str]) -> LiveState:
         return []
 
     want_assistants = "Assistant" in kinds
-    assistants, tools, servers = await gather_all(
-        reads.list_assistants(client) if want_assistants else nothing(),
+    want_tests = "AssistantTest" in kinds  # tests name their assistant: the listing gives the names
+    assistants, tools, servers, tests = await gather_all(
+        reads.list_assistants(client) if want_assistants or want_tests else nothing(),
         reads.list_tools(client) if want_assistants or "Tool" in kinds else nothing(),
         reads.list_mcp_servers(client) if want_assistants or "McpServer" in kinds else nothing(),
+        reads.list_tests(client) if want_tests else nothing(),
     )
-    live = LiveState(assistants=assistants, tools=tools, mcp_servers=servers)
+    live = LiveState(assistants=assistants, tools=tools, mcp_servers=servers, tests=tests)
 
     async def versions_of(assistant: dict[str, Any]) -> None:
         aid = str(assistant["id"])
@@ -50,7 +52,7 @@ async def fetch_account(client: ApiClient, kinds: Collection[str]) -> LiveState:
         if any(v.get("version_id") != assistant.get("version_id") for v in versions):
             live.canaries[aid] = await reads.get_canary(client, aid)
 
-    await gather_all(*(versions_of(a) for a in assistants))
+    await gather_all(*(versions_of(a) for a in assistants if want_assistants))
     return live
 
 

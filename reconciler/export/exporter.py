@@ -22,13 +22,14 @@ from typing import Any
 from reconciler.api.endpoints import canary_split, tool_spec
 from reconciler.export.dump import dump_document
 from reconciler.export.schema import spec_keys, strip_spec, type_enum
+from reconciler.export.tests import test_spec
 from reconciler.kinds import DEFAULT_OWNER_TAG, KINDS, PROTECT_TAG, REFERENCE_KEYS, RESOURCE_KINDS, SET_LIKE_KEYS
 from reconciler.manifest.loader import problems_of
 from reconciler.model import ENV_REF, LiveState
 
 API_VERSION = "reconciler/v1"
 # Output folder of each kind; prompts hold instructions too long to read inline.
-FOLDERS = {"Assistant": "assistants", "Tool": "tools", "McpServer": "mcp_servers"}
+FOLDERS = {"Assistant": "assistants", "Tool": "tools", "McpServer": "mcp_servers", "AssistantTest": "tests"}
 PROMPTS = "prompts"
 # Instructions longer than this, or on several lines, go to prompts/<slug>.md.
 INLINE_INSTRUCTIONS_MAX = 200
@@ -168,6 +169,9 @@ class _Exporter:
         self.tools = _identities("Tool", live.tools, self.warnings)
         self.servers = _identities("McpServer", live.mcp_servers, self.warnings)
         self.assistants = _identities("Assistant", live.assistants, self.warnings)
+        # Names are chosen as for the other kinds; a test's id is its `test_id`.
+        self.tests = _identities("AssistantTest", [{**t, "id": t.get(KINDS["AssistantTest"].id_field)}
+                                                   for t in live.tests], self.warnings)
 
     # --- output --------------------------------------------------------------------------------------
 
@@ -302,6 +306,18 @@ class _Exporter:
         protect = PROTECT_TAG in (obj.get("tags") or [])
         self._write("Assistant", ident, _metadata(ident, aid, "name", protect), spec)
 
+    def assistant_test(self, obj: dict[str, Any]) -> None:
+        """One assistant test as an AssistantTest manifest; its assistant by name."""
+        test_id = str(obj.get(KINDS["AssistantTest"].id_field))
+        ident = self.tests[test_id]
+        where = f"assistant test {ident.name!r}"
+        spec, unknown = test_spec(obj, {aid: i.name for aid, i in self.assistants.items()})
+        if unknown:
+            self.warnings.append(f"{where}: fields {', '.join(unknown)} have no manifest form; left out")
+        self._check_strings(where, spec)
+        spec = self._instructions(spec, f"test-{ident.slug}", None)
+        self._write("AssistantTest", ident, _metadata(ident, test_id, "name"), spec)
+
     def _instructions(self, spec: dict[str, Any], slug: str, version: str | None) -> dict[str, Any]:
         """Long or multi-line instructions move to prompts/<slug>[.<version>].md, referenced by
         `instructions_file` (relative to the manifest). Text with a carriage return stays inline: a
@@ -371,6 +387,9 @@ class _Exporter:
         if "Assistant" in self.kinds:
             for obj in self.live.assistants:
                 self.assistant(obj)
+        if "AssistantTest" in self.kinds:
+            for obj in self.live.tests:
+                self.assistant_test(obj)
         self.result.files = dict(sorted(self.result.files.items()))
         # Versions repeat what their main version says (a dangling reference, an unknown field): once is enough.
         self.result.warnings[:] = list(dict.fromkeys(self.result.warnings))

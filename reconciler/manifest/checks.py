@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import ManifestProblem
-from reconciler.kinds import TOOL_PAYLOAD_KEYS
+from reconciler.kinds import DEFAULT_TEST_CHANNEL, TEST_ASSISTANT_CHANNELS, TOOL_PAYLOAD_KEYS
 from reconciler.manifest.schema import did_you_mean, findings, message, to_problem
 from reconciler.manifest.yamlpos import Document, Path
 from reconciler.tree import merge
@@ -28,20 +28,54 @@ def document_checks(doc: Document, kind: str) -> list[ManifestProblem]:
         return _assistant(doc, spec)
     if kind == "Tool":
         return _tool(doc, spec)
+    if kind == "AssistantTest":
+        return _assistant_test(doc, spec)
     if kind == "Project":
         return _project(doc, spec)
     return []
 
 
-def _assistant(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
-    out: list[ManifestProblem] = []
+def _instructions(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
     # `instructions: null` beside a file would clear what the file gives: both keys count as given.
     if "instructions" in spec and spec.get("instructions_file") is not None:
-        out.append(doc.problem(("spec", "instructions_file"), "spec: give instructions or instructions_file, "
-                               "not both", at_key=True))
-    elif spec.get("instructions") is None and spec.get("instructions_file") is None:
-        out.append(doc.problem(("spec",), "spec: missing instructions (or instructions_file); "
-                               "the API requires instructions", at_key=True))
+        return [doc.problem(("spec", "instructions_file"), "spec: give instructions or instructions_file, "
+                            "not both", at_key=True)]
+    if spec.get("instructions") is None and spec.get("instructions_file") is None:
+        return [doc.problem(("spec",), "spec: missing instructions (or instructions_file); "
+                            "the API requires instructions", at_key=True)]
+    return []
+
+
+def _assistant_test(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
+    out = _instructions(doc, spec)
+    channel = spec.get("telnyx_conversation_channel", DEFAULT_TEST_CHANNEL)
+    if "assistant" in spec and "destination" in spec:
+        out.append(doc.problem(("spec", "destination"), "spec: give assistant or destination, not both",
+                               at_key=True))
+    elif "assistant" not in spec and "destination" not in spec:
+        out.append(doc.problem(("spec",), "spec: missing assistant (an Assistant by name) or destination; "
+                               "the API requires a destination", at_key=True))
+    elif "assistant" in spec and isinstance(channel, str) and channel not in TEST_ASSISTANT_CHANNELS:
+        out.append(doc.problem(("spec", "assistant"), f"spec.assistant: a {channel} test reaches the assistant "
+                               f"through a phone number: give it as destination (assistant works with "
+                               f"{' and '.join(TEST_ASSISTANT_CHANNELS)})", at_key=True))
+    rubric = spec.get("rubric")
+    seen: dict[str, int] = {}
+    for i, item in enumerate(rubric if isinstance(rubric, list) else []):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            # Results name the criterion (`detail_status[].name`): two of one name could not be told apart.
+            out.append(doc.problem(("spec", "rubric", i, "name"), f"spec.rubric[{i}].name: '{name}' is already "
+                                   f"the name of rubric[{seen[name]}]; results are reported by name"))
+        else:
+            seen[name] = i
+    return out
+
+
+def _assistant(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
+    out = _instructions(doc, spec)
     versions = spec.get("versions")
     names: dict[str, Path] = {}
     if isinstance(versions, list):
@@ -152,7 +186,8 @@ def _project(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
     if not isinstance(prune, dict) or not isinstance(prune.get("kinds"), list):
         return []
     out: list[ManifestProblem] = []
-    for kind, key in (("Tool", "tool_name_prefix"), ("McpServer", "mcp_server_name_prefix")):
+    for kind, key in (("Tool", "tool_name_prefix"), ("McpServer", "mcp_server_name_prefix"),
+                      ("AssistantTest", "test_name_prefix")):
         if kind in prune["kinds"] and not prune.get(key):
             out.append(doc.problem(("spec", "prune", "kinds"), f"spec.prune.kinds: pruning {kind} needs "
                                    f"spec.prune.{key} ({kind} resources carry no tags; the name prefix "

@@ -92,7 +92,7 @@ def read_manifests(
             if kind != "Project" and isinstance(raw, dict):
                 # Resolved even when the document has other problems, so that those are reported too.
                 resolver = _Resolver(doc, env, problems, texts, report_unset=not allow_unset_env)
-                spec = resolver.spec(raw, ("spec",), kind == "Assistant")
+                spec = resolver.spec(raw, ("spec",), kind in ("Assistant", "AssistantTest"))
             if len(problems) > before:
                 continue  # declared for the checks across documents, but not built from a bad shape
             if kind == "Project":
@@ -234,6 +234,7 @@ def _project(doc: Document) -> ProjectSpec:
             enabled=bool(prune.get("enabled", False)),
             tool_name_prefix=prune.get("tool_name_prefix"),
             mcp_server_name_prefix=prune.get("mcp_server_name_prefix"),
+            test_name_prefix=prune.get("test_name_prefix"),
         ),
     )
 

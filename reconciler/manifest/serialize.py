@@ -41,6 +41,7 @@ def dump_desired(state: DesiredState) -> dict[str, Any]:
                 "enabled": project.prune.enabled,
                 "tool_name_prefix": project.prune.tool_name_prefix,
                 "mcp_server_name_prefix": project.prune.mcp_server_name_prefix,
+                "test_name_prefix": project.prune.test_name_prefix,
             },
         },
         "resources": [_dump_resource(r) for r in state.resources],
@@ -102,6 +103,7 @@ def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> DesiredState:
                 enabled=bool(prune.get("enabled", False)),
                 tool_name_prefix=prune.get("tool_name_prefix"),
                 mcp_server_name_prefix=prune.get("mcp_server_name_prefix"),
+                test_name_prefix=prune.get("test_name_prefix"),
             ),
         )
     )

@@ -42,6 +42,7 @@ class Context:
                 ("Tool", live.tools),
                 ("McpServer", live.mcp_servers),
                 ("Assistant", live.assistants),
+                ("AssistantTest", live.tests),
             )
         }
         for m in self.matches.values():

@@ -23,9 +23,10 @@ class Matches:
 
     live_for: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    id_field: str = "id"
 
     def matched_ids(self) -> set[str]:
-        return {str(obj["id"]) for obj in self.live_for.values() if obj is not None}
+        return {str(obj[self.id_field]) for obj in self.live_for.values() if obj is not None}
 
 
 def index_by_name(objects: Iterable[dict[str, Any]], name_field: str) -> dict[str, list[dict[str, Any]]]:
@@ -35,16 +36,16 @@ def index_by_name(objects: Iterable[dict[str, Any]], name_field: str) -> dict[st
     return by_name
 
 
-def _ids(objs: list[dict[str, Any]]) -> str:
-    return ", ".join(str(o.get("id")) for o in objs)
+def _ids(objs: list[dict[str, Any]], id_field: str = "id") -> str:
+    return ", ".join(str(o.get(id_field)) for o in objs)
 
 
 def match(kind: str, desired: list[DesiredResource], live: list[dict[str, Any]]) -> Matches:
     """Match every desired resource of one kind to at most one live object of that kind."""
-    name_field = KINDS[kind].name_field
+    name_field, id_field = KINDS[kind].name_field, KINDS[kind].id_field
     by_name = index_by_name(live, name_field)
-    by_id = {str(obj.get("id")): obj for obj in live}
-    result = Matches()
+    by_id = {str(obj.get(id_field)): obj for obj in live}
+    result = Matches(id_field=id_field)
     claimed: dict[str, str] = {}  # live id -> address that claimed it
     for res in desired:
         meta = res.metadata
@@ -59,7 +60,7 @@ def match(kind: str, desired: list[DesiredResource], live: list[dict[str, Any]])
             if len(same) > 1:
                 result.errors.append(
                     f"{res.address}: {len(same)} live {kind} objects are named {meta.name!r} "
-                    f"(ids {_ids(same)}); pin one with metadata.id"
+                    f"(ids {_ids(same, id_field)}); pin one with metadata.id"
                 )
                 continue
             if same:
@@ -69,12 +70,12 @@ def match(kind: str, desired: list[DesiredResource], live: list[dict[str, Any]])
                 if len(old) > 1:
                     result.errors.append(
                         f"{res.address}: several live {kind} objects match previous_names "
-                        f"(ids {_ids(old)}); pin one with metadata.id"
+                        f"(ids {_ids(old, id_field)}); pin one with metadata.id"
                     )
                     continue
                 found = old[0] if old else None
         if found is not None:
-            live_id = str(found.get("id"))
+            live_id = str(found.get(id_field))
             if live_id in claimed:
                 result.errors.append(
                     f"{res.address} and {claimed[live_id]} both match live {kind} {live_id}"

@@ -21,7 +21,7 @@ from reconciler.model import (
     DesiredState,
     LiveState,
 )
-from reconciler.planning import diff, pruning
+from reconciler.planning import assistant_tests, diff, pruning
 from reconciler.planning.context import Context
 from reconciler.planning.plan import (
     CREATE,
@@ -337,6 +337,7 @@ class _Planner:
             self.assistant(res)
         for res in self.desired.of_kind("Assistant"):
             self.ctx.changes.extend(self._chunks.get(res.address, []))
+        assistant_tests.plan(self.ctx)  # after the assistants: a test reads as a check of what is above it
         if self.prune:
             pruning.prune(self.ctx)
         seen: set[str] = set()

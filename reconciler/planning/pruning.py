@@ -73,6 +73,25 @@ def prune(ctx: Context) -> None:
             delete = api.op_delete_tool if kind == "Tool" else api.op_delete_mcp_server
             ctx.add(ResourceChange(address, kind, name, [DELETE], id=str(obj["id"]),
                                      operations=[delete(str(obj["id"]))], depends_on=detaching))
+    _prune_tests(ctx)
+
+
+def _prune_tests(ctx: Context) -> None:
+    """Tests carry no tags: the project's reserved name prefix proves which ones it owns. Nothing uses
+    a test (a gate runs a suite by name, and a suite's tests are declared), so none is kept for a user."""
+    policy = ctx.desired.project.prune
+    kind = KINDS["AssistantTest"]
+    prefix = policy.test_name_prefix
+    if kind.kind not in policy.kinds or not prefix:
+        return
+    managed = ctx.matches[kind.kind].matched_ids()
+    for obj in ctx.live.tests:
+        name, test_id = str(obj.get(kind.name_field)), str(obj.get(kind.id_field))
+        if test_id in managed or not name.startswith(prefix):
+            continue
+        address = _prune_address(ctx, kind.kind, name, test_id, ctx.live.tests)
+        ctx.add(ResourceChange(address, kind.kind, name, [DELETE], id=test_id,
+                               operations=[api.op_delete_test(test_id)]))
 
 def _live_refs(kind: str, obj: dict[str, Any]) -> set[str]:
     if kind == "Tool":

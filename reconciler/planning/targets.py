@@ -12,6 +12,8 @@ _KINDS = {
     "tool": "tool",
     "mcp_server": "mcp_server",
     "mcpserver": "mcp_server",
+    "assistanttest": "assistant_test",
+    "assistant_test": "assistant_test",
 }
 
 
@@ -20,7 +22,8 @@ def target_address(target: str) -> str:
     kind, sep, name = target.partition("/")
     prefix = _KINDS.get(kind.strip().lower())
     if not sep or not name or prefix is None:
-        raise ConfigError(f"--target {target!r}: expected KIND/NAME with KIND one of Assistant, Tool, McpServer")
+        raise ConfigError(f"--target {target!r}: expected KIND/NAME with KIND one of Assistant, Tool, McpServer, "
+                          "AssistantTest")
     return f"{prefix}.{name}"
 
 
