@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from tests.conftest import API_KEY, Emulator, write
+from tests.support.emulator import API_KEY, Emulator
+from tests.support.manifests import write
 
 BOT = """
 apiVersion: reconciler/v1
