@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -19,11 +18,15 @@ from reconciler.kinds import RESOURCE_KINDS
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 
 
+def _env(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--env", metavar="NAME", help=f"the environment (of the Project's spec.environments) to {what}")
+
+
 def _connection(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--base-url",
-        default=os.environ.get("TELNYX_BASE_URL", DEFAULT_BASE_URL),
-        help="API base URL (env TELNYX_BASE_URL; default %(default)s)",
+        default=None,
+        help=f"API base URL (default: the environment's base_url, else env TELNYX_BASE_URL, else {DEFAULT_BASE_URL})",
     )
     p.add_argument("--parallelism", type=int, default=10, help="parallel requests (default 10)")
 
@@ -60,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="${env:NAME} references need not be set (pre-commit, fork PRs): checked as written, not their values",
     )
+    _env(p, "check (default: every one)")
 
     p = sub.add_parser("plan", help="show what apply would change")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -67,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
     p.add_argument("--no-color", action="store_true", help="never colour the text output")
+    _env(p, "plan")
     _selection(p)
     _connection(p)
 
@@ -75,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     p.add_argument("--format", choices=["text", "json"], default="text", help="progress as text or JSON lines")
     p.add_argument("--no-color", action="store_true", help="never colour the text output")
+    _env(p, "apply (a saved plan: must be the one it was made for)")
     _selection(p)
     _connection(p)
 
@@ -87,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(RESOURCE_KINDS),
         help="export only this kind (repeatable)",
     )
+    _env(p, "export (its account, key and owner tag; needs --manifests)")
+    p.add_argument("--manifests", metavar="PATH", action="append", default=[],
+                   help="manifest files/folders holding the Project that declares --env (repeatable)")
     _connection(p)
 
     p = sub.add_parser("emulator", help="serve a local emulator of the Telnyx AI Assistants API")

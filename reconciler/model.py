@@ -155,10 +155,36 @@ class PrunePolicy:
 
 
 @dataclass(frozen=True)
+class EnvironmentSpec:
+    """One environment the Project declares (docs/manifests.md, "Environments"): the account it is
+    bound to (the variable holding its API key, its base URL) and the owner tag that marks what it owns."""
+
+    name: str
+    owner_tag: str
+    api_key_env: str = "TELNYX_API_KEY"
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
 class ProjectSpec:
+    """The Project document. With environments, the state is loaded for one of them: `environment`
+    names it and `owner_tag` is that environment's; `environments` lists them all, so that the live
+    marks of the others can be recognised (an account that holds them is the wrong account)."""
+
     name: str = "default"
     owner_tag: str = DEFAULT_OWNER_TAG
     prune: PrunePolicy = field(default_factory=PrunePolicy)
+    environment: str | None = None
+    environments: tuple[EnvironmentSpec, ...] = ()
+
+    @property
+    def current(self) -> EnvironmentSpec | None:
+        """The environment this state was loaded for (None without environments)."""
+        return next((e for e in self.environments if e.name == self.environment), None)
+
+    def foreign_marks(self) -> dict[str, str]:
+        """Owner tag -> environment, for every environment of this project but the current one."""
+        return {e.owner_tag: e.name for e in self.environments if e.name != self.environment}
 
 
 @dataclass

@@ -5,29 +5,47 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 
 from reconciler import live as live_state
 from reconciler.api.client import ApiClient
+from reconciler.cli import DEFAULT_BASE_URL
 from reconciler.errors import ConfigError
-from reconciler.model import DesiredState, LiveState
+from reconciler.model import DesiredState, LiveState, ProjectSpec
 from reconciler.planning import planner
 from reconciler.planning.plan import Plan
+from reconciler.render.document import Origin
 
 
-def api_key() -> str:
-    """The API key from TELNYX_API_KEY (never a flag, never printed)."""
-    key = os.environ.get("TELNYX_API_KEY", "")
+def api_key(project: ProjectSpec | None = None) -> str:
+    """The API key (never a flag, never printed): from TELNYX_API_KEY, or from the variable the
+    environment being run names in `api_key_env`."""
+    current = project.current if project is not None else None
+    name = current.api_key_env if current is not None else "TELNYX_API_KEY"
+    key = os.environ.get(name, "")
     if not key:
-        raise ConfigError("TELNYX_API_KEY is not set: export it to call the API")
+        where = f" of environment {current.name}" if current is not None else ""
+        raise ConfigError(f"{name} is not set: export it to call the API{where}")
     return key
 
 
-def client_for(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None = None) -> ApiClient:
-    """The API client for a command's connection options."""
-    return ApiClient(args.base_url, api_key(), parallelism=args.parallelism, transport=transport)
+def base_url(args: argparse.Namespace, project: ProjectSpec | None = None) -> str:
+    """The base URL: --base-url, else the environment's `base_url`, else TELNYX_BASE_URL, else Telnyx's."""
+    current = project.current if project is not None else None
+    given: str | None = getattr(args, "base_url", None)
+    return (given or (current.base_url if current is not None else None)
+            or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL)
+
+
+def client_for(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None = None, *,
+               project: ProjectSpec | None = None) -> ApiClient:
+    """The API client for a command's connection options and the environment being run."""
+    return ApiClient(base_url(args, project), api_key(project), parallelism=args.parallelism, transport=transport)
 
 
 class _PlanAsReadsArrive:
@@ -66,3 +84,25 @@ def use_color(args: argparse.Namespace) -> bool:
     anything non-empty, as no-color.org says)."""
     return (not getattr(args, "no_color", False) and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
             and os.environ.get("TERM") != "dumb")
+
+
+def commit(paths: Sequence[str]) -> str | None:
+    """The commit the manifests are at: GITHUB_SHA in GitHub Actions, else `git rev-parse HEAD` in the
+    folder of the first path; None when neither answers (not a repository, no git)."""
+    sha = os.environ.get("GITHUB_SHA", "").strip()
+    if sha:
+        return sha
+    first = Path(paths[0]) if paths else Path(".")
+    folder = first if first.is_dir() else first.parent
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder or Path("."), capture_output=True,
+                              text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    out = done.stdout.strip()
+    return out if done.returncode == 0 and out else None
+
+
+def origin(desired: DesiredState, paths: Sequence[str]) -> Origin:
+    """What a plan of `desired` (read from `paths`) is of, for its header."""
+    return Origin(desired.project.name, desired.project.environment, commit(paths))

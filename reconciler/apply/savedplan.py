@@ -21,7 +21,7 @@ from reconciler.kinds import BY_PREFIX
 from reconciler.manifest import desired_from_dict, dump_desired
 from reconciler.model import DesiredState, LiveState
 from reconciler.planning.plan import Plan
-from reconciler.render.document import plan_document
+from reconciler.render.document import Origin, plan_document
 
 SAVED_KIND = "reconciler-saved-plan"
 
@@ -33,11 +33,17 @@ class SavedPlan:
     fingerprints: dict[str, str]
     prune: bool = False
     targets: list[str] = field(default_factory=list)
+    origin: Origin | None = None  # what the plan is of: its project, environment and commit
+
+    @property
+    def environment(self) -> str | None:
+        return self.desired.project.environment
 
 
 def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: LiveState, *,
-         prune: bool, targets: list[str]) -> None:
-    """Write the saved plan atomically (a reader never sees half a file)."""
+         prune: bool, targets: list[str], origin: Origin | None = None) -> None:
+    """Write the saved plan atomically (a reader never sees half a file). The environment it is for is
+    the desired state's (`desired.project.environment`); `apply FILE --env OTHER` refuses it."""
     data = {
         "kind": SAVED_KIND,
         "format_version": "1",
@@ -45,6 +51,8 @@ def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: 
         "desired": dump_desired(desired),
         "options": {"prune": prune, "targets": list(targets)},
         "fingerprints": live.fingerprints,
+        "origin": None if origin is None else {
+            "project": origin.project, "environment": origin.environment, "commit": origin.commit},
     }
     target = Path(path)
     try:
@@ -84,13 +92,24 @@ def load(path: str | os.PathLike[str]) -> SavedPlan:
     if data.get("kind") != SAVED_KIND or data.get("format_version") != "1":
         raise ConfigError(f"{path}: not a saved plan of format version 1")
     options = data.get("options", {})
+    about = data.get("origin")
     return SavedPlan(
         document=data["plan"],
         desired=desired_from_dict(data["desired"]),
         fingerprints=dict(data.get("fingerprints", {})),
         prune=bool(options.get("prune", False)),
         targets=list(options.get("targets", [])),
+        origin=Origin(str(about.get("project")), about.get("environment"), about.get("commit"))
+        if isinstance(about, dict) else None,
     )
+
+
+def check_environment(saved: SavedPlan, environment: str | None, path: str) -> None:
+    """A saved plan runs only in the environment it was made for (`--env` may repeat it, not change it)."""
+    if environment is not None and environment != saved.environment:
+        made = f"environment {saved.environment}" if saved.environment else "a project without environments"
+        raise ConfigError(f"{path}: this plan was made for {made}, not for environment {environment}: "
+                          f"refusing to apply it (plan again with --env {environment})")
 
 
 def check_fresh(saved: SavedPlan, live: LiveState) -> None:

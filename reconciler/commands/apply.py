@@ -23,9 +23,9 @@ from reconciler.apply import applier, savedplan
 from reconciler.errors import ApplyError, ConfigError, StalePlanError
 from reconciler.manifest import load
 from reconciler.model import DesiredState
-from reconciler.pipeline import client_for, compute, use_color
+from reconciler.pipeline import client_for, compute, origin, use_color
 from reconciler.planning.plan import Plan
-from reconciler.render.document import plan_document
+from reconciler.render.document import Origin, plan_document
 from reconciler.render.progress import JsonProgress, TextProgress
 from reconciler.render.text import render_text
 
@@ -35,9 +35,10 @@ CONFIRM_WORD = "yes"
 class _Source:
     """What to apply: desired state and options, and the saved plan they came from, if any."""
 
-    def __init__(self, desired: DesiredState, prune: bool, targets: list[str],
+    def __init__(self, desired: DesiredState, prune: bool, targets: list[str], origin: Origin,
                  saved: savedplan.SavedPlan | None = None, saved_path: str | None = None) -> None:
         self.desired = desired
+        self.origin = origin
         self.prune = prune
         self.targets = targets
         self.saved = saved
@@ -53,9 +54,12 @@ def _source(args: argparse.Namespace) -> _Source:
             raise ConfigError("--prune and --target cannot be combined with a saved plan: "
                               "they were fixed when the plan was made")
         saved = savedplan.load(paths[0])
-        return _Source(saved.desired, saved.prune, saved.targets, saved, paths[0])
+        savedplan.check_environment(saved, args.env, paths[0])
+        about = saved.origin or Origin(saved.desired.project.name, saved.environment)
+        return _Source(saved.desired, saved.prune, saved.targets, about, saved, paths[0])
     # Manifests are read before any network access: bad manifests make no API call.
-    return _Source(load(paths), args.prune, list(args.target))
+    desired = load(paths, environment=args.env)
+    return _Source(desired, args.prune, list(args.target), origin(desired, paths))
 
 
 def _emit_json(event: dict[str, Any]) -> None:
@@ -63,8 +67,8 @@ def _emit_json(event: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _show(args: argparse.Namespace, plan: Plan) -> None:
-    doc = plan_document(plan)
+def _show(args: argparse.Namespace, plan: Plan, about: Origin) -> None:
+    doc = plan_document(plan, about)
     if args.format == "json":
         _emit_json({"type": "plan", "plan": doc})
     else:
@@ -109,12 +113,12 @@ def run(args: argparse.Namespace) -> int:
                                  else TextProgress(sys.stdout, color=use_color(args)))
 
     async def go() -> int:
-        async with client_for(args) as client:
+        async with client_for(args, project=source.desired.project) as client:
             plan, live = await compute(client, source.desired, prune=source.prune, targets=source.targets)
             if source.saved is not None:
                 savedplan.check_fresh(source.saved, live)
                 _check_saved(source, plan)
-            _show(args, plan)
+            _show(args, plan, source.origin)
             if not plan.has_changes:
                 if args.format == "json":
                     hooks.summary(applier.ApplyResult())

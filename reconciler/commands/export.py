@@ -1,4 +1,5 @@
-"""`reconciler export [--out DIR] [--kind KIND ...]`: write manifests for the live resources.
+"""`reconciler export [--out DIR] [--kind KIND ...] [--env NAME --manifests PATH]`: write manifests
+for the live resources (with `--env`, of that environment's account, its owner tag left out).
 
 Reads the account concurrently (bounded by --parallelism), turns it into files with the pure
 `reconciler.exporter`, and writes each file atomically. Files a previous export wrote that no longer
@@ -21,8 +22,11 @@ from reconciler.api import reads
 from reconciler.api.client import ApiClient, gather_all
 from reconciler.errors import ConfigError
 from reconciler.export import exporter
-from reconciler.kinds import RESOURCE_KINDS
-from reconciler.model import LiveState
+from reconciler.kinds import DEFAULT_OWNER_TAG, RESOURCE_KINDS
+from reconciler.manifest import read_manifests
+from reconciler.model import DesiredState, LiveState, ProjectSpec
+from reconciler.pipeline import api_key, base_url
+from reconciler.planning import accounts
 
 INDEX = ".reconciler-export"
 
@@ -111,16 +115,30 @@ def write_files(out: Path, files: dict[str, str], kinds: Collection[str]) -> tup
     return changed, removed
 
 
+def _project(args: argparse.Namespace) -> ProjectSpec | None:
+    """The Project of `--manifests` (for `--env`: its account, key and owner tag). Only the Project
+    matters here, so secrets the manifests reference need not be set."""
+    if args.env is not None and not args.manifests:
+        raise ConfigError("export --env needs --manifests PATH: the manifests whose Project declares the environment")
+    if not args.manifests:
+        return None
+    return read_manifests(args.manifests, allow_unset_env=True, environment=args.env).state.project
+
+
 def run(args: argparse.Namespace) -> int:
     """Export the live resources of `args.kind` (all kinds when none is given) into `args.out`."""
     kinds = tuple(args.kind) if args.kind else RESOURCE_KINDS
+    project = _project(args)
+    key = api_key(project) if project is not None and project.current is not None else os.environ.get("TELNYX_API_KEY")
 
     async def go() -> LiveState:
-        async with ApiClient(args.base_url, os.environ.get("TELNYX_API_KEY"), parallelism=args.parallelism) as client:
+        async with ApiClient(base_url(args, project), key, parallelism=args.parallelism) as client:
             return await fetch_account(client, kinds)
 
     live = asyncio.run(go())
-    result = exporter.export(live, kinds)
+    if project is not None:
+        accounts.check(DesiredState(project=project), live)  # another environment's account: write nothing
+    result = exporter.export(live, kinds, project.owner_tag if project is not None else DEFAULT_OWNER_TAG)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     out = Path(args.out)

@@ -10,7 +10,7 @@ import sys
 from reconciler.apply import savedplan
 from reconciler.manifest import load
 from reconciler.model import LiveState
-from reconciler.pipeline import client_for, compute, use_color
+from reconciler.pipeline import client_for, compute, origin, use_color
 from reconciler.planning.plan import Plan
 from reconciler.render.document import plan_document
 from reconciler.render.markdown import render_markdown
@@ -18,14 +18,16 @@ from reconciler.render.text import render_text
 
 
 def run(args: argparse.Namespace) -> int:
-    desired = load(args.paths)  # before any network access: bad manifests make no API call
+    # Before any network access: bad manifests make no API call.
+    desired = load(args.paths, environment=args.env)
 
     async def go() -> tuple[Plan, LiveState]:
-        async with client_for(args) as client:
+        async with client_for(args, project=desired.project) as client:
             return await compute(client, desired, prune=args.prune, targets=args.target)
 
     plan, live = asyncio.run(go())
-    doc = plan_document(plan)
+    about = origin(desired, args.paths)
+    doc = plan_document(plan, about)
     if args.format == "json":
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
     elif args.format == "markdown":
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_text(doc, color=use_color(args)))
     if args.out:
-        savedplan.save(args.out, plan, desired, live, prune=args.prune, targets=args.target)
+        savedplan.save(args.out, plan, desired, live, prune=args.prune, targets=args.target, origin=about)
         if args.format == "text":
             print(f"\nSaved the plan to {args.out}: run `reconciler apply {args.out}` to carry it out.")
     return 2 if args.detailed_exitcode and plan.has_changes else 0

@@ -14,6 +14,7 @@ from typing import Any
 
 from reconciler.errors import ManifestError, ManifestProblem
 from reconciler.kinds import MANIFEST_KINDS as KINDS
+from reconciler.manifest import environments
 from reconciler.manifest.checks import Declared, cross_checks, document_checks
 from reconciler.manifest.schema import did_you_mean, findings, missing_key, to_problem
 from reconciler.manifest.yamlpos import Document, Path, load_documents
@@ -22,6 +23,7 @@ from reconciler.model import (
     CanaryEntry,
     DesiredResource,
     DesiredState,
+    EnvironmentSpec,
     Metadata,
     ProjectSpec,
     PrunePolicy,
@@ -42,69 +44,132 @@ class LoadResult:
     files: list[str] = field(default_factory=list)
 
 
-def load(paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | None = None) -> DesiredState:
-    """Read manifest files and folders into the desired state.
+def load(paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | None = None, *,
+         environment: str | None = None) -> DesiredState:
+    """Read manifest files and folders into the desired state (of `environment`, when the Project
+    declares environments).
 
     Folders are read recursively for `*.yaml` / `*.yml` in sorted order; a file may hold several
     documents. Raises ManifestError with every problem found, sorted by file and line. No network.
     """
-    return read_manifests(paths, environ).state
+    return read_manifests(paths, environ, environment=environment).state
 
 
 def read_manifests(
     paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | None = None, *,
-    allow_unset_env: bool = False,
+    allow_unset_env: bool = False, environment: str | None = None,
 ) -> LoadResult:
     """`load`, also telling which files were read (for the summary of `validate`).
 
     With `allow_unset_env` (validate in pre-commit, or on a fork's pull request, where the secrets
     are not there), an unset `${env:NAME}` is no problem: its reference is still checked as written,
     and schema rules about the value it stands for (an enum, a pattern) are not applied to it. The
-    state then holds empty strings in place of those values: for validation only, never for plan."""
+    state then holds empty strings in place of those values: for validation only, never for plan.
+
+    `environment` chooses one of the Project's environments (required when it declares any; a
+    ConfigError otherwise): its overlays, its variables, its owner tag."""
+    read = _read(paths)
+    s = environments.settings(read.project, read.environments, environment)
+    problems = list(read.problems)
+    state = _build(read, s, os.environ if environ is None else environ, problems, allow_unset_env)
+    if problems:
+        raise ManifestError(problems)
+    return LoadResult(state, read.files)
+
+
+def read_every_environment(
+    paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | None = None, *,
+    allow_unset_env: bool = False,
+) -> dict[str | None, LoadResult]:
+    """`read_manifests` for every environment the Project declares (the key None when it declares
+    none), reading the files once. A problem found in some environments only says in which."""
+    read = _read(paths)
     env = os.environ if environ is None else environ
+    names: list[str | None] = [e.name for e in read.environments] or [None]
+    found: dict[str | None, list[ManifestProblem]] = {}
+    out: dict[str | None, LoadResult] = {}
+    for name in names:
+        problems: list[ManifestProblem] = []
+        state = _build(read, environments.settings(read.project, read.environments, name), env, problems,
+                       allow_unset_env)
+        found[name] = problems
+        out[name] = LoadResult(state, read.files)
+    every = set.intersection(*(set(p) for p in found.values()))
+    problems = list(read.problems) + sorted(every, key=str)
+    for name, own in found.items():
+        problems += [replace(p, message=f"{p.message} (environment {name})") for p in dict.fromkeys(own)
+                     if p not in every]
+    if problems:
+        raise ManifestError(problems)
+    return out
+
+
+@dataclass
+class _Read:
+    """The files and documents of one load, read once whatever the number of environments."""
+
+    files: list[str]
+    documents: list[Document]
+    problems: list[ManifestProblem]
+    project: Document | None
+    environments: tuple[EnvironmentSpec, ...]
+
+
+def _read(paths: Sequence[str | os.PathLike[str]]) -> _Read:
     if isinstance(paths, str | os.PathLike):
         paths = [paths]  # one path given bare: a str is a Sequence, but not of paths
     problems: list[ManifestProblem] = []
     files = _expand(paths, problems)
-    state = DesiredState()
-    declared: list[Declared] = []
-    project_seen = False
-    texts: dict[FsPath, str] = {}  # instructions files, read once per load: many assistants share one
+    documents: list[Document] = []
     for label in files:
         try:
             text = FsPath(label).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(ManifestProblem(label, 1, 1, f"cannot read file: {_reason(exc)}"))
             continue
-        documents, found = load_documents(text, label)
+        docs, found = load_documents(text, label)
         problems.extend(found)
-        for doc in documents:
-            before = len(problems)
-            kind = _check(_with_env_values(doc, env), problems, _unset_paths(doc, env) if allow_unset_env else None)
-            if kind is None:
-                continue
-            meta = doc.data["metadata"]
-            previous = meta.get("previous_names")
-            previous = tuple(n for n in previous if isinstance(n, str)) if isinstance(previous, list) else ()
-            declared.append(Declared(kind, meta["name"], doc, previous))
-            raw = doc.data.get("spec")
-            spec = None
-            if kind != "Project" and isinstance(raw, dict):
-                # Resolved even when the document has other problems, so that those are reported too.
-                resolver = _Resolver(doc, env, problems, texts, report_unset=not allow_unset_env)
-                spec = resolver.spec(raw, ("spec",), kind in ("Assistant", "AssistantTest"))
-            if len(problems) > before:
-                continue  # declared for the checks across documents, but not built from a bad shape
-            if kind == "Project":
-                if not project_seen:
-                    state.project = _project(doc)
-                    project_seen = True
-            elif spec is not None:
-                state.resources.append(_resource(doc, kind, spec))
+        documents.extend(docs)
+    # The first Project rules (cross_checks reports any other): it says which environments exist.
+    project = next((d for d in documents if isinstance(d.data, dict) and d.data.get("kind") == "Project"), None)
+    return _Read(files, documents, problems, project, environments.declared(project, problems))
+
+
+def _build(read: _Read, s: environments.Settings, env: Mapping[str, str], problems: list[ManifestProblem],
+           allow_unset_env: bool) -> DesiredState:
+    """The desired state of one environment (every problem to `problems`)."""
+    state = DesiredState()
+    declared: list[Declared] = []
+    project_seen = False
+    texts: dict[FsPath, str] = {}  # instructions files, read once per load: many assistants share one
+    for original in read.documents:
+        doc = environments.for_environment(original, s, problems)
+        if doc is None:
+            continue  # not part of this environment
+        before = len(problems)
+        kind = _check(_with_env_values(doc, env), problems, _unset_paths(doc, env) if allow_unset_env else None)
+        if kind is None:
+            continue
+        meta = doc.data["metadata"]
+        previous = meta.get("previous_names")
+        previous = tuple(n for n in previous if isinstance(n, str)) if isinstance(previous, list) else ()
+        declared.append(Declared(kind, meta["name"], doc, previous))
+        raw = doc.data.get("spec")
+        spec = None
+        if kind != "Project" and isinstance(raw, dict):
+            # Resolved even when the document has other problems, so that those are reported too.
+            resolver = _Resolver(doc, env, problems, texts, report_unset=not allow_unset_env)
+            spec = resolver.spec(raw, ("spec",), kind in ("Assistant", "AssistantTest"))
+        if len(problems) > before:
+            continue  # declared for the checks across documents, but not built from a bad shape
+        if kind == "Project":
+            if not project_seen:
+                state.project = _project(doc, s)
+                project_seen = True
+        elif spec is not None:
+            state.resources.append(_resource(doc, kind, spec))
     problems.extend(cross_checks(declared))
-    if problems:
-        raise ManifestError(problems)
-    return LoadResult(state, files)
+    return state
 
 
 def _reason(exc: Exception) -> str:
@@ -223,12 +288,15 @@ def _check(doc: Document, problems: list[ManifestProblem], unset: frozenset[Path
     return kind
 
 
-def _project(doc: Document) -> ProjectSpec:
+def _project(doc: Document, s: environments.Settings) -> ProjectSpec:
     spec = doc.data.get("spec") or {}
     prune = spec.get("prune") or {}
+    current = next((e for e in s.environments if e.name == s.environment), None)
     return ProjectSpec(
         name=doc.data["metadata"]["name"],
-        owner_tag=spec.get("owner_tag", ProjectSpec.owner_tag),
+        owner_tag=current.owner_tag if current is not None else spec.get("owner_tag", ProjectSpec.owner_tag),
+        environment=s.environment,
+        environments=s.environments,
         prune=PrunePolicy(
             kinds=tuple(prune.get("kinds", PrunePolicy.kinds)),
             enabled=bool(prune.get("enabled", False)),

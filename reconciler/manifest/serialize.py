@@ -17,6 +17,7 @@ from reconciler.model import (
     CanaryEntry,
     DesiredResource,
     DesiredState,
+    EnvironmentSpec,
     Metadata,
     ProjectSpec,
     PrunePolicy,
@@ -43,6 +44,11 @@ def dump_desired(state: DesiredState) -> dict[str, Any]:
                 "mcp_server_name_prefix": project.prune.mcp_server_name_prefix,
                 "test_name_prefix": project.prune.test_name_prefix,
             },
+            "environment": project.environment,
+            "environments": [
+                {"name": e.name, "owner_tag": e.owner_tag, "api_key_env": e.api_key_env, "base_url": e.base_url}
+                for e in project.environments
+            ],
         },
         "resources": [_dump_resource(r) for r in state.resources],
     }
@@ -104,6 +110,11 @@ def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> DesiredState:
                 tool_name_prefix=prune.get("tool_name_prefix"),
                 mcp_server_name_prefix=prune.get("mcp_server_name_prefix"),
                 test_name_prefix=prune.get("test_name_prefix"),
+            ),
+            environment=project.get("environment"),
+            environments=tuple(
+                EnvironmentSpec(e["name"], e["owner_tag"], e.get("api_key_env") or "TELNYX_API_KEY", e.get("base_url"))
+                for e in project.get("environments") or ()
             ),
         )
     )

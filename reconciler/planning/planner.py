@@ -21,7 +21,7 @@ from reconciler.model import (
     DesiredState,
     LiveState,
 )
-from reconciler.planning import assistant_tests, diff, pruning
+from reconciler.planning import accounts, assistant_tests, diff, pruning
 from reconciler.planning.context import Context
 from reconciler.planning.plan import (
     CREATE,
@@ -64,6 +64,7 @@ class Planner:
     """
 
     def __init__(self, desired: DesiredState, live: LiveState, *, prune: bool = False) -> None:
+        accounts.check(desired, live)  # the wrong account for this environment: stop before planning
         self._impl = _Planner(desired, live, prune or desired.project.prune.enabled)
         self._impl.shared()
 

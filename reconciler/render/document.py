@@ -3,6 +3,7 @@ published as schemas/plan.schema.json. Sensitive values never reach it: they bec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model import SensitiveStr
@@ -33,8 +34,22 @@ def _change(fc: FieldChange) -> dict[str, Any]:
     return out
 
 
-def plan_document(plan: Plan) -> dict[str, Any]:
-    """The versioned JSON plan."""
+@dataclass(frozen=True)
+class Origin:
+    """What a plan is of: the project, the environment (None without environments) and the commit of
+    the manifests (None when unknown). Every view prints it, so two environments' plans are never
+    confused; it is not part of what a saved plan compares."""
+
+    project: str
+    environment: str | None = None
+    commit: str | None = None
+
+
+ORIGIN_KEYS = ("project", "environment", "commit")
+
+
+def plan_document(plan: Plan, origin: Origin | None = None) -> dict[str, Any]:
+    """The versioned JSON plan; with `origin`, it says what it is of (ORIGIN_KEYS)."""
     changes = []
     for rc in plan.resource_changes:
         entry: dict[str, Any] = {
@@ -50,8 +65,11 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         if rc.reason:
             entry["reason"] = rc.reason
         changes.append(entry)
+    about = {} if origin is None else {
+        "project": origin.project, "environment": origin.environment, "commit": origin.commit}
     return {
         "format_version": FORMAT_VERSION,
+        **about,
         "summary": plan.summary(),
         "resource_changes": changes,
         "warnings": list(plan.warnings),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.planning.plan import action_word
-from reconciler.render.text import format_value, is_long_text, line_diff, summary_line
+from reconciler.render.text import format_value, is_long_text, line_diff, origin_line, summary_line
 
 LIMIT = 65_000
 FOLD_NOTE = ("\n> [!NOTE]\n> Some detail was folded to keep this comment under {limit:,} characters "
@@ -68,8 +68,11 @@ def _section(rc: dict[str, Any], level: int, cap: int = 0) -> str:
 
 def render_markdown(doc: dict[str, Any], limit: int = LIMIT) -> str:
     """The whole comment, never longer than `limit` characters."""
+    marker = _marker(doc)
+    room = limit - len(marker)  # the marker is never folded
     changed = [rc for rc in doc["resource_changes"] if rc["actions"] != ["no-op"]]
-    head = [f"### {summary_line(doc['summary'])}\n"]
+    origin = origin_line(doc, "`")
+    head = [f"### {summary_line(doc['summary'])}" + (f" ({origin})" if origin else "") + "\n"]
     if not changed:
         head.append("No changes. Live state matches the manifests.\n")
     destroyed = [rc["address"] for rc in changed if "delete" in rc["actions"]]
@@ -87,15 +90,23 @@ def render_markdown(doc: dict[str, Any], limit: int = LIMIT) -> str:
         sections = "".join(_section(rc, level, cap) for rc in changed)
         note = FOLD_NOTE.format(limit=limit, level=names[level].format(cap=cap)) if level else ""
         text = header + sections + note
-        if len(text) <= limit:
-            return text
+        if len(text) <= room:
+            return text + marker
     # Even one line per resource is too long: list as many as fit.
     note = FOLD_NOTE.format(limit=limit, level="resources omitted")
     out = header
     for shown, rc in enumerate(changed):
         line = _section(rc, 3)
-        if len(out) + len(line) + len(note) + 40 > limit:
+        if len(out) + len(line) + len(note) + 40 > room:
             out += f"- … and {len(changed) - shown} more\n"
             break
         out += line
-    return out + note
+    return out + note + marker
+
+
+def _marker(doc: dict[str, Any]) -> str:
+    """An invisible line naming the project and environment, so that a bot updating its pull-request
+    comment finds the one of this environment (one comment per project and environment)."""
+    if "project" not in doc:
+        return ""
+    return f"\n<!-- reconciler-plan project={doc['project']} environment={doc.get('environment') or '-'} -->\n"

@@ -19,6 +19,16 @@ def summary_line(summary: dict[str, int]) -> str:
     return f"Plan: {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy."
 
 
+def origin_line(doc: dict[str, Any], code: str = "") -> str | None:
+    """`project P, environment E, commit C` for a plan document that says what it is of, else None.
+    `code` wraps each value (a backtick in markdown)."""
+    if "project" not in doc:
+        return None
+    commit = doc.get("commit")
+    return (f"project {code}{doc['project']}{code}, environment {code}{doc.get('environment') or '(none)'}{code}, "
+            f"commit {code}{commit[:12] if commit else '(unknown)'}{code}")
+
+
 def format_value(value: Any) -> str:
     """Compact JSON; objects and lists too long for one line are spread over indented lines."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -64,6 +74,9 @@ def render_text(doc: dict[str, Any], color: bool = False) -> str:
 
     changed = [rc for rc in doc["resource_changes"] if rc["actions"] != ["no-op"]]
     lines: list[str] = []
+    origin = origin_line(doc)
+    if origin is not None:
+        lines += [f"Plan for {origin}.", ""]
     if not changed:
         lines.append("No changes. Live state matches the manifests.")
     else:

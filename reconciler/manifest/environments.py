@@ -1,0 +1,230 @@
+"""Environments and variables (docs/manifests.md, "Environments"): what the Project declares, and each
+resource document as one environment sees it.
+
+One folder of manifests serves several environments. For the environment being loaded, a resource
+document is: skipped when its `metadata.environments` leaves that environment out; otherwise its
+`spec` with the environment's overlay (`overlays.<env>`) merged on by `tree.merge` (the rules of
+version overlays), then with every `${var:NAME}` replaced. A string that is exactly `${var:NAME}`
+takes the variable's value with its type (a number stays a number, a list a list); inside a longer
+string a scalar is written as text. Variables are not secrets: plans show their values.
+
+The result is an ordinary Document (positions of overlay values point into the overlay), so the
+schema, the checks and the resolver downstream see nothing new. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler.errors import ConfigError, ManifestProblem
+from reconciler.kinds import DEFAULT_OWNER_TAG
+from reconciler.manifest.schema import did_you_mean
+from reconciler.manifest.yamlpos import Document, Path, Pos
+from reconciler.model import EnvironmentSpec
+from reconciler.tree import merge
+
+VAR_REF = re.compile(r"\$\{var:([A-Za-z_][A-Za-z0-9_]*)\}")
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Environment names go into owner tags and plan headers: short, lower case, no separators of tags.
+ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+def default_owner_tag(project: str, environment: str) -> str:
+    """The owner tag of an environment that does not set its own: one per project and environment."""
+    return f"{DEFAULT_OWNER_TAG}/{project}/{environment}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the Project says about environments, for loading one of them (`environment`, None when
+    the project declares none) with the variables in force there."""
+
+    environments: tuple[EnvironmentSpec, ...] = ()
+    environment: str | None = None
+    variables: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.environments)
+
+
+def declared(project: Document | None, problems: list[ManifestProblem]) -> tuple[EnvironmentSpec, ...]:
+    """The environments a (schema-checked) Project document declares; their problems to `problems`."""
+    spec = project.data.get("spec") if project is not None and isinstance(project.data, dict) else None
+    envs = spec.get("environments") if isinstance(spec, dict) else None
+    if project is None or not isinstance(envs, dict):
+        return ()
+    assert isinstance(spec, dict)
+    name = str(project.data.get("metadata", {}).get("name", "default"))
+    if envs and "owner_tag" in spec:
+        problems.append(project.problem(("spec", "owner_tag"), "spec.owner_tag: with environments, each "
+                                        "environment has its own owner tag (spec.environments.<env>.owner_tag)",
+                                        at_key=True))
+    out: list[EnvironmentSpec] = []
+    tags: dict[str, str] = {}
+    for env, body in envs.items():
+        at: Path = ("spec", "environments", env)
+        if not ENV_NAME.match(env):
+            problems.append(project.problem(at, f"spec.environments: environment name {env!r} must be lower "
+                                            "case letters, digits, - and _, starting with a letter", at_key=True))
+            continue
+        body = body if isinstance(body, dict) else {}
+        own = body.get("owner_tag")
+        tag = own if isinstance(own, str) else default_owner_tag(name, env)
+        if tag in tags:
+            problems.append(project.problem((*at, "owner_tag"), f"spec.environments.{env}: owner tag {tag!r} is "
+                                            f"also {tags[tag]}'s; each environment needs its own, or prune in one "
+                                            "would delete the other's assistants"))
+        tags[tag] = env
+        for var in _variables(body):
+            if not VAR_NAME.match(var):
+                problems.append(project.problem((*at, "variables", var), f"variable name {var!r}: use letters, "
+                                                "digits and _, starting with a letter or _", at_key=True))
+        out.append(EnvironmentSpec(env, tag, str(body.get("api_key_env") or "TELNYX_API_KEY"),
+                                   body.get("base_url") if isinstance(body.get("base_url"), str) else None))
+    for var in _variables(spec):
+        if not VAR_NAME.match(var):
+            problems.append(project.problem(("spec", "variables", var), f"variable name {var!r}: use letters, "
+                                            "digits and _, starting with a letter or _", at_key=True))
+    return tuple(out)
+
+
+def _variables(body: Mapping[str, Any]) -> dict[str, Any]:
+    found = body.get("variables")
+    return found if isinstance(found, dict) else {}
+
+
+def settings(project: Document | None, environments: tuple[EnvironmentSpec, ...], environment: str | None
+             ) -> Settings:
+    """The settings for loading `environment`. An environment the Project does not declare, or none
+    chosen when it declares some, is the user's mistake on the command line (ConfigError)."""
+    names = [e.name for e in environments]
+    if environment is not None and environment not in names:
+        if not names:
+            raise ConfigError(f"--env {environment}: the manifests declare no environments "
+                              "(spec.environments in the Project document)")
+        raise ConfigError(f"--env {environment}: no such environment; the Project declares "
+                          f"{', '.join(names)}{did_you_mean(environment, names)}")
+    if environment is None and names:
+        raise ConfigError(f"the Project declares environments ({', '.join(names)}): choose one with --env NAME")
+    spec = project.data.get("spec") if project is not None and isinstance(project.data, dict) else None
+    spec = spec if isinstance(spec, dict) else {}
+    variables = dict(_variables(spec))
+    if environment is not None:
+        variables.update(_variables(spec.get("environments", {}).get(environment) or {}))
+    return Settings(environments, environment, variables)
+
+
+def for_environment(doc: Document, s: Settings, problems: list[ManifestProblem]) -> Document | None:
+    """The resource document as environment `s.environment` sees it, or None when it is not part of
+    that environment. Problems (unknown environments, unknown variables) go to `problems`."""
+    data = doc.data
+    if not isinstance(data, dict) or data.get("kind") == "Project":
+        return doc
+    meta = data.get("metadata")
+    only = meta.get("environments") if isinstance(meta, dict) else None
+    overlays = data.get("overlays")
+    if isinstance(only, list):
+        for i, name in enumerate(only):
+            if isinstance(name, str) and name not in s.names:
+                problems.append(doc.problem(("metadata", "environments", i), _unknown(name, s.names)))
+    if isinstance(overlays, dict):
+        for name in overlays:
+            if name not in s.names:
+                problems.append(doc.problem(("overlays", name), "overlays: " + _unknown(name, s.names), at_key=True))
+    if isinstance(meta, dict) and "${var:" in repr(meta):
+        problems.append(doc.problem(("metadata",), "metadata: ${var:…} references work in spec only", at_key=True))
+    if s.environment is not None and isinstance(only, list) and s.environment not in only:
+        return None
+    spec = data.get("spec")
+    if not isinstance(spec, dict) or ("overlays" not in data and not (isinstance(meta, dict) and "environments" in meta)
+                                      and "${var:" not in repr(spec)):
+        return doc  # nothing to do: the common case costs one repr
+    values, keys = doc.values, doc.keys
+    overlay = overlays.get(s.environment) if isinstance(overlays, dict) and s.environment else None
+    if isinstance(overlay, dict):
+        values, keys = dict(values), dict(keys)
+        _move_positions(values, keys, spec, overlay, ("overlays", str(s.environment)), ("spec",))
+        spec = merge(spec, overlay)
+    out = replace(doc, values=values, keys=keys)
+    spec = _substitute(spec, ("spec",), s, out, problems)
+    new = {k: v for k, v in data.items() if k != "overlays"}
+    if isinstance(meta, dict):
+        new["metadata"] = {k: v for k, v in meta.items() if k != "environments"}
+    new["spec"] = spec
+    out.data = new
+    return out
+
+
+def _unknown(name: str, names: tuple[str, ...]) -> str:
+    if not names:
+        return f"environment {name!r}: the Project declares no environments (spec.environments)"
+    return f"unknown environment {name!r}; the Project declares {', '.join(names)}{did_you_mean(name, names)}"
+
+
+def _move_positions(values: dict[Path, Pos], keys: dict[Path, Pos], base: Any, overlay: dict[str, Any],
+                    src: Path, dst: Path) -> None:
+    """Positions after `merge(base, overlay)`: what the overlay replaces is found in the overlay."""
+    for key, value in overlay.items():
+        s, d = (*src, key), (*dst, key)
+        below = base.get(key) if isinstance(base, dict) else None
+        if isinstance(value, dict) and isinstance(below, dict):
+            _move_positions(values, keys, below, value, s, d)
+            continue
+        for table in (values, keys):
+            for path in [p for p in table if p[:len(d)] == d]:
+                del table[path]
+            if value is not None:
+                table.update({(*d, *p[len(s):]): pos for p, pos in list(table.items()) if p[:len(s)] == s})
+
+
+def _substitute(value: Any, path: Path, s: Settings, doc: Document, problems: list[ManifestProblem]) -> Any:
+    if isinstance(value, str):
+        return _string(value, path, s, doc, problems) if "${var:" in value else value
+    if isinstance(value, dict):
+        return {k: _substitute(v, (*path, k), s, doc, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, (*path, i), s, doc, problems) for i, v in enumerate(value)]
+    return value
+
+
+def _string(text: str, path: Path, s: Settings, doc: Document, problems: list[ManifestProblem]) -> Any:
+    whole = VAR_REF.fullmatch(text)
+    if whole is not None:
+        name = whole.group(1)
+        if name not in s.variables:
+            problems.append(doc.problem(path, _unknown_variable(name, s)))
+            return text
+        return copy.deepcopy(s.variables[name])  # its own copy: the same variable may be used twice
+
+    def as_text(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in s.variables:
+            problems.append(doc.problem(path, _unknown_variable(name, s)))
+            return match.group(0)
+        found = s.variables[name]
+        if isinstance(found, dict | list) or found is None:
+            what = "null" if found is None else type(found).__name__.replace("dict", "object")
+            problems.append(doc.problem(path, f"variable {name} is {'a ' if found is not None else ''}{what}: "
+                                        "inside a longer string only a string, number or boolean fits; "
+                                        f"write ${{var:{name}}} as the whole value"))
+            return match.group(0)
+        return found if isinstance(found, str) else json.dumps(found)
+
+    out = VAR_REF.sub(as_text, text)
+    if "${var:" in VAR_REF.sub("", text):
+        problems.append(doc.problem(path, "malformed ${var:…} reference; write ${var:NAME} with NAME made of "
+                                    "letters, digits and _"))
+    return out
+
+
+def _unknown_variable(name: str, s: Settings) -> str:
+    where = f"environment {s.environment}" if s.environment else "the Project"
+    known = sorted(s.variables)
+    listed = f" (it defines {', '.join(known)}){did_you_mean(name, known)}" if known else " (it defines none)"
+    return f"unknown variable {name} (referenced as ${{var:{name}}}): not defined for {where}{listed}"
