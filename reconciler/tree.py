@@ -1,9 +1,9 @@
 """Small helpers over JSON-like trees (dicts, lists, scalars): the one overlay merge, the one way
-to write a path as text, and what counts as a number. Pure functions, no project imports."""
+to write a path as text, a rewrite of every string, and what counts as a number. Pure functions, no project imports."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
@@ -37,3 +37,14 @@ def dotted(path: Iterable[Any], empty: str = "") -> str:
 def is_number(value: Any) -> bool:
     """A JSON number: an int or float, but not a bool (Python's bool is an int)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def map_strings(value: Any, rewrite: Callable[[str, tuple[Any, ...]], Any], path: tuple[Any, ...] = ()) -> Any:
+    """A copy of `value` in which every string is `rewrite(string, its path)`; other leaves are kept."""
+    if isinstance(value, str):
+        return rewrite(value, path)
+    if isinstance(value, dict):
+        return {k: map_strings(v, rewrite, (*path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [map_strings(v, rewrite, (*path, i)) for i, v in enumerate(value)]
+    return value

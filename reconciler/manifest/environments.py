@@ -26,7 +26,7 @@ from reconciler.kinds import DEFAULT_OWNER_TAG
 from reconciler.manifest.schema import did_you_mean
 from reconciler.manifest.yamlpos import Document, Path, Pos
 from reconciler.model import EnvironmentSpec
-from reconciler.tree import merge
+from reconciler.tree import map_strings, merge
 
 VAR_REF = re.compile(r"\$\{var:([A-Za-z_][A-Za-z0-9_]*)\}")
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -120,12 +120,14 @@ def settings(project: Document | None, environments: tuple[EnvironmentSpec, ...]
     return Settings(environments, environment, variables)
 
 
-def for_environment(doc: Document, s: Settings, problems: list[ManifestProblem]) -> Document | None:
-    """The resource document as environment `s.environment` sees it, or None when it is not part of
-    that environment. Problems (unknown environments, unknown variables) go to `problems`."""
+def for_environment(doc: Document, s: Settings, problems: list[ManifestProblem]
+                    ) -> tuple[Document | None, frozenset[Path]]:
+    """The resource document as environment `s.environment` sees it (None when it is not part of that
+    environment), and the paths whose variables could not be resolved (the schema need not say
+    more about them). Problems (unknown environments, unknown variables) go to `problems`."""
     data = doc.data
     if not isinstance(data, dict) or data.get("kind") == "Project":
-        return doc
+        return doc, frozenset()
     meta = data.get("metadata")
     only = meta.get("environments") if isinstance(meta, dict) else None
     overlays = data.get("overlays")
@@ -140,11 +142,11 @@ def for_environment(doc: Document, s: Settings, problems: list[ManifestProblem])
     if isinstance(meta, dict) and "${var:" in repr(meta):
         problems.append(doc.problem(("metadata",), "metadata: ${var:…} references work in spec only", at_key=True))
     if s.environment is not None and isinstance(only, list) and s.environment not in only:
-        return None
+        return None, frozenset()
     spec = data.get("spec")
     if not isinstance(spec, dict) or ("overlays" not in data and not (isinstance(meta, dict) and "environments" in meta)
                                       and "${var:" not in repr(spec)):
-        return doc  # nothing to do: the common case costs one repr
+        return doc, frozenset()  # nothing to do: the common case costs one repr
     values, keys = doc.values, doc.keys
     overlay = overlays.get(s.environment) if isinstance(overlays, dict) and s.environment else None
     if isinstance(overlay, dict):
@@ -152,13 +154,14 @@ def for_environment(doc: Document, s: Settings, problems: list[ManifestProblem])
         _move_positions(values, keys, spec, overlay, ("overlays", str(s.environment)), ("spec",))
         spec = merge(spec, overlay)
     out = replace(doc, values=values, keys=keys)
-    spec = _substitute(spec, ("spec",), s, out, problems)
+    unresolved: set[Path] = set()
+    spec = _Substitution(s, out, problems, unresolved).value(spec, ("spec",))
     new = {k: v for k, v in data.items() if k != "overlays"}
     if isinstance(meta, dict):
         new["metadata"] = {k: v for k, v in meta.items() if k != "environments"}
     new["spec"] = spec
     out.data = new
-    return out
+    return out, frozenset(unresolved)
 
 
 def _unknown(name: str, names: tuple[str, ...]) -> str:
@@ -183,48 +186,53 @@ def _move_positions(values: dict[Path, Pos], keys: dict[Path, Pos], base: Any, o
                 table.update({(*d, *p[len(s):]): pos for p, pos in list(table.items()) if p[:len(s)] == s})
 
 
-def _substitute(value: Any, path: Path, s: Settings, doc: Document, problems: list[ManifestProblem]) -> Any:
-    if isinstance(value, str):
-        return _string(value, path, s, doc, problems) if "${var:" in value else value
-    if isinstance(value, dict):
-        return {k: _substitute(v, (*path, k), s, doc, problems) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, (*path, i), s, doc, problems) for i, v in enumerate(value)]
-    return value
+class _Substitution:
+    """Replaces `${var:NAME}` in one document; a path whose reference fails goes to `unresolved`."""
 
+    def __init__(self, s: Settings, doc: Document, problems: list[ManifestProblem], unresolved: set[Path]) -> None:
+        self.s = s
+        self.doc = doc
+        self.problems = problems
+        self.unresolved = unresolved
 
-def _string(text: str, path: Path, s: Settings, doc: Document, problems: list[ManifestProblem]) -> Any:
-    whole = VAR_REF.fullmatch(text)
-    if whole is not None:
-        name = whole.group(1)
-        if name not in s.variables:
-            problems.append(doc.problem(path, _unknown_variable(name, s)))
-            return text
-        return copy.deepcopy(s.variables[name])  # its own copy: the same variable may be used twice
+    def value(self, value: Any, path: Path) -> Any:
+        return map_strings(value, lambda text, at: self.string(text, at) if "${var:" in text else text, path)
 
-    def as_text(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in s.variables:
-            problems.append(doc.problem(path, _unknown_variable(name, s)))
-            return match.group(0)
-        found = s.variables[name]
-        if isinstance(found, dict | list) or found is None:
-            what = "null" if found is None else type(found).__name__.replace("dict", "object")
-            problems.append(doc.problem(path, f"variable {name} is {'a ' if found is not None else ''}{what}: "
-                                        "inside a longer string only a string, number or boolean fits; "
-                                        f"write ${{var:{name}}} as the whole value"))
-            return match.group(0)
-        return found if isinstance(found, str) else json.dumps(found)
+    def fail(self, path: Path, message: str) -> None:
+        self.problems.append(self.doc.problem(path, message))
+        self.unresolved.add(path)
 
-    out = VAR_REF.sub(as_text, text)
-    if "${var:" in VAR_REF.sub("", text):
-        problems.append(doc.problem(path, "malformed ${var:…} reference; write ${var:NAME} with NAME made of "
-                                    "letters, digits and _"))
-    return out
+    def string(self, text: str, path: Path) -> Any:
+        variables = self.s.variables
+        whole = VAR_REF.fullmatch(text)
+        if whole is not None:
+            name = whole.group(1)
+            if name not in variables:
+                self.fail(path, _unknown_variable(name, self.s))
+                return text
+            return copy.deepcopy(variables[name])  # its own copy: the same variable may be used twice
+
+        def as_text(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in variables:
+                self.fail(path, _unknown_variable(name, self.s))
+                return match.group(0)
+            found = variables[name]
+            if isinstance(found, dict | list) or found is None:
+                what = "null" if found is None else "a list" if isinstance(found, list) else "an object"
+                self.fail(path, f"variable {name} is {what}: inside a longer string only a string, number or "
+                          f"boolean fits; write ${{var:{name}}} as the whole value")
+                return match.group(0)
+            return found if isinstance(found, str) else json.dumps(found)
+
+        out = VAR_REF.sub(as_text, text)
+        if "${var:" in VAR_REF.sub("", text):
+            self.fail(path, "malformed ${var:…} reference; write ${var:NAME} with NAME made of letters, digits and _")
+        return out
 
 
 def _unknown_variable(name: str, s: Settings) -> str:
-    where = f"environment {s.environment}" if s.environment else "the Project"
-    known = sorted(s.variables)
-    listed = f" (it defines {', '.join(known)}){did_you_mean(name, known)}" if known else " (it defines none)"
-    return f"unknown variable {name} (referenced as ${{var:{name}}}): not defined for {where}{listed}"
+    # The same words in every environment, so that validate reports a typo found in all of them once.
+    where = "the environment's or the Project's variables" if s.environment else "the Project's spec.variables"
+    return (f"unknown variable {name} (referenced as ${{var:{name}}}): not in {where}"
+            f"{did_you_mean(name, sorted(s.variables))}")

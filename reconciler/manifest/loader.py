@@ -143,11 +143,12 @@ def _build(read: _Read, s: environments.Settings, env: Mapping[str, str], proble
     project_seen = False
     texts: dict[FsPath, str] = {}  # instructions files, read once per load: many assistants share one
     for original in read.documents:
-        doc = environments.for_environment(original, s, problems)
+        doc, unresolved = environments.for_environment(original, s, problems)
         if doc is None:
             continue  # not part of this environment
         before = len(problems)
-        kind = _check(_with_env_values(doc, env), problems, _unset_paths(doc, env) if allow_unset_env else None)
+        unset = (_unset_paths(doc, env) if allow_unset_env else frozenset()) | unresolved
+        kind = _check(_with_env_values(doc, env), problems, unset or None)
         if kind is None:
             continue
         meta = doc.data["metadata"]
