@@ -14,7 +14,7 @@ import shtab
 from reconciler.cli import build_parser
 
 # Arguments that name files or folders, completed from the file system (export --out is a folder).
-FILE_ARGS = frozenset({"paths", "out", "state_file"})
+FILE_ARGS = frozenset({"paths", "out", "state_file", "manifests"})
 FOLDER_ARGS = {("reconciler export", "out")}
 
 

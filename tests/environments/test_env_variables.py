@@ -179,7 +179,8 @@ def test_a_project_without_environments_may_use_project_variables(tmp_path: Path
         spec:
           variables: {limit: 300}
         """)
-    write(tmp_path, "bot.yaml", BOT.split("  greeting:")[0] + "  telephony_settings: {time_limit_secs: \"${var:limit}\"}\n")
+    limit = '  telephony_settings: {time_limit_secs: "${var:limit}"}\n'
+    write(tmp_path, "bot.yaml", BOT.split("  greeting:")[0] + limit)
     state = load([str(tmp_path)])  # quoted (YAML's flow style needs it), and still an integer
     assert state.resources[0].spec["telephony_settings"]["time_limit_secs"] == 300
     assert state.project.owner_tag == "managed-by:reconciler" and state.project.environment is None
