@@ -24,6 +24,7 @@ import asyncio
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -139,17 +140,24 @@ def write_manifests(folder: Path, n: int, changed_every: int = 10) -> None:
     (folder / "all.yaml").write_text(yaml.dump_all(docs, Dumper=dumper, sort_keys=False))
 
 
-def plan_cli(folder: Path, emu: Emulator, parallelism: int) -> tuple[float, int, int]:
-    """Wall time, exit code and request count of `reconciler plan --detailed-exitcode`."""
+def plan_cli(folder: Path, emu: Emulator, parallelism: int) -> tuple[float, int, int, float]:
+    """Wall time, exit code, request count and CPU time of `reconciler plan --detailed-exitcode`."""
     emu.reset_stats()
     env = {**os.environ, "TELNYX_API_KEY": KEY, "TELNYX_BASE_URL": emu.base_url}
+    cpu0 = _children_cpu()
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "reconciler", "plan", "--detailed-exitcode", "--format", "json",
                            "--parallelism", str(parallelism), str(folder)], env=env, capture_output=True, cwd=ROOT)
     seconds = time.perf_counter() - t0
+    cpu = _children_cpu() - cpu0  # the emulator, also a child, is counted only once it exits
     if done.returncode not in (0, 2):
         raise SystemExit(f"plan failed: {done.stderr.decode()[-2000:]}")
-    return seconds, done.returncode, emu.requests()
+    return seconds, done.returncode, emu.requests(), cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def naive_sdk(emu: Emulator) -> tuple[float, int]:
@@ -209,15 +217,16 @@ def main() -> int:
             emu.faults(latency_ms=args.latency_ms)
             minimum = 1 + math.ceil(TOOLS / 100) + math.ceil(MCPS / 100) + 2 * args.n
             plan_bound = minimum / args.parallelism * latency
-            plan_s, code, plan_requests = plan_cli(folder, emu, args.parallelism)
+            plan_s, code, plan_requests, plan_cpu = plan_cli(folder, emu, args.parallelism)
             naive_s, naive_requests = (float("nan"), 0) if args.skip_naive else naive_sdk(emu)
             apply_s, apply_bound, applied = asyncio.run(apply_change(folder, emu, args.parallelism, latency))
-            _, after_code, _ = plan_cli(folder, emu, args.parallelism)
+            _, after_code, _, _ = plan_cli(folder, emu, args.parallelism)
     finally:
         emu.stop()
     results = {
         "n": args.n, "latency_ms": args.latency_ms, "parallelism": args.parallelism, "seed_s": round(seed_s, 2),
-        "plan_s": round(plan_s, 3), "plan_requests": plan_requests, "plan_min_requests": minimum,
+        "plan_s": round(plan_s, 3), "plan_cpu_s": round(plan_cpu, 3), "plan_requests": plan_requests,
+        "plan_min_requests": minimum,
         "plan_bound_s": round(plan_bound, 3), "plan_vs_bound": round(plan_s / plan_bound, 3),
         "plan_exit": code, "naive_s": round(naive_s, 3), "naive_requests": naive_requests,
         "naive_vs_plan": round(naive_s / plan_s, 1) if naive_requests else None,
@@ -230,7 +239,7 @@ def main() -> int:
     print(f"scale benchmark: N={args.n} assistants (+{TOOLS} tools, {MCPS} MCP servers), "
           f"latency {args.latency_ms:.0f} ms, parallelism {args.parallelism} (seeded in {seed_s:.1f} s)")
     print(f"  plan   {plan_s:8.3f} s  {plan_requests} requests (minimum {minimum}); "
-          f"bound {plan_bound:.3f} s -> {plan_s / plan_bound:.2f}x the bound; exit {code}")
+          f"bound {plan_bound:.3f} s -> {plan_s / plan_bound:.2f}x the bound; exit {code}; CPU {plan_cpu:.2f} s")
     if naive_requests:
         print(f"  naive  {naive_s:8.3f} s  {naive_requests} requests, one at a time -> plan is "
               f"{naive_s / plan_s:.1f}x faster")

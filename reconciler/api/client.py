@@ -11,6 +11,10 @@ Retry policy, and why:
 - A retried DELETE that answers 404 succeeded the first time.
 Backoff is exponential with jitter, capped. The API key lives only in the Authorization header:
 no message, exception or repr built here contains it.
+
+The wire is httpx's own transport (httpcore), with httpx's `trust_env`, as the Telnyx SDK has it:
+`HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY` choose the route, `SSL_CERT_FILE` or
+`SSL_CERT_DIR` the CAs trusted (a TLS-inspecting proxy, a private CA), certifi's bundle otherwise.
 """
 
 from __future__ import annotations
@@ -23,13 +27,13 @@ from typing import Any
 
 import httpx
 
-from reconciler.api.transport import default_transport
 from reconciler.errors import ApiError, ConfigError
 
 # 409 is left out on purpose: for us it means a real conflict (a canary that already exists).
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_CONNECT_ATTEMPTS = 3
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "PATCH", "HEAD"})
+UNTRUSTED_HINT = "behind a TLS-inspecting proxy or with a private CA, name its certificate in SSL_CERT_FILE"
 
 Adopt = Callable[[], Awaitable[Any | None]]
 
@@ -70,7 +74,10 @@ class ApiClient:
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism),
-            transport=transport if transport is not None else default_transport(),
+            # None: httpx's default transport, and its proxies from the environment (a transport
+            # given here would make httpx ignore those).
+            transport=transport,
+            trust_env=True,
         )
 
     async def __aenter__(self) -> ApiClient:
@@ -130,9 +137,11 @@ class ApiClient:
                 # Nothing was sent. A refused or unresolvable address is most often a wrong base URL:
                 # a few quick tries, not the whole retry budget (which took ~25 s to say so).
                 refused += 1
-                if refused >= MAX_CONNECT_ATTEMPTS:
-                    raise ApiError(f"{label}: cannot connect to {self.base_url}: {exc or type(exc).__name__}",
-                                   retryable=True) from None
+                untrusted = "CERTIFICATE_VERIFY_FAILED" in str(exc)  # trying again will not change that
+                if refused >= MAX_CONNECT_ATTEMPTS or untrusted:
+                    hint = f" ({UNTRUSTED_HINT})" if untrusted else ""
+                    raise ApiError(f"{label}: cannot connect to {self.base_url}: {exc or type(exc).__name__}{hint}",
+                                   retryable=not untrusted) from None
                 await asyncio.sleep(self._backoff(refused, None))
                 continue
             except httpx.TransportError as exc:
