@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -96,50 +95,45 @@ def test_rate_limit_answers_429_with_headers(api: httpx.Client, control: httpx.C
     assert "x-ratelimit-limit" not in api.get("/ai/assistants").headers
 
 
-def test_latency_overlaps_over_real_http(start_emulator: Any) -> None:
+def test_latency_applies_over_real_http(start_emulator: Any) -> None:
     emu = start_emulator(latency_ms=50)
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    with httpx.Client(base_url=emu.url, headers={"Authorization": "Bearer k"}, timeout=10,
-                      limits=limits) as client, ThreadPoolExecutor(max_workers=100) as pool:
-
-        def batch() -> float:
-            start = time.perf_counter()
-            codes = list(pool.map(lambda _: client.get("/v2/ai/assistants").status_code, range(100)))
-            assert codes == [200] * 100
-            return time.perf_counter() - start
-
+    with httpx.Client(base_url=emu.url, headers={"Authorization": "Bearer k"}, timeout=10) as client:
         single = time.perf_counter()
         assert client.get("/v2/ai/assistants").status_code == 200
+        # A lower bound only: a loaded machine can make a request slower, never faster. How well
+        # latency overlaps across connections is measured by bench/emulator_throughput.py.
         assert time.perf_counter() - single >= 0.05
-        with_latency = min(batch() for _ in range(2))  # the first batch also opens the connections
-        client.post("/_emulator/faults", json={"latency_ms": 0})
-        without = min(batch() for _ in range(2))
-    # Serialised, 100 x 50 ms would add 5 s. Overlapping, the latency adds about 50 ms on top of the
-    # CPU time client and server spend in this one interpreter (measured by the batch without latency).
-    assert with_latency >= 0.05
-    assert with_latency - without < 0.25, f"with 50 ms: {with_latency:.3f}s, without: {without:.3f}s"
 
 
 def test_async_transport_sleeps_without_blocking(recorder: Any) -> None:
     app = EmulatorApp(latency_ms=50)
+    in_flight = peak = 0
+
+    async def sent(request: httpx.Request) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
 
     async def hook(response: httpx.Response) -> None:
+        nonlocal in_flight
+        in_flight -= 1
         await response.aread()
         recorder.check(response.request.method, response.request.url.path[3:], response.status_code,
                        response.content)
 
-    async def main() -> tuple[list[int], float]:
+    async def main() -> list[int]:
         async with httpx.AsyncClient(transport=app.async_transport(), base_url="http://emulator/v2",
                                      headers={"Authorization": "Bearer k"}, timeout=10,
-                                     event_hooks={"response": [hook]}) as client:
+                                     event_hooks={"request": [sent], "response": [hook]}) as client:
             created = await client.post("/ai/assistants", json=BODY)
             assert created.status_code == 200
-            start = time.perf_counter()
             got = await asyncio.gather(*(client.get("/ai/assistants") for _ in range(100)))
-            return [r.status_code for r in got], time.perf_counter() - start
+            return [r.status_code for r in got]
 
-    codes, elapsed = asyncio.run(main())
-    assert codes == [200] * 100 and elapsed < 0.5, elapsed
+    assert asyncio.run(main()) == [200] * 100
+    # The latency is an await, not a blocking sleep: while one request waits out its 50 ms, others
+    # are taken (a blocking sleep would answer them one at a time, peak 1). No clock is read.
+    assert peak > 1, peak
 
 
 def test_sync_transport_serves_in_process(recorder: Any) -> None:

@@ -4,7 +4,6 @@ HTTP, and every response parses into the SDK's own models (validated, not just c
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -153,7 +152,5 @@ def test_async_sdk_through_the_in_process_transport() -> None:
             assert sorted(a.id for a in listed.data) == sorted(a.id for a in created)
             return [a.name for a in listed.data]
 
-    start = time.perf_counter()
     names = asyncio.run(main())
     assert sorted(names) == sorted(f"a{i}" for i in range(20))
-    assert time.perf_counter() - start < 2.0  # 21 requests at 20 ms, overlapping
