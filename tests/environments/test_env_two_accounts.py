@@ -202,7 +202,7 @@ def test_every_view_names_project_environment_and_commit(
 
 
 def test_export_of_one_environment_reads_its_account(
-    accounts: Accounts, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    accounts: Accounts, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = str(accounts.folder)
     assert run(capsys, "apply", "--auto-approve", "--env", "staging", folder)[0] == 0
@@ -214,3 +214,9 @@ def test_export_of_one_environment_reads_its_account(
     assert "managed-by:reconciler/acme-support/staging" not in text  # the environment's own mark is implied
     code, _, err = run(capsys, "export", "--env", "staging", "--out", str(out_dir))
     assert code == 1 and "--manifests" in err
+    # Production's export pointed at staging's account (its URL, its key) writes nothing.
+    wrong = tmp_path / "wrong"
+    monkeypatch.setenv("TELNYX_API_KEY_PRODUCTION", KEYS["staging"])
+    code, _, err = run(capsys, "export", "--env", "production", "--manifests", folder, "--out", str(wrong),
+                       "--base-url", accounts.emulators["staging"].base_url)
+    assert code == 1 and "environment staging" in err and not wrong.exists()

@@ -184,3 +184,26 @@ def test_a_project_without_environments_may_use_project_variables(tmp_path: Path
     state = load([str(tmp_path)])  # quoted (YAML's flow style needs it), and still an integer
     assert state.resources[0].spec["telephony_settings"]["time_limit_secs"] == 300
     assert state.project.owner_tag == "managed-by:reconciler" and state.project.environment is None
+
+
+def test_owner_tags_per_environment_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = textwrap.dedent(PROJECT).replace("  environments:\n", "  owner_tag: mine\n  environments:\n").replace(
+        "    production:\n", "    production:\n      owner_tag: managed-by:reconciler/shop/staging\n")
+    write(tmp_path, "project.yaml", text)
+    write(tmp_path, "bot.yaml", BOT)
+    code, _, err = run(capsys, "validate", str(tmp_path))
+    assert code == 1
+    assert "with environments, each environment has its own owner tag" in err
+    assert "owner tag 'managed-by:reconciler/shop/staging' is also staging's" in err
+
+
+def test_an_environment_keeps_the_tag_its_assistants_already_carry(tmp_path: Path) -> None:
+    # Moving a single-environment project to environments: production keeps the plain tag, and
+    # staging recognises production's account by it.
+    write(tmp_path, "project.yaml", textwrap.dedent(PROJECT).replace(
+        "    production:\n", "    production:\n      owner_tag: managed-by:reconciler\n"))
+    write(tmp_path, "bot.yaml", BOT)
+    staging = load([str(tmp_path)], environment="staging").project
+    assert staging.owner_tag == "managed-by:reconciler/shop/staging"
+    assert staging.foreign_marks() == {"managed-by:reconciler": "production"}
+    assert load([str(tmp_path)], environment="production").project.owner_tag == "managed-by:reconciler"
