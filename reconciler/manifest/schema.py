@@ -23,13 +23,11 @@ if TYPE_CHECKING:  # jsonschema is imported when first needed: ~70 ms that a val
 from reconciler import tree
 from reconciler.errors import ManifestProblem
 from reconciler.kinds import KINDS as RESOURCE_KINDS
-from reconciler.kinds import MANIFEST_KINDS as KINDS
 from reconciler.manifest.fastcheck import Check, Compiler, Unsupported
 from reconciler.manifest.yamlpos import Document, Path
 from reconciler.model import to_references
-from reconciler.schemas import API_SCHEMA, SCHEMAS
+from reconciler.schemas import all_schemas, uri
 
-BASE_URI = "https://reconciler.dev/schemas/"
 # API fields that a manifest expresses differently, with the way to write them instead.
 REPLACED_KEYS = {
     "Assistant": {
@@ -43,13 +41,8 @@ REPLACED_KEYS = {
 def _registry() -> Registry[Any]:
     from referencing import Registry, Resource
 
-    resources = [(API_SCHEMA, json.loads(API_SCHEMA.read_text(encoding="utf-8")))]
-    for kind in KINDS:
-        path = SCHEMAS / f"{kind}.schema.json"
-        resources.append((path, json.loads(path.read_text(encoding="utf-8"))))
-    return Registry().with_resources(
-        (contents["$id"], Resource.from_contents(contents)) for _, contents in resources
-    )
+    # Each schema under the URI of its own file: their relative $refs resolve as an editor's do.
+    return Registry().with_resources((where, Resource.from_contents(contents)) for where, contents in all_schemas())
 
 
 @cache
@@ -58,7 +51,7 @@ def validator(kind: str, fragment: str = "") -> Draft202012Validator:
     for example `/$defs/Spec`)."""
     from jsonschema import Draft202012Validator
 
-    schema = {"$ref": f"{BASE_URI}{kind}.schema.json#{fragment}"}
+    schema = {"$ref": f"{uri(f'{kind}.schema.json')}#{fragment}"}
     return Draft202012Validator(schema, registry=_registry())
 
 
@@ -72,7 +65,7 @@ def fast_check(kind: str, fragment: str = "") -> Check | None:
         return found.contents, found.resolver
 
     try:
-        target, ctx = resolve(f"{BASE_URI}{kind}.schema.json#{fragment}", _registry().resolver())
+        target, ctx = resolve(f"{uri(f'{kind}.schema.json')}#{fragment}", _registry().resolver())
         return Compiler(resolve).compile(target, ctx)
     except Unsupported:
         return None

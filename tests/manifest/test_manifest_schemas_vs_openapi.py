@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 from referencing import Registry, Resource
 
-from tests.support.paths import OPENAPI_SNAPSHOT, REPO, shared_file
-
-SCHEMAS = REPO / "reconciler" / "schemas"
-BASE = "https://reconciler.dev/schemas/"
+from reconciler.schemas import all_schemas, uri
+from tests.support.paths import OPENAPI_SNAPSHOT, shared_file
 
 Paths = tuple[set[tuple[str, ...]], set[tuple[str, ...]]]  # (field paths, free-form object paths)
 # Manifest-only keys of an assistant spec, with everything below them.
@@ -58,15 +56,14 @@ def walk(schema: Any, resolve: Callable[[str, Any], tuple[Any, Any]], ctx: Any, 
 
 def manifest_paths(kind: str) -> Paths:
     registry: Registry[Any] = Registry()
-    for path in [SCHEMAS / "api" / "telnyx-ai.schema.json", *SCHEMAS.glob("*.schema.json")]:
-        contents = json.loads(path.read_text(encoding="utf-8"))
-        registry = registry.with_resource(contents["$id"], Resource.from_contents(contents))
+    for where, contents in all_schemas():
+        registry = registry.with_resource(where, Resource.from_contents(contents))
 
     def resolve(ref: str, resolver: Any) -> tuple[Any, Any]:
         found = resolver.lookup(ref)
         return found.contents, found.resolver
 
-    root = registry.resolver(f"{BASE}{kind}.schema.json")
+    root = registry.resolver(uri(f"{kind}.schema.json"))
     out: Paths = (set(), set())
     spec, ctx = resolve("#/$defs/Spec", root)
     walk(spec, resolve, ctx, (), out)
