@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from reconciler import scrub
 from reconciler.errors import ApiError, ConfigError
 
 # 409 is left out on purpose: for us it means a real conflict (a canary that already exists).
@@ -61,6 +62,7 @@ class ApiClient:
         if parallelism < 1:
             raise ConfigError("--parallelism must be at least 1")
         self.base_url = check_base_url(base_url)
+        self.shown_url = redact_url(self.base_url)  # what messages name: never a user:password@
         self.parallelism = parallelism
         self.max_retries = max_retries
         self.rate_limit_budget = rate_limit_budget
@@ -90,7 +92,7 @@ class ApiClient:
         await self._http.aclose()
 
     def __repr__(self) -> str:
-        return f"ApiClient(base_url={self.base_url!r})"
+        return f"ApiClient(base_url={self.shown_url!r})"
 
     async def request(
         self,
@@ -140,12 +142,13 @@ class ApiClient:
                 untrusted = "CERTIFICATE_VERIFY_FAILED" in str(exc)  # trying again will not change that
                 if refused >= MAX_CONNECT_ATTEMPTS or untrusted:
                     hint = f" ({UNTRUSTED_HINT})" if untrusted else ""
-                    raise ApiError(f"{label}: cannot connect to {self.base_url}: {exc or type(exc).__name__}{hint}",
+                    reason = exc or type(exc).__name__
+                    raise ApiError(scrub.scrub(f"{label}: cannot connect to {self.shown_url}: {reason}{hint}"),
                                    retryable=not untrusted) from None
                 await asyncio.sleep(self._backoff(refused, None))
                 continue
             except httpx.TransportError as exc:
-                failure = f"connection to {self.base_url} failed ({type(exc).__name__})"
+                failure = f"connection to {self.shown_url} failed ({type(exc).__name__})"
                 wait = None
             else:
                 status = response.status_code
@@ -153,7 +156,8 @@ class ApiClient:
                     return _body(response)
                 if status < 400:  # a redirect: the base URL is probably wrong; never follow it blindly
                     where = response.headers.get("location", "elsewhere")
-                    raise ApiError(f"{label}: HTTP {status} redirect to {where}: check the base URL", status=status)
+                    raise ApiError(scrub.scrub(f"{label}: HTTP {status} redirect to {where}: check the base URL"),
+                                   status=status)
                 if status == 404 and (not_found_ok or (method == "DELETE" and uncertain)):
                     return None
                 if status not in RETRY_STATUSES:
@@ -223,6 +227,7 @@ class ApiClient:
 def check_base_url(base_url: str) -> str:
     """The base URL without a trailing slash, or a ConfigError saying what is wrong with it."""
     problem = None
+    scrub.register_url(base_url)
     try:
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
@@ -232,7 +237,7 @@ def check_base_url(base_url: str) -> str:
     except httpx.InvalidURL as exc:
         problem = str(exc)
     if problem:
-        raise ConfigError(f"base URL {base_url!r} (--base-url / TELNYX_BASE_URL): {problem}")
+        raise ConfigError(scrub.scrub(f"base URL {base_url!r} (--base-url / TELNYX_BASE_URL): {problem}"))
     return base_url.rstrip("/")
 
 
@@ -250,7 +255,7 @@ def _page_items(body: Any) -> tuple[list[Any], int]:
         return list(body), 1
     if not isinstance(body, dict) or not isinstance(body.get("data"), list):
         # Never read a body of another shape as "no items": a plan would then create everything.
-        raise ApiError(f"a listing answered with an unexpected body: {str(body)[:120]!r}")
+        raise ApiError(scrub.scrub_echo(f"a listing answered with an unexpected body: {str(body)[:120]!r}"))
     meta = body.get("meta") or {}
     return list(body["data"]), int(meta.get("total_pages") or 1)
 
@@ -279,7 +284,16 @@ def _server_wait(response: httpx.Response) -> float | None:
 
 def describe_error(response: httpx.Response) -> str:
     """One line from either error shape: Telnyx's `errors[]` or FastAPI's 422 `detail[]`, naming
-    the field where the body says which one."""
+    the field where the body says which one. Scrubbed: a server may echo a value that was secret."""
+    return scrub.scrub_echo(_describe(response))
+
+
+def redact_url(url: str) -> str:
+    """`url` without the credentials it may carry (`https://user:password@host` -> `https://***@host`)."""
+    return scrub.URL_USERINFO.sub(r"\1***@", url)
+
+
+def _describe(response: httpx.Response) -> str:
     status = response.status_code
     try:
         body = response.json()

@@ -1,0 +1,165 @@
+"""Secrets never leave the process: one function, `scrub`, removes them from any text before it is shown.
+
+What is secret: the API key (TELNYX_API_KEY), the value of every `${env:NAME}` the manifests
+reference, and credentials written into a URL (`https://user:password@host`). Whoever learns a secret
+value registers it here (the CLI the key, the manifest loader each `${env:}` value, the API client a
+base URL's password); `scrub` then replaces every occurrence, in the forms a message could carry it
+(as is, JSON- or repr-escaped, percent-encoded, each line of a multi-line value), with what the user
+wrote instead (`${env:NAME}`) or a placeholder. Userinfo in any URL is masked whether registered or not.
+
+The CLI routes stdout and stderr through `ScrubbingStream` (cli.py), so no output path can forget
+it; error text from the API also passes through `scrub_echo`, which also masks a quoted piece of a
+secret that a server echoed shortened (`'S3cr...'`).
+
+Values shorter than MIN_LENGTH characters are not masked: they would mask unrelated text, and a
+value that short is no secret worth the name.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import TextIO
+from urllib.parse import quote, unquote, urlsplit
+
+MIN_LENGTH = 4
+# A quoted piece of an echoed value at least this long that is part of a secret is masked whole.
+MIN_FRAGMENT = 6
+URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/@'\"<>]+@")
+
+_secrets: dict[str, str] = {}  # secret value -> what to show instead
+_variants: dict[str, str] = {}  # every form of every secret -> what to show instead
+_pattern: re.Pattern[str] | None = None
+
+
+def register(value: str, shown: str) -> None:
+    """From now on, `scrub` shows `shown` wherever `value` would appear."""
+    global _pattern
+    if len(value) < MIN_LENGTH or _secrets.get(value) == shown:
+        return
+    _secrets.setdefault(value, shown)
+    forms = {value, json.dumps(value)[1:-1], repr(value)[1:-1], quote(value, safe=""), quote(value)}
+    forms.update(line for line in value.splitlines() if len(line.strip()) >= MIN_LENGTH)
+    for form in forms:
+        if len(form) >= MIN_LENGTH:
+            _variants.setdefault(form, shown)
+    _pattern = None
+
+
+def register_env(name: str, value: str) -> None:
+    """A value read from the environment variable `name` through `${env:NAME}`."""
+    register(value, f"${{env:{name}}}")
+
+
+def register_url(url: str) -> None:
+    """The password (and user:password) a URL carries, if any."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return
+    if password:
+        register(unquote(password), "***")
+        register(password, "***")
+        if parts.username:
+            register(f"{parts.username}:{password}", "***")
+
+
+def forget_all() -> None:
+    """Forget every registered secret (each CLI run starts and ends with none)."""
+    global _pattern
+    _secrets.clear()
+    _variants.clear()
+    _pattern = None
+
+
+def scrub(text: str) -> str:
+    """`text` with every known secret and every URL's credentials masked."""
+    global _pattern
+    if "://" in text:
+        text = URL_USERINFO.sub(r"\1***@", text)
+    if not _variants:
+        return text
+    if _pattern is None:
+        # Longest first, so that a secret containing another is masked whole.
+        _pattern = re.compile("|".join(re.escape(v) for v in sorted(_variants, key=len, reverse=True)))
+    return _pattern.sub(lambda m: _variants[m.group(0)], text)
+
+
+_QUOTED = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
+_ELLIPSIS = re.compile(r"\.\.\.|…")
+
+
+def scrub_echo(text: str) -> str:
+    """`scrub`, and also mask any quoted string that holds a piece of a secret (a server may echo a
+    value shortened, such as `'S3cr...'`): for text that came from outside, such as API errors."""
+    text = scrub(text)
+    if not _secrets:
+        return text
+
+    def mask(match: re.Match[str]) -> str:
+        inner = match.group(1) if match.group(1) is not None else match.group(2)
+        for piece in _ELLIPSIS.split(inner):
+            piece = piece.strip()
+            if len(piece) >= MIN_FRAGMENT and any(piece in secret for secret in _secrets):
+                quote_char = match.group(0)[0]
+                return f"{quote_char}(sensitive){quote_char}"
+        return match.group(0)
+
+    return _QUOTED.sub(mask, text)
+
+
+class ScrubbingStream(io.TextIOBase):
+    """A text stream that scrubs what is written to it, a line at a time (a secret never spans a
+    line break once `register` split it), before passing it to the stream it wraps."""
+
+    def __init__(self, raw: TextIO) -> None:
+        super().__init__()
+        self.raw = raw
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        if "\n" in self._pending:
+            done, _, self._pending = self._pending.rpartition("\n")
+            self.raw.write(scrub(done + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self.raw.write(scrub(self._pending))
+            self._pending = ""
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        return self.raw.isatty()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.raw, "encoding", "utf-8")
+
+
+@contextmanager
+def scrubbed_output() -> Iterator[None]:
+    """Route sys.stdout and sys.stderr through ScrubbingStream for the duration, and forget every
+    registered secret when done."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = ScrubbingStream(out), ScrubbingStream(err)
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(OSError, ValueError):  # a closed pipe: nothing more can be shown anyway
+                stream.flush()
+        sys.stdout, sys.stderr = out, err
+        forget_all()
