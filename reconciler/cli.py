@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from reconciler import __version__
+from reconciler import __version__, scrub
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.kinds import RESOURCE_KINDS
 
@@ -29,6 +30,11 @@ def _connection(p: argparse.ArgumentParser) -> None:
         help=f"API base URL (default: the environment's base_url, else env TELNYX_BASE_URL, else {DEFAULT_BASE_URL})",
     )
     p.add_argument("--parallelism", type=int, default=10, help="parallel requests (default 10)")
+
+
+def _root(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", metavar="DIR", help="files manifests reference must be inside DIR (default: the "
+                   "common folder of the PATHs; DIR must hold them all)")
 
 
 def _selection(p: argparse.ArgumentParser) -> None:
@@ -64,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="${env:NAME} references need not be set (pre-commit, fork PRs): checked as written, not their values",
     )
     _env(p, "check (default: every one)")
+    _root(p)
 
     p = sub.add_parser("plan", help="show what apply would change")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -72,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
     p.add_argument("--no-color", action="store_true", help="never colour the text output")
     _env(p, "plan")
+    _root(p)
     _selection(p)
     _connection(p)
 
@@ -81,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text", help="progress as text or JSON lines")
     p.add_argument("--no-color", action="store_true", help="never colour the text output")
     _env(p, "apply (a saved plan: must be the one it was made for)")
+    _root(p)
     _selection(p)
     _connection(p)
 
@@ -111,7 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    # Every byte this process prints passes through the scrubber (scrub.py): the key and every
+    # `${env:}` value the manifests use are masked even where a message would otherwise carry one.
+    with scrub.scrubbed_output():
+        scrub.forget_all()
+        key = os.environ.get("TELNYX_API_KEY")
+        if key:
+            scrub.register(key, "(TELNYX_API_KEY)")
+        scrub.register_url(os.environ.get("TELNYX_BASE_URL", ""))
+        return _run(build_parser().parse_args(argv))
+
+
+def _run(args: argparse.Namespace) -> int:
+    scrub.register_url(getattr(args, "base_url", ""))
     module = importlib.import_module(f"reconciler.commands.{args.command}")
     try:
         return int(module.run(args))
@@ -120,12 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except ManifestError as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(scrub.scrub(str(problem)), file=sys.stderr)
         print(f"{len(exc.problems)} error(s) in manifests", file=sys.stderr)
         return 1
     except ReconcilerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(scrub.scrub(f"error: {exc}"), file=sys.stderr)
         return 1
-    except Exception:  # a bug: show everything needed to report it
+    except Exception:  # a bug: show everything needed to report it (scrubbed like every output)
         traceback.print_exc()
         return 3

@@ -61,6 +61,7 @@ class ApiClient:
             raise ConfigError("TELNYX_API_KEY is not set: export it to call the API")
         if parallelism < 1:
             raise ConfigError("--parallelism must be at least 1")
+        scrub.register(api_key, "(API key)")  # whichever variable it came from: never shown from now on
         self.base_url = check_base_url(base_url)
         self.shown_url = redact_url(self.base_url)  # what messages name: never a user:password@
         self.parallelism = parallelism

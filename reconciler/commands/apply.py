@@ -58,7 +58,7 @@ def _source(args: argparse.Namespace) -> _Source:
         about = saved.origin or Origin(saved.desired.project.name, saved.environment)
         return _Source(saved.desired, saved.prune, saved.targets, about, saved, paths[0])
     # Manifests are read before any network access: bad manifests make no API call.
-    desired = load(paths, environment=args.env)
+    desired = load(paths, environment=args.env, root=args.root)
     return _Source(desired, args.prune, list(args.target), origin(desired, paths))
 
 

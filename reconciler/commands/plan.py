@@ -19,7 +19,7 @@ from reconciler.render.text import render_text
 
 def run(args: argparse.Namespace) -> int:
     # Before any network access: bad manifests make no API call.
-    desired = load(args.paths, environment=args.env)
+    desired = load(args.paths, environment=args.env, root=args.root)
 
     async def go() -> tuple[Plan, LiveState]:
         async with client_for(args, project=desired.project) as client:

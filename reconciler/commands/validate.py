@@ -18,9 +18,10 @@ def run(args: argparse.Namespace) -> int:
     """Validate the manifests at `args.paths` (for `--env`, else for every environment the Project
     declares); print a summary line per environment and return 0 when they are valid."""
     if args.env is not None:
-        results = {args.env: read_manifests(args.paths, allow_unset_env=args.allow_unset_env, environment=args.env)}
+        results = {args.env: read_manifests(args.paths, allow_unset_env=args.allow_unset_env, environment=args.env,
+                                          root=args.root)}
     else:
-        results = read_every_environment(args.paths, allow_unset_env=args.allow_unset_env)
+        results = read_every_environment(args.paths, allow_unset_env=args.allow_unset_env, root=args.root)
     for env, result in results.items():
         print(_summary(result) + (f" for environment {env}" if env is not None else ""))
     return 0

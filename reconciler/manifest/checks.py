@@ -14,9 +14,23 @@ from reconciler.errors import ManifestProblem
 from reconciler.kinds import DEFAULT_TEST_CHANNEL, TEST_ASSISTANT_CHANNELS, TOOL_PAYLOAD_KEYS
 from reconciler.manifest.schema import did_you_mean, findings, message, to_problem
 from reconciler.manifest.yamlpos import Document, Path
+from reconciler.model import SensitiveStr
 from reconciler.tree import merge
 
 _INSTRUCTIONS = ("instructions", "instructions_file")
+# Assistant fields that `null` cannot clear: required in the API's assistant object (the 2026-04-29
+# snapshot's `inference-embedding_Assistant` requires id, name, created_at, model, instructions; the
+# SDK types model as `str`, never None). name is metadata.name and instructions has its own rule.
+NOT_CLEARABLE = ("model",)
+
+
+def shown(value: str) -> str:
+    """A value as a message may show it: one from `${env:…}` as the reference written, never its value."""
+    return value.reference if isinstance(value, SensitiveStr) else value
+
+
+def _secret(value: str) -> bool:
+    return isinstance(value, SensitiveStr)
 
 
 def document_checks(doc: Document, kind: str) -> list[ManifestProblem]:
@@ -67,7 +81,7 @@ def _assistant_test(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem
             continue
         if name in seen:
             # Results name the criterion (`detail_status[].name`): two of one name could not be told apart.
-            out.append(doc.problem(("spec", "rubric", i, "name"), f"spec.rubric[{i}].name: '{name}' is already "
+            out.append(doc.problem(("spec", "rubric", i, "name"), f"spec.rubric[{i}].name: '{shown(name)}' is already "
                                    f"the name of rubric[{seen[name]}]; results are reported by name"))
         else:
             seen[name] = i
@@ -76,6 +90,10 @@ def _assistant_test(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem
 
 def _assistant(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
     out = _instructions(doc, spec)
+    for key in NOT_CLEARABLE:
+        if key in spec and spec[key] is None:
+            out.append(doc.problem(("spec", key), f"spec.{key}: cannot be null: the API requires a {key} on "
+                                   f"every assistant (leave {key} out to keep the current one)"))
     versions = spec.get("versions")
     names: dict[str, Path] = {}
     if isinstance(versions, list):
@@ -87,7 +105,7 @@ def _assistant(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
                 if name in names:
                     first = doc.pos(names[name])[0]
                     out.append(doc.problem(("spec", "versions", i, "name"),
-                                           f"duplicate version name '{name}' (first at line {first})"))
+                                           f"duplicate version name '{shown(name)}' (first at line {first})"))
                 else:
                     names[name] = ("spec", "versions", i, "name")
             if isinstance(entry.get("spec"), dict):
@@ -151,12 +169,13 @@ def _canary(doc: Document, canary: Any, versions: dict[str, Path], declared: boo
         name = entry.get("version")
         if isinstance(name, str):
             if name not in versions:
-                known = ", ".join(sorted(versions)) or "none"
+                known = ", ".join(sorted(shown(v) for v in versions)) or "none"
+                hint = did_you_mean(name, list(versions)) if not any(map(_secret, (name, *versions))) else ""
                 out.append(doc.problem(("spec", "canary", i, "version"),
-                                       f"spec.canary[{i}].version: '{name}' names no entry of spec.versions "
-                                       f"(declared: {known}){did_you_mean(name, list(versions))}"))
+                                       f"spec.canary[{i}].version: '{shown(name)}' names no entry of "
+                                       f"spec.versions (declared: {known}){hint}"))
             elif name in listed:
-                text = f"spec.canary[{i}].version: version '{name}' is already in canary[{listed[name]}]"
+                text = f"spec.canary[{i}].version: version '{shown(name)}' is already in canary[{listed[name]}]"
                 out.append(doc.problem(("spec", "canary", i, "version"), text))
             else:
                 listed[name] = i
@@ -174,7 +193,7 @@ def _tool(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
     if not isinstance(kind, str) or kind not in TOOL_PAYLOAD_KEYS:
         return []
     return [
-        doc.problem(("spec", key), f"spec: '{key}' is the payload of type '{key}', but type is '{kind}'",
+        doc.problem(("spec", key), f"spec: '{key}' is the payload of type '{key}', but type is '{shown(kind)}'",
                     at_key=True)
         for key in TOOL_PAYLOAD_KEYS
         if key != kind and key in spec

@@ -15,9 +15,11 @@ from typing import Any
 from reconciler.errors import ManifestError, ManifestProblem
 from reconciler.kinds import MANIFEST_KINDS as KINDS
 from reconciler.manifest import environments
+from reconciler.manifest import files as files_mod
 from reconciler.manifest.checks import Declared, cross_checks, document_checks
-from reconciler.manifest.schema import did_you_mean, findings, missing_key, to_problem
-from reconciler.manifest.yamlpos import Document, Path, load_documents
+from reconciler.manifest.limits import MAX_MANIFEST_BYTES
+from reconciler.manifest.schema import did_you_mean, dotted, findings, missing_key, to_problem
+from reconciler.manifest.yamlpos import Budget, Document, Path, load_documents
 from reconciler.model import (
     ENV_REF,
     CanaryEntry,
@@ -45,19 +47,20 @@ class LoadResult:
 
 
 def load(paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | None = None, *,
-         environment: str | None = None) -> DesiredState:
+         environment: str | None = None, root: str | os.PathLike[str] | None = None) -> DesiredState:
     """Read manifest files and folders into the desired state (of `environment`, when the Project
     declares environments).
 
     Folders are read recursively for `*.yaml` / `*.yml` in sorted order; a file may hold several
-    documents. Raises ManifestError with every problem found, sorted by file and line. No network.
+    documents. Files are read only inside the project root (files.py: the common folder of `paths`,
+    or `root`). Raises ManifestError with every problem found, sorted by file and line. No network.
     """
-    return read_manifests(paths, environ, environment=environment).state
+    return read_manifests(paths, environ, environment=environment, root=root).state
 
 
 def read_manifests(
     paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | None = None, *,
-    allow_unset_env: bool = False, environment: str | None = None,
+    allow_unset_env: bool = False, environment: str | None = None, root: str | os.PathLike[str] | None = None,
 ) -> LoadResult:
     """`load`, also telling which files were read (for the summary of `validate`).
 
@@ -68,7 +71,7 @@ def read_manifests(
 
     `environment` chooses one of the Project's environments (required when it declares any; a
     ConfigError otherwise): its overlays, its variables, its owner tag."""
-    read = _read(paths)
+    read = _read(paths, root)
     s = environments.settings(read.project, read.environments, environment)
     problems = list(read.problems)
     state = _build(read, s, os.environ if environ is None else environ, problems, allow_unset_env)
@@ -79,11 +82,11 @@ def read_manifests(
 
 def read_every_environment(
     paths: Sequence[str | os.PathLike[str]], environ: Mapping[str, str] | None = None, *,
-    allow_unset_env: bool = False,
+    allow_unset_env: bool = False, root: str | os.PathLike[str] | None = None,
 ) -> dict[str | None, LoadResult]:
     """`read_manifests` for every environment the Project declares (the key None when it declares
     none), reading the files once. A problem found in some environments only says in which."""
-    read = _read(paths)
+    read = _read(paths, root)
     env = os.environ if environ is None else environ
     names: list[str | None] = [e.name for e in read.environments] or [None]
     found: dict[str | None, list[ManifestProblem]] = {}
@@ -113,26 +116,33 @@ class _Read:
     problems: list[ManifestProblem]
     project: Document | None
     environments: tuple[EnvironmentSpec, ...]
+    roots: dict[str, str] = field(default_factory=dict)  # file -> the root its references stay in
 
 
-def _read(paths: Sequence[str | os.PathLike[str]]) -> _Read:
+def _read(paths: Sequence[str | os.PathLike[str]], root: str | os.PathLike[str] | None) -> _Read:
     if isinstance(paths, str | os.PathLike):
         paths = [paths]  # one path given bare: a str is a Sequence, but not of paths
     problems: list[ManifestProblem] = []
-    files = _expand(paths, problems)
+    labels = [os.fspath(p) for p in paths]
+    files = _expand(labels, problems)
+    of_argument = files_mod.find_roots(labels, root).of_argument
+    roots = {label: of_argument[argument] for label, argument in files}
     documents: list[Document] = []
-    for label in files:
+    budget = Budget()  # the values built by every file together
+    for label, top in roots.items():
         try:
-            text = FsPath(label).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(ManifestProblem(label, 1, 1, f"cannot read file: {_reason(exc)}"))
+            found_file = files_mod.confine(os.path.basename(label), os.path.dirname(label) or ".", top,
+                                           MAX_MANIFEST_BYTES, reference=False)
+            text = files_mod.read_text(found_file, MAX_MANIFEST_BYTES)
+        except files_mod.Refused as exc:
+            problems.append(ManifestProblem(label, 1, 1, f"this manifest {exc}"))
             continue
-        docs, found = load_documents(text, label)
+        docs, found = load_documents(text, label, budget)
         problems.extend(found)
         documents.extend(docs)
     # The first Project rules (cross_checks reports any other): it says which environments exist.
     project = next((d for d in documents if isinstance(d.data, dict) and d.data.get("kind") == "Project"), None)
-    return _Read(files, documents, problems, project, environments.declared(project, problems))
+    return _Read(list(roots), documents, problems, project, environments.declared(project, problems), roots)
 
 
 def _build(read: _Read, s: environments.Settings, env: Mapping[str, str], problems: list[ManifestProblem],
@@ -141,7 +151,7 @@ def _build(read: _Read, s: environments.Settings, env: Mapping[str, str], proble
     state = DesiredState()
     declared: list[Declared] = []
     project_seen = False
-    texts: dict[FsPath, str] = {}  # instructions files, read once per load: many assistants share one
+    refs = files_mod.References()  # instructions files, read once per load: many assistants share one
     for original in read.documents:
         doc, unresolved = environments.for_environment(original, s, problems)
         if doc is None:
@@ -159,7 +169,7 @@ def _build(read: _Read, s: environments.Settings, env: Mapping[str, str], proble
         spec = None
         if kind != "Project" and isinstance(raw, dict):
             # Resolved even when the document has other problems, so that those are reported too.
-            resolver = _Resolver(doc, env, problems, texts, report_unset=not allow_unset_env)
+            resolver = _Resolver(doc, env, problems, refs, read.roots[doc.file], report_unset=not allow_unset_env)
             spec = resolver.spec(raw, ("spec",), kind in ("Assistant", "AssistantTest"))
         if len(problems) > before:
             continue  # declared for the checks across documents, but not built from a bad shape
@@ -173,40 +183,37 @@ def _build(read: _Read, s: environments.Settings, env: Mapping[str, str], proble
     return state
 
 
-def _reason(exc: Exception) -> str:
-    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-
-
-def _expand(paths: Sequence[str | os.PathLike[str]], problems: list[ManifestProblem]) -> list[str]:
-    """Files to read, named as given (relative stays relative), each once."""
+def _expand(paths: list[str], problems: list[ManifestProblem]) -> list[tuple[str, int]]:
+    """Files to read, named as given (relative stays relative), each once, with the index of the
+    PATH that named them. Only the type of each entry is looked at here (stat, never an open);
+    reading is files.py's job."""
     if not paths:
         problems.append(ManifestProblem("<arguments>", 1, 1, "no manifest paths given"))
-    files: list[str] = []
-    seen: set[FsPath] = set()
-    for given in paths:
-        label = os.fspath(given)
+    files: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    for argument, label in enumerate(paths):
         path = FsPath(label)
         if path.is_dir():
-            found = sorted(
+            found = [
                 os.path.normpath(os.path.join(label, p.relative_to(path).as_posix()))
-                for p in path.rglob("*")
+                for p in sorted(path.rglob("*"))
                 if p.suffix in SUFFIXES
-                and p.is_file()
                 # Hidden files and folders are not manifests (`validate .` must skip .github/workflows).
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+                and not p.is_dir()  # a folder named x.yaml: rglob reads inside it
+            ]
             if not found:
                 problems.append(ManifestProblem(label, 1, 1, "folder holds no *.yaml or *.yml files"))
-        elif path.is_file():
-            found = [label]
+        elif os.path.lexists(label):
+            found = [label]  # a FIFO, a device or a broken symlink: files.py says which, without opening it
         else:
             problems.append(ManifestProblem(label, 1, 1, "no such file or folder"))
             continue
         for name in found:
-            key = FsPath(name).resolve()
+            key = os.path.realpath(name)
             if key not in seen:
                 seen.add(key)
-                files.append(name)
+                files.append((name, argument))
     return files
 
 
@@ -347,15 +354,16 @@ class _Resolver:
     """Resolves `${env:NAME}` into SensitiveStr and `instructions_file` into `instructions`."""
 
     def __init__(
-        self, doc: Document, env: Mapping[str, str], problems: list[ManifestProblem], texts: dict[FsPath, str],
-        *, report_unset: bool = True,
+        self, doc: Document, env: Mapping[str, str], problems: list[ManifestProblem], refs: files_mod.References,
+        root: str, *, report_unset: bool = True,
     ) -> None:
         self.doc = doc
         self.report_unset = report_unset
         self.env = env
         self.problems = problems
-        self.texts = texts
-        self.base = FsPath(doc.file).parent
+        self.refs = refs
+        self.root = root
+        self.base = os.path.dirname(doc.file) or "."
 
     def spec(self, spec: dict[str, Any], path: Path, assistant: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -378,15 +386,11 @@ class _Resolver:
         return out
 
     def instructions(self, name: str, path: Path) -> str:
-        file = self.base / name
         try:
-            key = file.resolve()
-            text = self.texts.get(key)
-            if text is None:
-                text = self.texts[key] = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problems.append(self.doc.problem(path, f"instructions_file '{name}' (relative to this "
-                                                  f"manifest's folder): {_reason(exc)}"))
+            text = self.refs.read(name, self.base, self.root)
+        except files_mod.Refused as exc:
+            # The reason never holds the file's content: only the path as written and why.
+            self.problems.append(self.doc.problem(path, f"{dotted(path)}: '{name}' {exc}"))
             return ""
         # The file's content counts as if written inline, so `${env:…}` works the same in it.
         resolved = self.value(text, path)

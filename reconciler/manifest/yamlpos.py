@@ -1,61 +1,35 @@
 """YAML documents with the position of every node.
 
-PyYAML's node graph (built by the libyaml C composer when it is available) carries a start mark for
-every key and value; we construct plain Python values from it ourselves and keep those marks in two
-maps keyed by the node's path, so that every later check can report `FILE:LINE:COL`.
+PyYAML's node graph (composed by yamlsafe.Loader, within the limits of limits.py) carries a start
+mark for every key and value; we construct plain Python values from it ourselves and keep those marks
+in two maps keyed by the node's path, so that every later check can report `FILE:LINE:COL`.
 
 Choices that differ from `yaml.safe_load`, each on purpose:
 - mapping keys are always strings, taken as written (`on:` or `1:` stay `"on"` / `"1"`): manifest
   keys are API field names, never booleans or numbers;
 - timestamps stay strings: every value must be JSON-able for saved plans;
-- a key repeated in one mapping is an error (PyYAML silently keeps the last one).
+- a key repeated in one mapping is an error (PyYAML silently keeps the last one);
+- only JSON's types: a tag other than PyYAML's own scalars, `!!map` and `!!seq` is an error, as are
+  a value its tag cannot read (`!!int x`), numbers beyond a JSON double and control characters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import ManifestProblem
-
-_BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TAGS: dict[tuple[str, Any], str] = {}
-
-
-class Loader(_BaseLoader):  # type: ignore[misc]
-    """The libyaml loader where available. Implicit tag resolution (a regex walk in Python for every
-    scalar) is memoised: manifests repeat the same keys and values thousands of times."""
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not ScalarNode:
-            return super().resolve(kind, value, implicit)
-        key = (value, implicit)
-        tag = _TAGS.get(key)
-        if tag is None:
-            if len(_TAGS) > 50_000:
-                _TAGS.clear()
-            tag = _TAGS[key] = super().resolve(kind, value, implicit)
-        return tag
+from reconciler.manifest import yamlsafe
+from reconciler.manifest.files import line_col
+from reconciler.manifest.limits import MAX_BUILT_NODES, MAX_BUILT_NODES_TOTAL, MAX_DEPTH
+from reconciler.manifest.yamlsafe import MAP, MERGE, SEQ, LimitExceeded, Loader
 
 PathKey = str | int
 Path = tuple[PathKey, ...]
 Pos = tuple[int, int]  # 1-based line and column
-
-_STR = "tag:yaml.org,2002:str"
-_MERGE = "tag:yaml.org,2002:merge"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-
-
-# JSON's scalars only: everything must survive a round trip through a saved plan.
-_SCALARS = {
-    tag: SafeConstructor.yaml_constructors[tag]
-    for tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-}
 
 
 @dataclass
@@ -86,25 +60,62 @@ class Document:
         return ManifestProblem(self.file, line, col, message)
 
 
-class _Builder:
-    """Turns a node graph into Python values, recording positions and collecting problems."""
+class _TooLarge(Exception):
+    """The build went over a limit at `path` (caught by load_documents, reported as one problem)."""
 
-    def __init__(self, doc: Document, problems: list[ManifestProblem]) -> None:
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+class Budget:
+    """Values built across one run (MAX_BUILT_NODES_TOTAL), shared by every document's builder."""
+
+    def __init__(self) -> None:
+        self.built = 0
+
+
+class _Builder:
+    """Turns a node graph into Python values, recording positions and collecting problems.
+
+    Every value built counts against the budgets, each expansion of an alias included, so that an
+    alias bomb stops at the limit instead of at the end of memory; depth is bounded for the same
+    reason (aliases can nest a document deeper than it is written)."""
+
+    def __init__(self, doc: Document, problems: list[ManifestProblem], budget: Budget) -> None:
         self.doc = doc
         self.problems = problems
-        self.constructor = SafeConstructor()
-        self.scalars: dict[Any, Callable[[Any, ScalarNode], Any]] = _SCALARS
+        self.budget = budget
+        self.built = 0
+        self.depth = 0
         self.active: set[int] = set()  # collection nodes on the current path: catches alias loops
 
     def build(self, node: Node, path: Path) -> Any:
         mark = node.start_mark
         self.doc.values[path] = (mark.line + 1, mark.column + 1)
+        self.built += 1
+        self.budget.built += 1
+        if self.built > MAX_BUILT_NODES:
+            raise _TooLarge(path, f"YAML document expands to more than {MAX_BUILT_NODES} values (aliases "
+                            "included): an alias bomb?")
+        if self.budget.built > MAX_BUILT_NODES_TOTAL:
+            raise _TooLarge(path, f"the manifests expand to more than {MAX_BUILT_NODES_TOTAL} values")
         if isinstance(node, ScalarNode):
-            return self._scalar(node, path)
+            value, problem = yamlsafe.scalar(node)
+            if problem is not None:
+                self.problems.append(self.doc.problem(path, problem))
+            return value
         if id(node) in self.active:
             self.problems.append(self.doc.problem(path, "recursive YAML alias"))
             return None
+        if node.tag not in (MAP, SEQ):
+            self.problems.append(self.doc.problem(path, yamlsafe.unsupported(node.tag)))
+            return None
+        if self.depth >= MAX_DEPTH:
+            raise _TooLarge(path, f"YAML nesting deeper than {MAX_DEPTH} levels (aliases included)")
         self.active.add(id(node))
+        self.depth += 1
         try:
             if isinstance(node, SequenceNode):
                 return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
@@ -112,27 +123,23 @@ class _Builder:
                 return self._mapping(node, path)
         finally:
             self.active.discard(id(node))
+            self.depth -= 1
         self.problems.append(self.doc.problem(path, f"unsupported YAML node {node.tag}"))
         return None
-
-    def _scalar(self, node: ScalarNode, path: Path) -> Any:
-        tag = node.tag
-        if tag in (_STR, _TIMESTAMP):
-            return node.value
-        construct = self.scalars.get(tag)
-        if construct is None:
-            self.problems.append(self.doc.problem(path, f"unsupported YAML tag {tag}"))
-            return None
-        return construct(self.constructor, node)
 
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         merged = self._merged(node, path)
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
+            if key_node.tag == MERGE:
                 continue
             if not isinstance(key_node, ScalarNode):
                 self.problems.append(self.doc.problem(path, "mapping keys must be plain strings"))
+                continue
+            if key_node.tag not in _KEY_TAGS:
+                kmark = key_node.start_mark
+                self.problems.append(ManifestProblem(self.doc.file, kmark.line + 1, kmark.column + 1,
+                                                     yamlsafe.unsupported(key_node.tag)))
                 continue
             key = str(key_node.value)
             child = (*path, key)
@@ -158,7 +165,7 @@ class _Builder:
         """The mappings merged in with `<<: *anchor` (or `<<: [*a, *b]`, earlier ones first)."""
         sources: list[Node] = []
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
+            if key_node.tag == MERGE:
                 sources += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
         merged: dict[str, Any] = {}
         own = self.doc.values[path]
@@ -173,8 +180,21 @@ class _Builder:
         return merged
 
 
-def load_documents(text: str, file: str) -> tuple[list[Document], list[ManifestProblem]]:
-    """Parse every document of `text`. Empty documents are skipped; a syntax error ends the file."""
+_KEY_TAGS = frozenset({yamlsafe.STR, yamlsafe.NULL, yamlsafe.BOOL, yamlsafe.INT, yamlsafe.FLOAT,
+                       yamlsafe.TIMESTAMP})
+
+
+def load_documents(text: str, file: str, budget: Budget | None = None
+                   ) -> tuple[list[Document], list[ManifestProblem]]:
+    """Parse every document of `text`. Empty documents are skipped; a syntax error or a limit
+    (limits.py) ends the file. `budget` is shared by the files of one run."""
+    bad = yamlsafe.first_non_printable(text)
+    if bad is not None:
+        line, col = line_col(text, bad)
+        char = yamlsafe.describe_char(text[bad])
+        return [], [ManifestProblem(file, line, col, f"control character {char} is not allowed in YAML; write "
+                                    "it as an escape (such as \\x01) inside a double-quoted string")]
+    budget = budget if budget is not None else Budget()
     problems: list[ManifestProblem] = []
     documents: list[Document] = []
     loader = Loader(text)
@@ -185,21 +205,33 @@ def load_documents(text: str, file: str) -> tuple[list[Document], list[ManifestP
                 continue
             mark = node.start_mark
             doc = Document(file=file, data=None, start=(mark.line + 1, mark.column + 1))
-            doc.data = _Builder(doc, problems).build(node, ())
+            try:
+                doc.data = _Builder(doc, problems, budget).build(node, ())
+            except _TooLarge as exc:
+                problems.append(doc.problem(exc.path, exc.message))
+                return documents, problems
             if doc.data is not None:
                 documents.append(doc)
+    except LimitExceeded as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        return [], [ManifestProblem(file, line, col, f"YAML {exc.problem}")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        what = exc.problem or "invalid YAML"
+        what = _one_line(exc.problem or "invalid YAML")
         if exc.context:
-            what = f"{exc.context}, {what}"
+            what = f"{_one_line(exc.context)}, {what}"
         lines = text.splitlines()
         if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
             what += " (YAML cannot indent with tabs)"
         return [], [ManifestProblem(file, line, col, f"YAML syntax error: {what}")]
-    except yaml.YAMLError as exc:  # reader errors (for example a control character) have no mark
-        return [], [ManifestProblem(file, 1, 1, f"YAML error: {exc}")]
+    except yaml.YAMLError as exc:  # a reader error without a mark: the control characters are caught above
+        return [], [ManifestProblem(file, 1, 1, f"YAML error: {_one_line(str(exc))}")]
     finally:
         loader.dispose()
     return documents, problems
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -273,7 +273,8 @@ def test_tabs_and_non_json_tags_are_explained(write: Write, problems_of: Problem
     ((_, line, col, message),) = problems_of([tabs])
     assert (line, col) == (4, 1) and message.endswith("(YAML cannot indent with tabs)")
     binary = write("b.yaml", ASSISTANT.format(name="b") + "  dynamic_variables: {blob: !!binary aGVsbG8=}\n")
-    assert problems_of([binary]) == [(str(binary), 7, 29, "unsupported YAML tag tag:yaml.org,2002:binary")]
+    assert problems_of([binary]) == [(str(binary), 7, 29, "unsupported YAML tag !!binary: only JSON's types are "
+                                      "allowed (mappings, lists, strings, numbers, booleans, null)")]
 
 
 def test_null_clears_an_optional_field_but_not_a_required_one(write: Write, problems_of: ProblemsOf) -> None:
