@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler import scrub
 from reconciler.kinds import DEFAULT_OWNER_TAG, KINDS
 from reconciler.tree import merge
 
@@ -45,7 +46,8 @@ class SensitiveStr(str):
 
 def resolve_env(text: str, env: Mapping[str, str]) -> tuple[SensitiveStr, list[str]]:
     """`text` with each `${env:NAME}` replaced by its value, as a SensitiveStr that remembers `text`;
-    and the names that are not set (replaced by nothing)."""
+    and the names that are not set (replaced by nothing). Each value is registered with the
+    scrubber: from now on no message of this process can show it."""
     missing: list[str] = []
 
     def value_of(match: re.Match[str]) -> str:
@@ -53,9 +55,12 @@ def resolve_env(text: str, env: Mapping[str, str]) -> tuple[SensitiveStr, list[s
         if name not in env:
             missing.append(name)
             return ""
+        scrub.register_env(name, env[name])
         return env[name]
 
-    return SensitiveStr(ENV_REF.sub(value_of, text), text), missing
+    value = ENV_REF.sub(value_of, text)
+    scrub.register_composite(value)
+    return SensitiveStr(value, text), missing
 
 
 def contains_sensitive(value: Any) -> bool:

@@ -27,12 +27,13 @@ from typing import TextIO
 from urllib.parse import quote, unquote, urlsplit
 
 MIN_LENGTH = 4
-# A quoted piece of an echoed value at least this long that is part of a secret is masked whole.
+# A quoted string at least this long that is part of a secret is masked whole (in echoed text).
 MIN_FRAGMENT = 6
 URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/@'\"<>]+@")
 
 _secrets: dict[str, str] = {}  # secret value -> what to show instead
 _variants: dict[str, str] = {}  # every form of every secret -> what to show instead
+_composites: set[str] = set()  # strings built from secrets and plain text (scrub_echo only)
 _pattern: re.Pattern[str] | None = None
 
 
@@ -74,6 +75,7 @@ def forget_all() -> None:
     global _pattern
     _secrets.clear()
     _variants.clear()
+    _composites.clear()
     _pattern = None
 
 
@@ -94,21 +96,33 @@ _QUOTED = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 _ELLIPSIS = re.compile(r"\.\.\.|…")
 
 
+def register_composite(value: str) -> None:
+    """A string made of secret values and plain text (`Bearer ${env:TOKEN}`): never masked as a whole
+    (its plain text is no secret), but a server echoing a shortened piece of it is (`scrub_echo`)."""
+    if len(value) >= MIN_LENGTH and value not in _secrets:
+        _composites.add(value)
+
+
 def scrub_echo(text: str) -> str:
-    """`scrub`, and also mask any quoted string that holds a piece of a secret (a server may echo a
-    value shortened, such as `'S3cr...'`): for text that came from outside, such as API errors."""
+    """`scrub`, and also mask a quoted string that holds a piece of a secret value or of a string
+    built from one: for text that came from outside, such as API errors, where a server may echo a
+    value shortened (`'S3c...'`, `'Bearer tk-...'`)."""
     text = scrub(text)
     if not _secrets:
         return text
+    wholes = [*_secrets, *_composites]
+
+    def leaks(inner: str) -> bool:
+        if _ELLIPSIS.search(inner):  # shortened: its ends may be the ends of a secret
+            pieces = [p for p in _ELLIPSIS.split(inner) if len(p.strip()) >= 3]
+            return any(w.startswith(p) or w.endswith(p) or (len(p) >= MIN_FRAGMENT and p in w)
+                       for p in pieces for w in wholes)
+        return len(inner) >= MIN_FRAGMENT and any(inner in secret for secret in _secrets)
 
     def mask(match: re.Match[str]) -> str:
         inner = match.group(1) if match.group(1) is not None else match.group(2)
-        for piece in _ELLIPSIS.split(inner):
-            piece = piece.strip()
-            if len(piece) >= MIN_FRAGMENT and any(piece in secret for secret in _secrets):
-                quote_char = match.group(0)[0]
-                return f"{quote_char}(sensitive){quote_char}"
-        return match.group(0)
+        quote_char = match.group(0)[0]
+        return f"{quote_char}(sensitive){quote_char}" if leaks(inner) else match.group(0)
 
     return _QUOTED.sub(mask, text)
 

@@ -20,6 +20,9 @@ MAX_REFERENCED_FILE_BYTES = 1024 * 1024
 MAX_REFERENCED_TOTAL_BYTES = 64 * 1024 * 1024
 # Nodes PyYAML may compose for one document (each costs ~300 bytes while composing).
 MAX_COMPOSED_NODES = 200_000
+# Texts up to this size are composed by libyaml's C composer, which cannot count as it goes: every
+# node takes at least 2 characters, so at most ~130,000 nodes (~40 MB) before the count is checked.
+MAX_FAST_COMPOSE_CHARS = 256 * 1024
 # Values built for one document, counting every expansion of an alias: the billion-laughs bound.
 MAX_BUILT_NODES = 200_000
 # Values built for all documents of one run together (a document's aliases cannot reach another's,

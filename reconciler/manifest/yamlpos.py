@@ -25,7 +25,7 @@ from reconciler.errors import ManifestProblem
 from reconciler.manifest import yamlsafe
 from reconciler.manifest.files import line_col
 from reconciler.manifest.limits import MAX_BUILT_NODES, MAX_BUILT_NODES_TOTAL, MAX_DEPTH
-from reconciler.manifest.yamlsafe import MAP, MERGE, SEQ, LimitExceeded, Loader
+from reconciler.manifest.yamlsafe import MAP, MERGE, SEQ, LimitExceeded
 
 PathKey = str | int
 Path = tuple[PathKey, ...]
@@ -197,7 +197,7 @@ def load_documents(text: str, file: str, budget: Budget | None = None
     budget = budget if budget is not None else Budget()
     problems: list[ManifestProblem] = []
     documents: list[Document] = []
-    loader = Loader(text)
+    loader = yamlsafe.loader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -205,6 +205,13 @@ def load_documents(text: str, file: str, budget: Budget | None = None
                 continue
             mark = node.start_mark
             doc = Document(file=file, data=None, start=(mark.line + 1, mark.column + 1))
+            # Without aliases the graph is a tree: its size is what was composed and the builder
+            # bounds its depth. With them, measure before building anything.
+            blamed = yamlsafe.oversized(node, MAX_BUILT_NODES, MAX_DEPTH) if loader.aliases else None
+            if blamed is not None:
+                at = blamed[0].start_mark
+                problems.append(ManifestProblem(file, at.line + 1, at.column + 1, blamed[1]))
+                return documents, problems
             try:
                 doc.data = _Builder(doc, problems, budget).build(node, ())
             except _TooLarge as exc:

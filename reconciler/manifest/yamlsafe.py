@@ -2,9 +2,11 @@
 every bad value into a message instead of an exception.
 
 Why a composer of our own: libyaml's composer builds the whole node graph of a document in C before
-any of our code runs, so a large document could take all memory first. PyYAML's Python composer,
-fed by libyaml's C parser (events), lets every node be counted as it is made; the cost is about a
-third more parse time. Alias *expansion* is bounded later, where it happens (yamlpos._Builder).
+any of our code runs, so a large text could take all memory first (~300 bytes a node). Small texts
+(all real manifest files) keep libyaml's fast composer; larger ones get PyYAML's Python composer,
+fed by libyaml's parser (events), which counts every node as it is made (about twice the parse time).
+Alias *expansion* is measured on the node graph before anything is built (`oversized`), and bounded
+again while building (yamlpos._Builder).
 """
 
 from __future__ import annotations
@@ -18,9 +20,15 @@ import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent
-from yaml.nodes import Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from reconciler.manifest.limits import MAX_COMPOSED_NODES, MAX_DEPTH, MAX_FLOAT, MAX_INT_DIGITS
+from reconciler.manifest.limits import (
+    MAX_COMPOSED_NODES,
+    MAX_DEPTH,
+    MAX_FAST_COMPOSE_CHARS,
+    MAX_FLOAT,
+    MAX_INT_DIGITS,
+)
 
 _BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAGS: dict[tuple[str, Any], str] = {}
@@ -45,30 +53,57 @@ class LimitExceeded(yaml.MarkedYAMLError):
     """A document over one of the limits of limits.py, at the node where it went over."""
 
 
-class Loader(Composer, _BaseLoader):  # type: ignore[misc]
-    """libyaml's parser where available, PyYAML's composer with a node count and a depth bound.
-    Implicit tag resolution (a regex walk in Python for every scalar) is memoised: manifests repeat
+class _Memoised:
+    """Implicit tag resolution (a regex walk in Python for every scalar) memoised: manifests repeat
     the same keys and values thousands of times."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not ScalarNode:
+            return super().resolve(kind, value, implicit)  # type: ignore[misc]
+        key = (value, implicit)
+        tag = _TAGS.get(key)
+        if tag is None:
+            if len(_TAGS) > 50_000:
+                _TAGS.clear()
+            tag = _TAGS[key] = super().resolve(kind, value, implicit)  # type: ignore[misc]
+        return tag
+
+
+class FastLoader(_Memoised, _BaseLoader):  # type: ignore[misc]
+    """libyaml's own composer, for texts small enough that their whole node graph is harmless."""
+
+    def __init__(self, stream: str) -> None:
+        _BaseLoader.__init__(self, stream)
+        self.aliases = 1 if "*" in stream else 0  # no `*` anywhere: certainly no alias
+
+
+class BoundedLoader(_Memoised, Composer, _BaseLoader):  # type: ignore[misc]
+    """libyaml's parser where available, PyYAML's composer with a node count and a depth bound."""
 
     def __init__(self, stream: str) -> None:
         _BaseLoader.__init__(self, stream)
         Composer.__init__(self)
         self.composed = 0
         self.depth = 0
+        self.aliases = 0
 
     def compose_document(self) -> Node | None:
         self.composed = 0
+        self.aliases = 0
         node: Node | None = Composer.compose_document(self)
         return node
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        if not self.check_event(AliasEvent):
-            mark = self.peek_event().start_mark
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            self.aliases += 1
+        else:
             self.composed += 1
             if self.composed > MAX_COMPOSED_NODES:
-                raise LimitExceeded(None, None, f"document has more than {MAX_COMPOSED_NODES} nodes", mark)
+                raise LimitExceeded(None, None, f"document has more than {MAX_COMPOSED_NODES:,} nodes",
+                                    event.start_mark)
             if self.depth >= MAX_DEPTH:
-                raise LimitExceeded(None, None, f"nesting deeper than {MAX_DEPTH} levels", mark)
+                raise LimitExceeded(None, None, f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
         self.depth += 1
         try:
             node: Node | None = Composer.compose_node(self, parent, index)
@@ -76,16 +111,61 @@ class Loader(Composer, _BaseLoader):  # type: ignore[misc]
             self.depth -= 1
         return node
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not ScalarNode:
-            return super().resolve(kind, value, implicit)
-        key = (value, implicit)
-        tag = _TAGS.get(key)
-        if tag is None:
-            if len(_TAGS) > 50_000:
-                _TAGS.clear()
-            tag = _TAGS[key] = super().resolve(kind, value, implicit)
-        return tag
+
+def loader(text: str) -> FastLoader | BoundedLoader:
+    """The loader for `text`: libyaml's composer when the text is small (MAX_FAST_COMPOSE_CHARS, so
+    at most ~130,000 nodes), else the bounded one. Both build the same node graph."""
+    return FastLoader(text) if len(text) <= MAX_FAST_COMPOSE_CHARS else BoundedLoader(text)
+
+
+def oversized(root: Node, max_values: int, max_depth: int) -> tuple[Node, str] | None:
+    """The node to blame when `root` would build more than `max_values` values or nest deeper than
+    `max_depth` once its aliases are expanded; None when it is within both.
+
+    Measured on the node graph, where an alias is a shared node, with every node's expanded size and
+    height computed once (an iterative walk: alias chains can be longer than Python's stack is
+    deep). So a billion-laughs document is refused in microseconds, before anything is built. The
+    node blamed is the deepest one still over the limit: for an alias bomb, the anchor that explodes.
+    """
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            kids = _children(node)
+            size[key] = 1 + sum(size.get(id(k), 1) for k in kids)
+            height[key] = 1 + max((height.get(id(k), 1) for k in kids), default=0)
+            continue
+        if key in size or key in on_path:
+            continue  # measured already, or a recursive alias (reported by the builder)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((kid, False) for kid in _children(node))
+    if size[id(root)] <= max_values and height[id(root)] <= max_depth:
+        return None
+    blamed = root
+    while True:
+        worse = next((k for k in _children(blamed)
+                      if size.get(id(k), 1) > max_values or height.get(id(k), 1) > max_depth), None)
+        if worse is None or worse is blamed:
+            break
+        blamed = worse
+    if size[id(root)] > max_values:
+        return blamed, (f"YAML document expands to {size[id(root)]:,} nodes (keys and aliases included); at most "
+                        f"{max_values:,} are allowed: an alias bomb?")
+    return blamed, f"YAML nesting deeper than {max_depth} levels (aliases included)"
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def first_non_printable(text: str) -> int | None:
@@ -143,7 +223,7 @@ def scalar(node: ScalarNode) -> tuple[Any, str | None]:
     except OverflowError:
         return None, ("number out of range: numbers must fit in a JSON number (at most about 1.8e308, "
                       "finite)")
-    except (ValueError, KeyError, TypeError, ArithmeticError):
+    except (ValueError, LookupError, TypeError, ArithmeticError):  # `!!int ""` is an IndexError
         shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
         return None, f"{shown!r} is not a valid {tag_name(tag)}"
 
