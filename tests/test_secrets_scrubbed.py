@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 from reconciler import scrub
-from tests.conftest import REPO, Emulator, write
+from tests.support.emulator import Emulator
+from tests.support.manifests import write
+from tests.support.paths import REPO
 
 KEY = "tk-live-8d3f0c2a91e4-KEY"
 SECRET = "S3cr3t-Gr33ting-71b9"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 KEY = "KEY4hostile-test-9f2c81d7e3"
 MARKER = "OUTSIDE-CONTENT-7d1e"

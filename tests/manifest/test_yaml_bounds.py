@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.manifest.limits import MAX_BUILT_NODES, MAX_COMPOSED_NODES, MAX_DEPTH
-from tests.conftest import REPO
 from tests.manifest.test_manifest_load import ASSISTANT
+from tests.support.paths import REPO
 
 Write = Callable[[str, str], Path]
 ProblemsOf = Callable[..., list[tuple[str, int, int, str]]]

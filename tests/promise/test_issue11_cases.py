@@ -474,7 +474,7 @@ def test_case11_a_destroy_says_what_is_destroyed(
         assert "Be helpful." in out, out  # what goes is shown
 
 
-@case(11)
+# Fixed with issue 17: a referenced file is read up to 1 MiB (reconciler/manifest/limits.py).
 def test_case11_a_prompt_beyond_the_api_maximum_is_an_error(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     (tmp_path / "huge.md").write_text("x" * (30 * 1024 * 1024))
