@@ -43,8 +43,9 @@ def _selection(p: argparse.ArgumentParser) -> None:
         "--target",
         action="append",
         default=[],
-        metavar="KIND/NAME",
-        help="limit to this resource and what it depends on (repeatable)",
+        metavar="ADDRESS",
+        help="limit to this address, as the plan prints it (assistant.NAME, tool.NAME, mcp_server.NAME), "
+        "and what it depends on (repeatable)",
     )
 
 

@@ -59,3 +59,13 @@ TOOL_PAYLOAD_KEYS = ("function", "handoff", "invite", "retrieval", "webhook")
 # channel the manifest leaves out is the API's default, web_chat.
 TEST_ASSISTANT_CHANNELS = ("web_call", "web_chat")
 DEFAULT_TEST_CHANNEL = "web_chat"
+# Ids the server creates inside an object it nests in a resource: never compared, and copied from live
+# into a body that sends their parent object, so that an update never drops them.
+SERVER_SET_PATHS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Assistant": (("telephony_settings", "default_texml_app_id"),
+                  ("messaging_settings", "default_messaging_profile_id")),
+}
+# Fields the server sets when they are not sent, though the schema declares no default for them
+# (telnyx-ai-api.md: "if neither model nor external_llm is given, a default model is applied"): when
+# a manifest does not declare them, the live value is kept rather than cleared.
+SERVER_DEFAULTED: dict[str, tuple[str, ...]] = {"Assistant": ("model",)}

@@ -16,7 +16,7 @@ def test_every_contract_command_parses() -> None:
     parser = build_parser()
     for argv in (
         ["validate", "x"],
-        ["plan", "x", "--format", "json", "--detailed-exitcode", "--prune", "--target", "assistant/a"],
+        ["plan", "x", "--format", "json", "--detailed-exitcode", "--prune", "--target", "assistant.a"],
         ["apply", "x", "--auto-approve"],
         ["export", "--out", "d", "--kind", "Assistant"],
         ["emulator", "--port", "1", "--latency-ms", "5", "--state-file", "s", "--api-key", "k"],

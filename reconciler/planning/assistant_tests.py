@@ -15,9 +15,9 @@ from typing import Any
 from reconciler.api import endpoints as api
 from reconciler.kinds import ASSISTANT, ASSISTANT_TEST
 from reconciler.model import DesiredResource
-from reconciler.planning import diff, identity
+from reconciler.planning import diff, identity, whole
 from reconciler.planning.context import Context
-from reconciler.planning.plan import CREATE, NOOP, UPDATE, Ref, ResourceChange
+from reconciler.planning.plan import CREATE, NOOP, UPDATE, FieldChange, Ref, ResourceChange
 
 # Manifest-only: the Assistant a test talks to, by name; sent as `destination`.
 ASSISTANT_KEY = "assistant"
@@ -78,6 +78,19 @@ def _comparable(res: DesiredResource, spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _changes(res: DesiredResource, have: dict[str, Any], want: dict[str, Any]) -> list[FieldChange]:
+    """Whole-object changes (planning.whole): undeclared fields are desired at their default."""
+    name = ASSISTANT_TEST.name_field
+    live_c = whole.canonical(ASSISTANT_TEST.kind, {k: v for k, v in have.items() if k != name}, live=True)
+    want_c = whole.canonical(ASSISTANT_TEST.kind, {k: v for k, v in want.items() if k != name})
+    for side, source in ((live_c, have), (want_c, want)):
+        if name in source:
+            side[name] = source[name]
+        for path in res.metadata.ignore_changes:
+            diff.drop_path(side, path)
+    return diff.field_changes(live_c, want_c)
+
+
 def plan(ctx: Context) -> None:
     """Add a change for every declared AssistantTest."""
     matches = ctx.matches[ASSISTANT_TEST.kind]
@@ -95,7 +108,7 @@ def plan(ctx: Context) -> None:
             continue
         test_id = str(obj[ASSISTANT_TEST.id_field])
         have = _manifest_form(ctx, obj, res)
-        changes = diff.field_changes(have, want)
+        changes = _changes(res, have, want)
         ops = []
         if changes:
             tops = sorted({c.path.split(".")[0].split("[")[0] for c in changes})

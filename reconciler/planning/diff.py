@@ -1,9 +1,10 @@
 """The planner's diff kernel, and the only user of deepdiff: nothing else in the project sees its
 output, only the project's own FieldChange.
 
-Diff rules (manifest-format.md): only fields the manifest declares are compared, so what the server
-adds or defaults never shows as a change; an explicit `null` asks for the field to be cleared; the
-set-like lists (`tags`, `enabled_features`, `shared_tools`, `allowed_tools`) compare as sets; numbers
+Diff rules (manifest-format.md, issue #11): the whole desired object is compared with live cut to
+what the manifest owns (both prepared by `planning.whole`), at every depth, lists position by
+position as apply sends them, so removals show; the set-like lists (`tags`, `enabled_features`,
+`shared_tools`, `allowed_tools`) compare as sets; numbers
 compare by value (`1 == 1.0`, but `true` is not `1`).
 
 Fast path: both sides are brought to a canonical form and compared for equality first; deepdiff
@@ -59,58 +60,19 @@ def normalize(value: Any, key: str | None = None, parents: tuple[str, ...] = ())
     return value
 
 
-def _cleared(value: Any) -> Any:
-    """A cleared field may come back as null, absent, or its declared empty default."""
-    return None if value in ([], {}) else value
-
-
-def project(live: Any, desired: Any) -> Any:
-    """`live` cut down to the shape `desired` declares: keys the manifest does not mention are
-    dropped (recursively, and inside list entries position by position)."""
-    if isinstance(desired, dict) and isinstance(live, dict):
-        return {k: _cleared(live.get(k)) if v is None else project(live.get(k), v)
-                for k, v in desired.items() if k in live or v is None}
-    if isinstance(desired, list) and isinstance(live, list):
-        return [project(item, desired[i]) if i < len(desired) else item for i, item in enumerate(live)]
-    return live
-
-
-def _project_set_lists(live: Any, desired: Any, key: str | None = None, parents: tuple[str, ...] = ()) -> Any:
-    """Like `project`, but set-like lists are sorted, and entries of keyed set-like lists are
-    projected onto the desired entry with the same key, since their order carries no meaning."""
-    inner = parents if key is None else (*parents, key)
-    if isinstance(desired, dict) and isinstance(live, dict):
-        return {k: _cleared(live.get(k)) if v is None else _project_set_lists(live.get(k), v, k, inner)
-                for k, v in desired.items() if k in live or v is None}
-    if isinstance(desired, list) and isinstance(live, list):
-        if _is_set(key, parents) and all(isinstance(v, str) for v in live):
-            # Sorted like the desired side, so that the same set in another order is the same text.
-            return sorted(live)
-        ident = _keyed(key, parents)
-        if ident:
-            wanted = {str(d.get(ident)): d for d in desired if isinstance(d, dict)}
-            return [
-                _project_set_lists(item, wanted[str(item.get(ident))], None, inner)
-                if isinstance(item, dict) and str(item.get(ident)) in wanted
-                else item
-                for item in live
-            ]
-        return project(live, desired)
-    return live
-
-
 def comparable(live: dict[str, Any], desired: dict[str, Any]) -> tuple[Any, Any]:
-    """Both sides in canonical form, live projected onto what desired declares."""
-    return normalize(_project_set_lists(live, desired)), normalize(desired)
+    """Both sides in canonical form. Nothing is projected away: the caller passes the whole desired
+    object and live cut to what the manifest owns (`planning.whole`), so a key on one side only is a
+    change (a removal when it is live only)."""
+    return normalize(live), normalize(desired)
 
 
 def equal(live: dict[str, Any], desired: dict[str, Any]) -> bool:
-    projected = _project_set_lists(live, desired)
     # Fast path: the same JSON text is the same value under every rule (C-speed, no normalising);
     # only when the texts differ can `1` vs `1.0` or a set's order still make them equal.
-    if _sort_key(projected) == _sort_key(desired):
+    if _sort_key(live) == _sort_key(desired):
         return True
-    return _sort_key(normalize(projected)) == _sort_key(normalize(desired))
+    return _sort_key(normalize(live)) == _sort_key(normalize(desired))
 
 
 # Live values that are probably secrets: a plan must not print the old value of a field that held

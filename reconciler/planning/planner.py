@@ -12,16 +12,15 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler import tree
 from reconciler.api import endpoints as api
 from reconciler.errors import PlanError
-from reconciler.kinds import KINDS, PROTECT_TAG
+from reconciler.kinds import KINDS, PROTECT_TAG, SERVER_DEFAULTED, SERVER_SET_PATHS
 from reconciler.model import (
     DesiredResource,
     DesiredState,
     LiveState,
 )
-from reconciler.planning import accounts, assistant_tests, diff, pruning
+from reconciler.planning import accounts, assistant_tests, diff, pruning, whole
 from reconciler.planning.context import Context
 from reconciler.planning.plan import (
     CREATE,
@@ -94,6 +93,56 @@ def strip_nulls(value: Any) -> Any:
     return value
 
 
+def parse_path(dotted: str) -> list[str | int]:
+    """`tools[0].webhook.url` -> ["tools", 0, "webhook", "url"] (the inverse of `tree.dotted`)."""
+    parts: list[str | int] = []
+    for piece in dotted.split("."):
+        name, *indexes = piece.split("[")
+        if name:
+            parts.append(name)
+        parts.extend(int(i.rstrip("]")) for i in indexes)
+    return parts
+
+
+def _aligned(live: dict[str, Any], want: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both sides with an object that one side leaves out (it held only defaults) present as `{}` on
+    that side, so that a change inside it shows leaf by leaf (`telephony_settings.time_limit_secs`)."""
+    a, b = dict(live), dict(want)
+    for key in set(a) | set(b):
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict):
+            a[key], b[key] = _aligned(x, y)
+        elif isinstance(x, dict) and key not in b:
+            b[key] = {}
+            a[key], b[key] = _aligned(x, {})
+        elif isinstance(y, dict) and key not in a:
+            a[key], b[key] = _aligned({}, y)
+    return a, b
+
+
+def _get_path(value: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _set_path(value: dict[str, Any], dotted: str, item: Any) -> None:
+    """Set (or, for None, remove) a dotted key path inside `value`, creating objects on the way."""
+    *parents, last = dotted.split(".")
+    node = value
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            if item is None:
+                return
+            child = node[part] = {}
+        node = child
+    if item is None:
+        node.pop(last, None)
+    else:
+        node[last] = item
+
+
 def _top_fields(changes: list[FieldChange]) -> list[str]:
     tops = {c.path.split(".")[0].split("[")[0] for c in changes}
     return sorted(tops)
@@ -133,25 +182,58 @@ class _Planner:
             ]
         return out
 
-    @staticmethod
-    def _comparable(res: DesiredResource, spec: dict[str, Any]) -> dict[str, Any]:
-        if not res.metadata.ignore_changes:
-            return spec  # read-only from here on: no copy needed
-        out = copy.deepcopy(spec)
-        for path in res.metadata.ignore_changes:
-            diff.drop_path(out, path)
+    def _compare(self, kind: str, res: DesiredResource, have: dict[str, Any], want: dict[str, Any]
+                 ) -> list[FieldChange]:
+        """Field changes from `have` (live, manifest form) to `want` (the manifest's spec), both whole:
+        undeclared fields are desired at their default (shown as such) or absent."""
+        name_field = KINDS[kind].name_field
+        keep = {k: have[k] for k in SERVER_DEFAULTED.get(kind, ()) if k in have and k not in want}
+        live_c = whole.canonical(kind, {k: v for k, v in have.items() if k != name_field}, live=True)
+        want_c = whole.canonical(kind, {**keep, **{k: v for k, v in want.items() if k != name_field}})
+        for c in (live_c, want_c):
+            if name_field in want:
+                c[name_field] = have.get(name_field) if c is live_c else want[name_field]
+            for path in res.metadata.ignore_changes:
+                diff.drop_path(c, path)
+        changes = diff.field_changes(*_aligned(live_c, want_c))
+        out = []
+        for change in changes:
+            # A side left out because it equals its default is shown as that default.
+            before, after = change.before, change.after
+            if before is None:
+                before = whole.default_at(kind, have, parse_path(change.path))
+            if after is None:
+                after = whole.default_at(kind, want, parse_path(change.path))
+            if diff.equal({"v": before}, {"v": after}):
+                continue
+            out.append(FieldChange(change.path, before, after, change.sensitive))
         return out
 
-    def _update_body(self, live: dict[str, Any], want: dict[str, Any], changes: list[FieldChange], user: str
-                     ) -> dict[str, Any]:
+    def _update_body(self, kind: str, res: DesiredResource, live: dict[str, Any], want: dict[str, Any],
+                     changes: list[FieldChange], user: str) -> dict[str, Any]:
+        """For each changed top-level field, its whole desired value (defaults filled in), or null to
+        clear it; what the server created inside it, and ignored paths, as they are live."""
         body: dict[str, Any] = {}
         api_want = self._api_body({k: want[k] for k in REFERENCE_KEYS if k in want}, user)
+        filled = whole.fill_defaults(kind, {k: v for k, v in want.items() if k not in REFERENCE_KEYS})
         for top in _top_fields(changes):
             if top in REFERENCE_KEYS:
                 name = API_NAME.get(top, top)
                 body[name] = api_want.get(name)  # absent means the manifest clears it: send null
-            else:
-                body[top] = tree.merge(live.get(top), want.get(top))
+                continue
+            value = copy.deepcopy(filled.get(top))
+            for parent, key in SERVER_SET_PATHS.get(kind, ()):
+                held = live.get(parent)
+                if parent == top and value is None and isinstance(held, dict) and key in held:
+                    # Cleared: reset to its defaults, but the object the server created stays.
+                    value = whole.fill_defaults(kind, {top: {}})[top]
+                if parent == top and isinstance(value, dict) and isinstance(held, dict) and key in held:
+                    value.setdefault(key, held[key])
+            for path in res.metadata.ignore_changes:
+                head, _, rest = path.partition(".")
+                if head == top and rest and isinstance(value, dict):
+                    _set_path(value, rest, _get_path(live.get(top), rest))
+            body[top] = value
         return body
 
     # --- shared tools and MCP servers -----------------------------------------------------------------
@@ -162,7 +244,7 @@ class _Planner:
             if res.address not in self.ctx.matches[kind].live_for:
                 continue  # matching failed (a pin to nothing, ambiguous names): already an error
             obj = self.ctx.matches[kind].live_for[res.address]
-            want = self._comparable(res, {name_field: res.name, **res.spec})
+            want = {name_field: res.name, **res.spec}
             if obj is None:
                 create = api.op_create_tool if kind == "Tool" else api.op_create_mcp_server
                 body = strip_nulls({name_field: res.name, **res.spec})
@@ -171,14 +253,15 @@ class _Planner:
                 continue
             have = api.tool_spec(obj) if kind == "Tool" else {k: v for k, v in obj.items() if k not in MCP_READ_ONLY}
             have[name_field] = obj.get(name_field)
-            changes = diff.field_changes(have, want)
+            changes = self._compare(kind, res, have, want)
             ops: list[Operation] = []
             if changes and kind == "Tool":
-                body = {t: tree.merge(have.get(t), want.get(t)) for t in _top_fields(changes)}
+                body = self._update_body(kind, res, have, want, changes, res.address)
                 ops = [api.op_update_tool(str(obj["id"]), body)]
             elif changes:
-                # PUT may replace the whole object (U): send all of it, live merged with desired.
-                ops = [api.op_update_mcp_server(str(obj["id"]), tree.merge(have, want))]
+                # PUT may replace the whole object (U): send all of it, the whole desired object.
+                ops = [api.op_update_mcp_server(str(obj["id"]), {name_field: res.name,
+                                                                 **whole.fill_defaults(kind, res.spec)})]
             self.ctx.add(ResourceChange(res.address, kind, res.name, [UPDATE] if changes else [NOOP],
                                      id=str(obj["id"]), changes=changes, operations=ops))
 
@@ -217,7 +300,7 @@ class _Planner:
         main = {k: v for k, v in res.spec.items()}
         main["name"] = res.name
         main["tags"] = self._desired_tags(res, obj.get("tags") if obj else None)
-        want = self._comparable(res, main)
+        want = main
         if obj is None:
             body = strip_nulls(self._api_body(main, res.address))
             self.ctx.add(ResourceChange(res.address, "Assistant", res.name, [CREATE],
@@ -226,8 +309,9 @@ class _Planner:
             assistant: str | Ref = Ref(res.address)
         else:
             have = self._manifest_form(obj)
-            changes = diff.field_changes(have, want)
-            ops = [api.op_update_assistant(str(obj["id"]), self._update_body(have, want, changes, res.address))
+            changes = self._compare("Assistant", res, have, want)
+            ops = [api.op_update_assistant(str(obj["id"]),
+                                           self._update_body("Assistant", res, have, want, changes, res.address))
                    ] if changes else []
             self.ctx.add(ResourceChange(res.address, "Assistant", res.name, [UPDATE] if changes else [NOOP],
                                      id=str(obj["id"]), changes=changes, operations=ops))
@@ -259,7 +343,7 @@ class _Planner:
             # as its server default, so it is not compared.)
             cleared = {k: None for k, v in version.overlay.items() if v is None and k != "tags"}
             full = {**{k: v for k, v in res.version_spec(version).items() if k != "tags"}, **cleared}
-            want = self._comparable(res, full)
+            want = full
             found = by_name.get(version.name)
             if found is None:
                 body = strip_nulls(self._api_body(full, address))
@@ -271,10 +355,11 @@ class _Planner:
                                          operations=[api.op_create_version(assistant, body, version.name)]))
                 version_ids[version.name] = Ref(address, "version_id")
                 continue
-            have = self._manifest_form(found)
-            changes = diff.field_changes(have, want)
+            have = {k: v for k, v in self._manifest_form(found).items() if k != "tags"}
+            changes = self._compare("Assistant", res, have, {k: v for k, v in want.items() if v is not None})
             vid = str(found.get("version_id"))
-            ops = [api.op_update_version(str(assistant), vid, self._update_body(have, want, changes, address))
+            ops = [api.op_update_version(str(assistant), vid,
+                                         self._update_body("Assistant", res, have, want, changes, address))
                    ] if changes else []
             self.ctx.add(ResourceChange(address, KIND_VERSION, version.name, [UPDATE] if changes else [NOOP],
                                      id=vid, changes=changes, operations=ops))

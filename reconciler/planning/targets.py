@@ -1,30 +1,26 @@
-"""`--target KIND/NAME`: narrow a plan to some resources and what they depend on."""
+"""`--target ADDRESS`: narrow a plan to some resources and what they depend on."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from reconciler.errors import ConfigError
+from reconciler.kinds import BY_PREFIX, KINDS
 from reconciler.planning.plan import Plan
-
-_KINDS = {
-    "assistant": "assistant",
-    "tool": "tool",
-    "mcp_server": "mcp_server",
-    "mcpserver": "mcp_server",
-    "assistanttest": "assistant_test",
-    "assistant_test": "assistant_test",
-}
 
 
 def target_address(target: str) -> str:
-    """`Assistant/support-bot` or `assistant/support-bot` -> `assistant.support-bot`."""
-    kind, sep, name = target.partition("/")
-    prefix = _KINDS.get(kind.strip().lower())
-    if not sep or not name or prefix is None:
-        raise ConfigError(f"--target {target!r}: expected KIND/NAME with KIND one of Assistant, Tool, McpServer, "
-                          "AssistantTest")
-    return f"{prefix}.{name}"
+    """Check a `--target`: it must be an address exactly as the plan prints it (`assistant.NAME`,
+    `assistant.NAME.version.V`, `tool.NAME`, `mcp_server.NAME`). `KIND/NAME` is refused with the
+    address it stands for, so a reviewer copies addresses from the plan and nothing else."""
+    prefix, dot, name = target.partition(".")
+    if dot and name and prefix in BY_PREFIX:
+        return target
+    kind, slash, rest = target.partition("/")
+    known = {k.kind.lower(): k.address_prefix for k in KINDS.values()}
+    hint = f" (write {known[kind.lower()]}.{rest})" if slash and rest and kind.lower() in known else ""
+    prefixes = ", ".join(f"{p}.NAME" for p in BY_PREFIX)
+    raise ConfigError(f"--target {target!r}: expected an address as the plan prints it ({prefixes}){hint}")
 
 
 def select(plan: Plan, targets: Sequence[str]) -> Plan:

@@ -186,7 +186,7 @@ def test_make_demo_script_completes() -> None:
 
 
 def test_target_applies_the_resource_and_what_it_needs_only(loopback: Emulator, capsys: Capsys) -> None:
-    assert main(["apply", "--auto-approve", "--target", "Assistant/acme-sms", str(EXAMPLES)]) == 0
+    assert main(["apply", "--auto-approve", "--target", "assistant.acme-sms", str(EXAMPLES)]) == 0
     assert names(loopback) == ["acme-sms"]
     assert [t["display_name"] for t in loopback.app.state.tools.values()] == ["order-lookup"]
     assert loopback.app.state.mcp_servers == {}

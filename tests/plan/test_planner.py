@@ -181,11 +181,14 @@ def test_other_lists_compare_in_order(tmp_path: Path) -> None:
     assert rc.operations[0].body is not None and rc.operations[0].body["tools"][0]["type"] == "hangup"
 
 
-def test_nested_objects_are_sent_whole_keeping_server_fields(tmp_path: Path) -> None:
+def test_nested_objects_are_sent_whole_with_defaults_keeping_server_fields(tmp_path: Path) -> None:
     result = plan(desired(tmp_path, assistant_doc(spec="telephony_settings: {time_limit_secs: 600}")),
                   LiveState(assistants=[live_assistant()]))
     body = by_address(result)["assistant.bot"].operations[0].body
-    assert body == {"telephony_settings": {"default_texml_app_id": "texml-1", "time_limit_secs": 600}}
+    # The whole desired object: what the manifest says, the API's declared defaults for the rest,
+    # and the id the server created.
+    assert body == {"telephony_settings": {"default_texml_app_id": "texml-1", "time_limit_secs": 600,
+                                           "user_idle_reply_secs": 10}}
 
 
 def test_ignore_changes(tmp_path: Path) -> None:
@@ -344,5 +347,5 @@ def test_prune_refuses_a_protected_assistant(tmp_path: Path) -> None:
 
 def test_target_selects_a_resource_and_its_dependencies(tmp_path: Path) -> None:
     docs = tool_doc("lookup") + "---\n" + mcp_doc("crm") + "---\n" + assistant_doc(spec="shared_tools: [lookup]")
-    result = plan(desired(tmp_path, docs), LiveState(), targets=["Assistant/bot"])
+    result = plan(desired(tmp_path, docs), LiveState(), targets=["assistant.bot"])
     assert sorted(actions(result)) == ["assistant.bot", "tool.lookup"]

@@ -112,7 +112,7 @@ def test_a_pruned_duplicate_gets_its_own_address(tmp_path: Path) -> None:
 
 def test_target_does_not_take_a_resource_whose_name_extends_the_target(tmp_path: Path) -> None:
     docs = assistant_doc("bot") + "---\n" + assistant_doc("bot.staging")
-    result = plan(desired(tmp_path, docs), LiveState(), targets=["Assistant/bot"])
+    result = plan(desired(tmp_path, docs), LiveState(), targets=["assistant.bot"])
     assert [rc.address for rc in result.resource_changes] == ["assistant.bot"]
 
 

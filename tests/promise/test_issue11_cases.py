@@ -44,7 +44,6 @@ def sdk(account: Account) -> telnyx.Telnyx:
 # --- 1. removals inside nested objects and list items ------------------------------------------------
 
 
-@case(1)
 def test_case1_a_header_deleted_from_an_inline_tool_is_planned_and_removed(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "bot.yaml", HOOKED)
@@ -60,7 +59,6 @@ def test_case1_a_header_deleted_from_an_inline_tool_is_planned_and_removed(
     assert plan_doc(capsys, str(tmp_path))["_exit"] == 0
 
 
-@case(1)
 def test_case1_an_unrelated_change_shows_every_removal_it_carries(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "bot.yaml", HOOKED)
@@ -71,7 +69,6 @@ def test_case1_an_unrelated_change_shows_every_removal_it_carries(
     assert {"tools[0].webhook.description", "tools[0].webhook.headers"} <= paths, paths
 
 
-@case(1)
 def test_case1_removing_a_list_item_shows_the_payload_that_goes(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     transfer = """
@@ -113,7 +110,6 @@ spec:
 """
 
 
-@case(2)
 def test_case2_deleting_a_line_resets_the_field(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "bot.yaml", KRISP)
@@ -127,7 +123,6 @@ def test_case2_deleting_a_line_resets_the_field(
     assert plan_doc(capsys, str(tmp_path))["_exit"] == 0
 
 
-@case(2)
 def test_case2_a_portal_edit_of_an_undeclared_field_is_drift(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "bot.yaml", """
@@ -427,7 +422,6 @@ def test_case10_a_create_that_landed_is_not_reported_failed(
 # --- 11. --target addresses, renderer glitches, huge values ----------------------------------------------------
 
 
-@case(11)
 def test_case11_target_takes_the_printed_address(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", B2_BOT.replace("b2-bot", "bw-soporte-es"))
