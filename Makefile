@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# Regenerate the API model in reconciler/schemas/api/ from the pinned telnyx SDK (move the pin in
+# pyproject.toml first) and the OpenAPI snapshot in ../shared; then `make test` says what else moved.
+schemas: install
+	$(BIN)/python -m tools.gen_api_schema
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -52,7 +52,8 @@ REFERENCE_KEYS = ("shared_tools", "mcp_servers")
 # Manifest keys whose API field has another name.
 API_NAME = {"shared_tools": "tool_ids"}
 # The payload keys a tool (shared or inline) may carry beside `type`; the one matching `type` is used.
-TOOL_PAYLOAD_KEYS = ("function", "handoff", "invite", "retrieval", "webhook")
+TOOL_PAYLOAD_KEYS = ("client_side_tool", "function", "handoff", "invite", "pay", "retrieval",
+                     "update_dynamic_variables", "vision", "webhook")
 
 # AssistantTest: the channels whose `destination` is the assistant's id, so that `spec.assistant: NAME`
 # may stand for it (an assumption: docs/api-assumptions.md); phone and SMS tests dial a number. A

@@ -268,7 +268,10 @@ def promote(st: State, call: Call) -> Result:
 
 def _canary_body(rec: dict[str, Any]) -> dict[str, Any]:
     canary = rec["canary"]
-    return {"assistant_id": rec["id"], "versions": canary["versions"],
+    # Today's API always answers in the rules form (telnyx 4.189.0 requires `rules`); a split stored
+    # from the legacy `versions` body reads as one catch-all rollout. `versions` stays beside it.
+    rollout = [{"version_id": v["version_id"], "weight": v["percentage"]} for v in canary["versions"]]
+    return {"assistant_id": rec["id"], "versions": canary["versions"], "rules": [{"serve": {"rollout": rollout}}],
             "created_at": canary["created_at"], "updated_at": canary["updated_at"]}
 
 

@@ -209,7 +209,7 @@ def _translate(kind: str, error: ValidationError, base: Path) -> list[Finding]:
         return [
             Finding(path, missing_key(key), at_key=True)
             for key in error.validator_value
-            if key not in instance
+            if key not in instance and not (key == "invite" and "invite_config" in instance)  # said once, there
         ]
     if v == "enum":
         choices = [str(c) for c in error.validator_value]
@@ -249,8 +249,31 @@ _BOUNDS = {
 }
 
 
+def _tool_item(path: Path) -> Path | None:
+    """The tool's own path when `path` is an inline tool item (main spec or a version overlay)."""
+    rest = path[4:] if path[:2] == ("spec", "versions") and len(path) > 4 and path[3] == "spec" else path[1:]
+    if path[:1] == ("spec",) and len(rest) == 2 and rest[0] == "tools" and isinstance(rest[1], int):
+        return path
+    return None
+
+
+def _old_form(kind: str, path: Path, key: str) -> str | None:
+    """What to write instead of a form the API has since changed (reference §13), or None."""
+    if key == "invite_config" and kind == "Assistant" and _tool_item(path):
+        return "the API renamed invite_config to invite: write the same settings under invite:"
+    if key == "timeout_ms" and path[-1:] == ("webhook",):
+        owner = path[:-1]
+        if (kind == "Assistant" and _tool_item(owner)) or (kind == "Tool" and owner == ("spec",)):
+            return (f"the API stores a timeout_ms nested in webhook but does not apply it: write it beside "
+                    f"type, as {dotted((*owner, 'timeout_ms'))}")
+    return None
+
+
 def _unknown_key(kind: str, path: Path, key: str, known: list[str]) -> Finding:
     at: Path = (*path, key)
+    instead = _old_form(kind, path, key)
+    if instead:
+        return Finding(at, f"unknown key '{key}'; {instead}", True, about_parent=True)
     if path == ("spec",) or (len(path) == 4 and path[:2] == ("spec", "versions") and path[3] == "spec"):
         if kind in RESOURCE_KINDS and RESOURCE_KINDS[kind].name_field == key:
             text = f"{dotted(path)} must not repeat the name ('{key}'); the name is metadata.name"

@@ -42,19 +42,20 @@ def test_every_operation_through_the_official_sdk(sdk: Callable[..., Any], recor
     v = f"{a}.versions"
     versions = sdk(f"{v}.list", bot.id).data
     assert len(versions) == 2
-    draft_id = draft.model_extra["version_id"]
+    draft_id = draft.version_id
     assert sdk(f"{v}.retrieve", draft_id, assistant_id=bot.id).greeting == "Hi there"
     assert sdk(f"{v}.update", draft_id, assistant_id=bot.id, description="draft").description == "draft"
 
     c = f"{a}.canary_deploys"
-    canary = sdk(f"{c}.create", bot.id, versions=[{"version_id": draft_id, "percentage": 10}])
-    assert canary.versions[0].percentage == 10
+    # The legacy `versions` body through extra_body until the emulator takes `rules` (issue 10).
+    canary = sdk(f"{c}.create", bot.id, extra_body={"versions": [{"version_id": draft_id, "percentage": 10}]})
+    assert canary.rules[0].serve.rollout[0].weight == 10
     assert sdk(f"{c}.retrieve", bot.id).assistant_id == bot.id
-    updated = sdk(f"{c}.update", bot.id, versions=[{"version_id": draft_id, "percentage": 25}])
-    assert updated.versions[0].percentage == 25
+    updated = sdk(f"{c}.update", bot.id, extra_body={"versions": [{"version_id": draft_id, "percentage": 25}]})
+    assert updated.rules[0].serve.rollout[0].weight == 25
     assert sdk(f"{c}.delete", bot.id, status=204) is None
-    sdk(f"{c}.create", bot.id, versions=[{"version_id": draft_id, "percentage": 5}])
-    old_main = bot.model_extra["version_id"]
+    sdk(f"{c}.create", bot.id, extra_body={"versions": [{"version_id": draft_id, "percentage": 5}]})
+    old_main = bot.version_id
     assert sdk(f"{v}.promote", draft_id, assistant_id=bot.id).greeting == "Hi there"
     assert sdk(f"{v}.delete", old_main, assistant_id=bot.id, status=204) is None
 
@@ -98,7 +99,8 @@ def test_every_operation_through_the_official_sdk(sdk: Callable[..., Any], recor
     assert len(list(sdk(f"{ts}.test_suites.runs.list", "smoke"))) == 1
     assert sdk(f"{ts}.delete", test.test_id) is None
 
-    assert sdk("ai.tools.delete", tool.id) == {}
+    # 4.189.0 declares no answer body here; the emulator still sends the seed era's `{}` (issue 10).
+    assert sdk.client.ai.tools.with_raw_response.delete(tool.id).http_response.status_code == 200
     assert sdk("ai.mcp_servers.delete", mcp.id) is None
     assert sdk(f"{a}.retrieve", bot.id).model_extra["tool_ids"] == []
     assert sdk(f"{a}.delete", bot.id).deleted is True
@@ -120,11 +122,13 @@ def test_error_statuses_map_to_the_sdk_exceptions(emulator: Any, recorder: Any) 
         with pytest.raises(telnyx.UnprocessableEntityError):
             client.ai.assistants.create(name="n", instructions="i", model="m", tool_ids=["missing"])
         with pytest.raises(telnyx.BadRequestError):
-            client.ai.assistants.versions.delete(bot.model_extra["version_id"], assistant_id=bot.id)
-        draft = client.ai.assistants.update(bot.id, promote_to_main=False).model_extra["version_id"]
-        client.ai.assistants.canary_deploys.create(bot.id, versions=[{"version_id": draft, "percentage": 1}])
+            client.ai.assistants.versions.delete(bot.version_id, assistant_id=bot.id)
+        draft = client.ai.assistants.update(bot.id, promote_to_main=False).version_id
+        client.ai.assistants.canary_deploys.create(bot.id, extra_body={"versions": [{"version_id": draft,
+                                                                                     "percentage": 1}]})
         with pytest.raises(telnyx.ConflictError):
-            client.ai.assistants.canary_deploys.create(bot.id, versions=[{"version_id": draft, "percentage": 1}])
+            client.ai.assistants.canary_deploys.create(bot.id, extra_body={"versions": [{"version_id": draft,
+                                                                                     "percentage": 1}]})
         httpx.post(f"{emulator.url}/_emulator/faults", json={"rate_limit_per_s": 1}, timeout=5)
         with pytest.raises(telnyx.RateLimitError):
             for _ in range(5):

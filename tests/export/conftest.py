@@ -40,9 +40,9 @@ def ok(response: httpx.Response) -> Any:
 def inline_tools() -> list[dict[str, Any]]:
     """One of every inline tool variant, some with values equal to the declared defaults."""
     return [
-        {"type": "webhook", "webhook": {
+        {"type": "webhook", "timeout_ms": 4000, "webhook": {
             "name": "create_ticket", "description": "Open a support ticket", "url": "https://api.example.com/tickets",
-            "method": "POST", "async": False, "timeout_ms": 4000,
+            "method": "POST", "async": False,
             "headers": [{"name": "Authorization",
                          "value": "Bearer {{#integration_secret}}tickets{{/integration_secret}}"}],
             "body_parameters": {"type": "object", "properties": {"subject": {"type": "string"},
@@ -65,9 +65,9 @@ def inline_tools() -> list[dict[str, Any]]:
             "voicemail_detection": {"detection_mode": "premium",
                                     "on_voicemail_detected": {"action": "stop_transfer"},
                                     "detection_config": {"after_greeting_silence_millis": 800}}}},
-        {"type": "invite", "invite_config": {"from": "+15550000000",
-                                             "custom_headers": [{"name": "X-Invite", "value": "1"}],
-                                             "voicemail_detection": {"detection_mode": "disabled"}}},
+        {"type": "invite", "invite": {"from": "+15550000000",
+                                      "custom_headers": [{"name": "X-Invite", "value": "1"}],
+                                      "voicemail_detection": {"detection_mode": "disabled"}}},
         {"type": "refer", "refer": {"targets": [{"name": "pbx", "sip_address": "sip:desk@pbx.example.com"}],
                                     "sip_headers": [{"name": "User-to-User", "value": "abc"}]}},
         {"type": "send_dtmf", "send_dtmf": {}},

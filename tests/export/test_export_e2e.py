@@ -142,7 +142,7 @@ def test_what_is_written(seeded: Seeded, emulator: Emulator, tmp_path: Path,
     # Declared defaults are left out, everywhere; what differs from them stays.
     assert "dynamic_variables_webhook_timeout_ms" not in spec and "tool_ids" not in spec
     webhook = spec["tools"][0]["webhook"]
-    assert "method" not in webhook and "async" not in webhook and webhook["timeout_ms"] == 4000
+    assert "method" not in webhook and "async" not in webhook and spec["tools"][0]["timeout_ms"] == 4000
     assert spec["tools"][1]["webhook"]["method"] == "GET" and spec["tools"][1]["webhook"]["async"] is True
     assert spec["tools"][4] == {"type": "hangup", "hangup": {}}
     assert spec["tools"][5]["hangup"] == {"description": "Hang up once the caller says goodbye."}

@@ -136,22 +136,25 @@ def test_instructions_placement(tmp_path: Path) -> None:
 
 
 def test_what_has_no_manifest_form_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    # `future_tool`: a tool type newer than the pinned SDK; related_mission_ids and import_metadata are
+    # read-only fields of the answer.
     live = LiveState(
         assistants=[
-            assistant("assistant-1", "a", tools=[{"type": "pay", "pay": {}}, {"type": "hangup", "hangup": {}}],
-                      related_mission_ids=["m1"], conversation_flow={"nodes": []}, greeting="Hi ${env:USER}",
-                      tool_ids=["gone"], mcp_servers=[{"id": "also-gone"}]),
+            assistant("assistant-1", "a", tools=[{"type": "future_tool", "future_tool": {}},
+                                                 {"type": "hangup", "hangup": {}}],
+                      related_mission_ids=["m1"], import_metadata={"import_provider": "vapi"},
+                      greeting="Hi ${env:USER}", tool_ids=["gone"], mcp_servers=[{"id": "also-gone"}]),
         ],
-        tools=[{"id": "t1", "type": "client_side_tool", "display_name": "cst", "tool_definition": {}}],
+        tools=[{"id": "t1", "type": "future_tool", "display_name": "cst", "tool_definition": {}}],
     )
     result = export(live)
     spec = yaml.safe_load(result.files["assistants/a.yaml"])["spec"]
-    assert "tools" not in spec and "related_mission_ids" not in spec and "conversation_flow" not in spec
+    assert "tools" not in spec and "related_mission_ids" not in spec and "import_metadata" not in spec
     assert spec["shared_tools"] == ["gone"] and spec["mcp_servers"] == [{"server": "also-gone"}]
     assert "tools/cst.yaml" not in result.files
     text = "\n".join(result.warnings)
-    for expected in ("inline tools of type pay", "conversation_flow, related_mission_ids", "${env:NAME}",
-                     "refers to Tool gone", "refers to McpServer also-gone", "type 'client_side_tool'"):
+    for expected in ("inline tools of type future_tool", "fields related_mission_ids have", "${env:NAME}",
+                     "refers to Tool gone", "refers to McpServer also-gone", "type 'future_tool'"):
         assert expected in text
 
 

@@ -1,7 +1,9 @@
-"""Hold the manifest schemas against the OpenAPI snapshot in ../shared: every field a manifest may
-write inside `spec` (recursively, through every $ref) must exist in the API's request schemas, apart
-from the manifest's own keys. And, the other way round, every assistant field of the API's update
-request must be writable in a manifest (except the ones a manifest expresses differently)."""
+"""Hold the manifest schemas against the API model (`schemas/api/telnyx-ai.schema.json`, generated
+from the telnyx SDK; tests/manifest/test_api_model_vs_sdk.py holds that against the installed SDK):
+every field a manifest may write inside `spec` (recursively, through every $ref) must exist in the
+API's request schemas, apart from the manifest's own keys. And, the other way round, every assistant
+field of the API's update request must be writable in a manifest (except the ones a manifest
+expresses differently)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,7 @@ from typing import Any
 import pytest
 from referencing import Registry, Resource
 
-from reconciler.schemas import all_schemas, uri
-from tests.support.paths import OPENAPI_SNAPSHOT, shared_file
+from reconciler.schemas import SCHEMAS, all_schemas, uri
 
 Paths = tuple[set[tuple[str, ...]], set[tuple[str, ...]]]  # (field paths, free-form object paths)
 # Manifest-only keys of an assistant spec, with everything below them.
@@ -22,8 +23,9 @@ MANIFEST_ONLY = {("shared_tools",), ("versions",), ("canary",), ("instructions_f
 
 @pytest.fixture(scope="module")
 def openapi() -> dict[str, Any]:
-    snapshot = shared_file(OPENAPI_SNAPSHOT)
-    data: dict[str, Any] = json.loads(snapshot.read_text(encoding="utf-8"))["components"]["schemas"]
+    """The API model's definitions (named as the OpenAPI components were, where they existed)."""
+    path = SCHEMAS / "api" / "telnyx-ai.schema.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["$defs"]
     return data
 
 
@@ -114,7 +116,8 @@ def test_tool_spec_fields_exist_in_the_api(openapi: dict[str, Any]) -> None:
     fields, free = api_paths(openapi, "CreateSharedToolRequest")
     # The shared-tool API types its payloads as free-form objects; hold the payloads reconciler checks
     # against the inline tool shapes they presumably are.
-    payloads = {"webhook": "WebhookToolParams", "retrieval": "BucketIds", "handoff": "HandoffToolParams"}
+    payloads = {"webhook": "WebhookToolParams", "retrieval": "BucketIds", "handoff": "HandoffToolParams",
+                "client_side_tool": "ClientSideToolClientSideTool"}
     for key, component in payloads.items():
         free.discard((key,))
         sub_fields, sub_free = api_paths(openapi, component)
