@@ -13,7 +13,6 @@ import inspect
 import json
 import types
 import typing
-from pathlib import Path
 from typing import Any
 
 import pytest
