@@ -27,7 +27,6 @@ def client_with(script: Script, seen: list[httpx.Request], **kwargs: Any) -> Api
         return step
 
     kwargs.setdefault("backoff_base", 0.001)
-    kwargs.setdefault("rate_limit_spread", 0.001)
     return ApiClient("http://api.test/v2", KEY, transport=httpx.MockTransport(handler), **kwargs)
 
 

@@ -35,8 +35,8 @@ def test_200_resources_under_errors_and_rate_limit_converge(
             break
     out = capsys.readouterr().out
     stats = loopback.app.meter.stats()["by_status"]
-    # The faults really happened, and were survived by retries rather than avoided.
-    assert int(stats.get("429", 0)) > 0, stats
+    # The errors really happened, and were survived by retries rather than avoided. The rate limit is
+    # paced (a 429 is the exception: tests/api/test_pacing.py), its retries are in test_client.py.
     assert sum(int(stats.get(s, 0)) for s in ("500", "502", "503")) > 10, stats
     # Shown with `pytest -s`: how many runs it took, and why the earlier ones stopped.
     print("apply exit codes:", codes, "statuses:", stats)
