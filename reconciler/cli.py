@@ -108,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="manifest files/folders holding the Project that declares --env (repeatable)")
     _connection(p)
 
+    p = sub.add_parser("test", help="run assistant tests (a suite or named tests) and wait for their verdicts")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="manifests: check that the suite's tests are applied")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--suite", metavar="NAME", help="run every test of this suite")
+    which.add_argument("--test", action="append", default=[], metavar="NAME", help="run this test (repeatable)")
+    p.add_argument("--version", metavar="VNAME", help="test this named version instead of main")
+    p.add_argument("--assistant", metavar="NAME", help="the assistant whose --version is meant")
+    p.add_argument("--timeout", type=float, default=600.0, metavar="S",
+                   help="give up waiting after S seconds (default %(default)s)")
+    p.add_argument("--junit", metavar="FILE", help="write the results as JUnit XML")
+    _connection(p)
+
     p = sub.add_parser("emulator", help="serve a local emulator of the Telnyx AI Assistants API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8787)

@@ -38,6 +38,10 @@ MANIFEST_KINDS: tuple[str, ...] = ("Assistant", "AssistantTest", "McpServer", "P
 # Plan kinds of the assistant's sub-resources (ResourceChange.kind, Operation.kind).
 KIND_VERSION = "AssistantVersion"
 KIND_CANARY = "Canary"
+# A traffic gate: a suite run against a version that must pass before its traffic rises.
+KIND_GATE = "Gate"
+# Making a named version the main one (POST .../versions/{id}/promote).
+KIND_PROMOTION = "Promotion"
 
 # Tags reconciler manages on live assistants.
 DEFAULT_OWNER_TAG = "managed-by:reconciler"

@@ -107,12 +107,21 @@ class Metadata:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """A suite that must pass against a version before the traffic it receives may rise."""
+
+    suite: str
+    timeout_s: float = 900.0
+
+
+@dataclass(frozen=True)
 class VersionSpec:
-    """A named, non-main assistant version: an overlay deep-merged onto the main spec."""
+    """A named assistant version: an overlay deep-merged onto the main spec."""
 
     name: str
     overlay: dict[str, Any]
     source: SourcePos | None = None
+    gate: Gate | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,8 @@ class DesiredResource:
     # Assistant only. None means "not declared": live versions / canary are then left alone.
     versions: tuple[VersionSpec, ...] | None = None
     canary: tuple[CanaryEntry, ...] | None = None
+    # Assistant only: the entry of `versions` that is the main version (None: `spec` itself is main).
+    main_version: str | None = None
 
     @property
     def name(self) -> str:
@@ -140,6 +151,10 @@ class DesiredResource:
     @property
     def address(self) -> str:
         return f"{KINDS[self.kind].address_prefix}.{self.metadata.name}"
+
+    def main_entry(self) -> VersionSpec | None:
+        """The entry of `versions` that `main_version` names (None without one)."""
+        return next((v for v in self.versions or () if v.name == self.main_version), None)
 
     def version_spec(self, version: VersionSpec) -> dict[str, Any]:
         """The full spec of a named version: the main spec with the version's overlay merged on."""

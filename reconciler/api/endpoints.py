@@ -12,6 +12,8 @@ from reconciler.kinds import (
     ASSISTANT,
     ASSISTANT_TEST,
     KIND_CANARY,
+    KIND_GATE,
+    KIND_PROMOTION,
     KIND_VERSION,
     KINDS,
     MCP_SERVER,
@@ -152,6 +154,21 @@ def op_update_mcp_server(server_id: str, body: dict[str, Any]) -> Operation:
 def op_delete_mcp_server(server_id: str) -> Operation:
     path = path_of(MCP_SERVERS + "/{m}", m=server_id)[0]
     return Operation(MCP_SERVER.kind, Action.DELETE, "DELETE", path)
+
+
+def op_promote(assistant: str | Ref, version_id: str | Ref) -> Operation:
+    """POST .../versions/{v}/promote: the version becomes main; the old main stays a version; the canary
+    configuration is deleted (§3.1). Promoting the main version again changes nothing: safe to retry."""
+    path, refs = path_of(ASSISTANTS + "/{a}/versions/{v}/promote", a=assistant, v=version_id)
+    return Operation(KIND_PROMOTION, Action.UPDATE, "POST", path, None, refs, parent=assistant)
+
+
+def op_run_gate(suite: str, version_id: str | Ref, assistant: str | Ref, wait_s: float) -> Operation:
+    """POST .../test-suites/{suite}/runs against one version (201, one run per test); the applier then
+    waits up to `wait_s` for every run's verdict and fails the step unless all passed."""
+    path = path_of(TESTS + "/test-suites/{s}/runs", s=suite)[0]
+    return Operation(KIND_GATE, Action.CREATE, "POST", path, {"destination_version_id": version_id},
+                     parent=assistant, wait_s=wait_s)
 
 
 def op_create_test(body: dict[str, Any], name: str) -> Operation:

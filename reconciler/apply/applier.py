@@ -25,7 +25,9 @@ from urllib.parse import quote
 
 from reconciler.api import endpoints, reads
 from reconciler.api.client import Adopt, ApiClient
+from reconciler.apply.gate import run_gate
 from reconciler.errors import ApplyError, ReconcilerError
+from reconciler.kinds import KIND_GATE
 from reconciler.planning import ordering
 from reconciler.planning.plan import (
     CREATE,
@@ -171,6 +173,9 @@ class _Run:
         body = self.substitute(op.body, user) if op.body is not None else None
         what = f"{action_word(change.actions)} {change.address}"
         parent = self.resolve(op.parent, user) if isinstance(op.parent, Ref) else op.parent
+        if op.kind == KIND_GATE:
+            await run_gate(self.client, change, path, body, op.wait_s)
+            return None
         if op.lookup_name is not None:
             return await self.create(change, op.lookup_name, op.method, path, body, parent, what)
         if op.kind == KIND_CANARY and op.action is Action.CREATE:

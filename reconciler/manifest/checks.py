@@ -112,6 +112,18 @@ def _assistant(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
                 out.extend(_version_spec(doc, spec, i, entry["spec"]))
     if "canary" in spec:
         out.extend(_canary(doc, spec.get("canary"), names, bool(versions)))
+    main = spec.get("main_version")
+    if isinstance(main, str):
+        if main not in names:
+            known = ", ".join(sorted(names)) or "none"
+            out.append(doc.problem(("spec", "main_version"), f"spec.main_version: '{main}' names no entry of "
+                                   f"spec.versions (declared: {known}){did_you_mean(main, list(names))}"))
+        canary = spec.get("canary")
+        for i, entry in enumerate(canary if isinstance(canary, list) else []):
+            if isinstance(entry, dict) and entry.get("version") == main:
+                out.append(doc.problem(("spec", "canary", i, "version"), f"spec.canary[{i}].version: '{main}' is "
+                                       "the main version (spec.main_version); the canary splits traffic away "
+                                       "from main"))
     return out
 
 
@@ -119,16 +131,16 @@ def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str
     """A version's overlay merged onto the main spec must be a valid Assistant spec on its own."""
     at: Path = ("spec", "versions", i, "spec")
     out: list[ManifestProblem] = []
-    for key in ("versions", "canary", "tags"):
+    for key in ("versions", "canary", "tags", "main_version"):
         if key in overlay:
             why = " (tags belong to the assistant, not to a version)" if key == "tags" else ""
             text = f"spec.versions[{i}].spec: a version cannot declare {key}{why}"
             out.append(doc.problem((*at, key), text, at_key=True))
-    main = {k: v for k, v in spec.items() if k not in ("versions", "canary")}
+    main = {k: v for k, v in spec.items() if k not in ("versions", "canary", "main_version")}
     if any(overlay.get(k) is not None for k in _INSTRUCTIONS):
         # The overlay's instructions (inline or from a file) replace the main ones, in either form.
         main = {k: v for k, v in main.items() if k not in _INSTRUCTIONS}
-    merged = merge(main, {k: v for k, v in overlay.items() if k not in ("versions", "canary")})
+    merged = merge(main, {k: v for k, v in overlay.items() if k not in ("versions", "canary", "main_version")})
     removed = any(k in overlay and overlay[k] is None for k in _INSTRUCTIONS)
     if removed or all(merged.get(k) is None for k in _INSTRUCTIONS):
         out.append(doc.problem(at, f"spec.versions[{i}].spec: a version cannot remove the instructions",
@@ -243,12 +255,43 @@ def cross_checks(declared: list[Declared]) -> list[ManifestProblem]:
                                         f"(also defined at {_where(first[key])})"))
         else:
             first[key] = item
+    out.extend(_gates(declared))
     for item in declared:
         for old in item.previous_names:
             other = first.get((item.kind, old))
             if other is not None and other is not item:
                 out.append(item.doc.problem(("metadata", "previous_names"), f"metadata.previous_names: "
                                             f"'{old}' is still the name of the {item.kind} at {_where(other)}"))
+    return out
+
+
+def _gates(declared: list[Declared]) -> list[ManifestProblem]:
+    """A version's gate names a suite the manifests declare tests for, all of them talking to that
+    assistant: the suite runs against the version's id, which means nothing to another assistant."""
+    suites: dict[str, list[tuple[str, Any]]] = {}
+    for item in declared:
+        spec = item.doc.data.get("spec")
+        if item.kind == "AssistantTest" and isinstance(spec, dict) and isinstance(spec.get("test_suite"), str):
+            suites.setdefault(spec["test_suite"], []).append((item.name, spec.get("assistant")))
+    out: list[ManifestProblem] = []
+    for item in declared:
+        spec = item.doc.data.get("spec")
+        versions = spec.get("versions") if item.kind == "Assistant" and isinstance(spec, dict) else None
+        for i, entry in enumerate(versions if isinstance(versions, list) else []):
+            gate = entry.get("gate") if isinstance(entry, dict) else None
+            suite = gate.get("suite") if isinstance(gate, dict) else None
+            if not isinstance(suite, str):
+                continue
+            at: Path = ("spec", "versions", i, "gate", "suite")
+            if suite not in suites:
+                out.append(item.doc.problem(at, f"spec.versions[{i}].gate.suite: no AssistantTest in the manifests "
+                                            f"belongs to suite '{suite}'{did_you_mean(suite, list(suites))}"))
+                continue
+            others = sorted(f"{name} (assistant {target})" for name, target in suites[suite]
+                            if isinstance(target, str) and target != item.name)
+            if others:
+                out.append(item.doc.problem(at, f"spec.versions[{i}].gate.suite: suite '{suite}' holds tests of "
+                                            f"another assistant: {', '.join(others)}"))
     return out
 
 

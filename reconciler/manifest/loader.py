@@ -26,6 +26,7 @@ from reconciler.model import (
     DesiredResource,
     DesiredState,
     EnvironmentSpec,
+    Gate,
     Metadata,
     ProjectSpec,
     PrunePolicy,
@@ -325,8 +326,9 @@ def _resource(doc: Document, kind: str, spec: dict[str, Any]) -> DesiredResource
         protect=bool(meta.get("protect", False)),
         ignore_changes=tuple(meta.get("ignore_changes", ())),
     )
-    versions = canary = None
+    versions = canary = main_version = None
     if kind == "Assistant":
+        main_version = spec.pop("main_version", None)
         entries = spec.pop("versions", None)
         if isinstance(entries, list):
             versions = tuple(
@@ -334,6 +336,7 @@ def _resource(doc: Document, kind: str, spec: dict[str, Any]) -> DesiredResource
                     name=e["name"],
                     overlay=e["spec"],
                     source=SourcePos(doc.file, *doc.pos(("spec", "versions", i))),
+                    gate=_gate(e.get("gate")),
                 )
                 for i, e in enumerate(entries)
             )
@@ -347,7 +350,14 @@ def _resource(doc: Document, kind: str, spec: dict[str, Any]) -> DesiredResource
         source=SourcePos(doc.file, *doc.start),
         versions=versions,
         canary=canary,
+        main_version=main_version,
     )
+
+
+def _gate(data: Any) -> Gate | None:
+    if not isinstance(data, dict):
+        return None
+    return Gate(suite=data["suite"], timeout_s=float(data.get("timeout_seconds", Gate.timeout_s)))
 
 
 class _Resolver:

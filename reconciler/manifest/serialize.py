@@ -18,6 +18,7 @@ from reconciler.model import (
     DesiredResource,
     DesiredState,
     EnvironmentSpec,
+    Gate,
     Metadata,
     ProjectSpec,
     PrunePolicy,
@@ -74,9 +75,11 @@ def _dump_resource(resource: DesiredResource) -> dict[str, Any]:
         "versions": None
         if resource.versions is None
         else [
-            {"name": v.name, "overlay": to_references(v.overlay), "source": _source(v.source)}
+            {"name": v.name, "overlay": to_references(v.overlay), "source": _source(v.source),
+             "gate": None if v.gate is None else {"suite": v.gate.suite, "timeout_seconds": v.gate.timeout_s}}
             for v in resource.versions
         ],
+        "main_version": resource.main_version,
         "canary": None
         if resource.canary is None
         else [{"version": c.version, "percentage": c.percentage} for c in resource.canary],
@@ -147,17 +150,23 @@ def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> DesiredState:
                         name=v["name"],
                         overlay=resolve(v["overlay"], ("versions", i, "spec"), at=_pos(v.get("source")) or source),
                         source=_pos(v.get("source")),
+                        gate=_gate(v.get("gate")),
                     )
                     for i, v in enumerate(versions)
                 ),
                 canary=None
                 if canary is None
                 else tuple(CanaryEntry(version=c["version"], percentage=c["percentage"]) for c in canary),
+                main_version=item.get("main_version"),
             )
         )
     if problems:
         raise ManifestError(problems)
     return state
+
+
+def _gate(data: Any) -> Gate | None:
+    return None if not data else Gate(str(data["suite"]), float(data["timeout_seconds"]))
 
 
 def _pos(data: Any) -> SourcePos | None:

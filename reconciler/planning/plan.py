@@ -81,6 +81,8 @@ class Operation:
     # For creates: how to find the resource by name if the outcome of the request is unknown.
     lookup_name: str | None = None
     parent: str | Ref | None = None
+    # A gate: how long apply waits for the verdict of the runs this request starts.
+    wait_s: float | None = None
 
 
 @dataclass

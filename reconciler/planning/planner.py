@@ -20,7 +20,7 @@ from reconciler.model import (
     DesiredState,
     LiveState,
 )
-from reconciler.planning import accounts, assistant_tests, diff, pruning, whole
+from reconciler.planning import accounts, assistant_tests, diff, pruning, rollout, whole
 from reconciler.planning.context import Context
 from reconciler.planning.plan import (
     CREATE,
@@ -297,16 +297,28 @@ class _Planner:
         if res.address not in matches.live_for:
             return  # matching failed: already an error
         obj = matches.live_for[res.address]
-        main = {k: v for k, v in res.spec.items()}
+        entry = res.main_entry()
+        # With `main_version`, main is that version: the spec with its overlay, under its name.
+        main = {k: v for k, v in (res.spec if entry is None else res.version_spec(entry)).items()}
         main["name"] = res.name
+        if entry is not None:
+            main["version_name"] = entry.name
         main["tags"] = self._desired_tags(res, obj.get("tags") if obj else None)
         want = main
         if obj is None:
-            body = strip_nulls(self._api_body(main, res.address))
+            body = strip_nulls(self._api_body({k: v for k, v in main.items() if k != "version_name"}, res.address))
+            ops = [api.op_create_assistant(body, res.name)]
+            if entry is not None:  # create takes no version_name: name the new main right after
+                ops.append(api.op_update_assistant(Ref(res.address), {"version_name": entry.name}))
             self.ctx.add(ResourceChange(res.address, "Assistant", res.name, [CREATE],
-                                     changes=diff.creation_changes(want),
-                                     operations=[api.op_create_assistant(body, res.name)]))
+                                     changes=diff.creation_changes(want), operations=ops))
             assistant: str | Ref = Ref(res.address)
+        elif rollout.promoting(res, obj):
+            # The live main is about to become a named version: the version being promoted is
+            # brought to the desired state instead (below), and the promotion makes it main.
+            self.ctx.add(ResourceChange(res.address, "Assistant", res.name, [NOOP], id=str(obj["id"]),
+                                        reason=f"main becomes version {res.main_version} by promotion"))
+            assistant = str(obj["id"])
         else:
             have = self._manifest_form(obj)
             changes = self._compare("Assistant", res, have, want)
@@ -323,6 +335,9 @@ class _Planner:
             return
         live_versions = self.live.versions.get(str(obj["id"]), []) if obj else []
         main_id = obj.get("version_id") if obj else None
+        promoting = obj is not None and rollout.promoting(res, obj)
+        # The live main's name, when a promotion turns it into a named version.
+        demoted = str(obj.get("version_name")) if obj is not None and promoting else None
         by_name: dict[str, dict[str, Any]] = {}
         for v in live_versions:
             if main_id is not None and v.get("version_id") == main_id:
@@ -334,8 +349,13 @@ class _Planner:
             by_name[vname] = v
         canary_address = f"{res.address}.canary"
         version_ids: dict[str, str | Ref] = {n: str(v.get("version_id")) for n, v in by_name.items()}
+        if demoted is not None and main_id is not None and demoted not in by_name:
+            version_ids[demoted] = str(main_id)
+        promotion = rollout.promotion_address(res)
         deletes: list[ResourceChange] = []
         for version in res.versions or ():
+            if version.name == res.main_version and not promoting:
+                continue  # it is main: planned as the assistant itself, above
             address = f"{res.address}.version.{version.name}"
             # A version starts as a copy of main: what its overlay clears (`null`) at the top level
             # must be cleared explicitly, and compared as cleared. (A nested null is merged away: the
@@ -345,6 +365,9 @@ class _Planner:
             full = {**{k: v for k, v in res.version_spec(version).items() if k != "tags"}, **cleared}
             want = full
             found = by_name.get(version.name)
+            after_promotion = found is None and version.name == demoted
+            if after_promotion:
+                found = obj  # the live main, a named version once the promotion is done
             if found is None:
                 body = strip_nulls(self._api_body(full, address))
                 body.update({API_NAME.get(k, k): None for k in cleared})
@@ -361,17 +384,25 @@ class _Planner:
             ops = [api.op_update_version(str(assistant), vid,
                                          self._update_body("Assistant", res, have, want, changes, address))
                    ] if changes else []
+            # The main version cannot be updated as a version: the old main waits for the promotion.
             self.ctx.add(ResourceChange(address, KIND_VERSION, version.name, [UPDATE] if changes else [NOOP],
-                                     id=vid, changes=changes, operations=ops))
+                                     id=vid, changes=changes, operations=ops,
+                                     depends_on=[promotion] if after_promotion and ops else []))
         if res.versions is not None:
             declared = {v.name for v in res.versions}
-            for vname, v in sorted(by_name.items()):
+            gone = sorted(by_name.items())
+            if demoted is not None and demoted not in declared and demoted not in by_name and obj is not None:
+                gone.append((demoted, obj))
+            for vname, v in gone:
                 if vname not in declared:
                     vid = str(v.get("version_id"))
                     deletes.append(ResourceChange(
                         f"{res.address}.version.{vname}", KIND_VERSION, vname, [DELETE], id=vid,
-                        operations=[api.op_delete_version(str(assistant), vid)]))
-        canary_changed = self._canary(res, obj, assistant, by_name, version_ids)
+                        operations=[api.op_delete_version(str(assistant), vid)],
+                        depends_on=[promotion] if vname == demoted else []))
+        if promoting and obj is not None:
+            self._promote(res, obj, assistant, by_name, version_ids)
+        canary_changed = self._canary(res, obj, assistant, by_name, version_ids, promoting)
         live_split = api.canary_split(self.live.canaries.get(str(obj["id"]))) if obj else []
         in_live_canary = {str(e.get("version_id")) for e in live_split}
         for change in deletes:
@@ -382,16 +413,38 @@ class _Planner:
                                    f"declare `canary` without it")
             self.ctx.add(change)
 
+    def _live_split(self, obj: dict[str, Any] | None, by_name: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """The live canary as `[{version: name, percentage}]` (an unnamed version by its id)."""
+        live_canary = self.live.canaries.get(str(obj["id"])) if obj else None
+        id_to_name = {str(v.get("version_id")): n for n, v in by_name.items()}
+        return sorted(({"version": id_to_name.get(str(e["version_id"]), str(e["version_id"])),
+                        "percentage": e["percentage"]} for e in api.canary_split(live_canary)),
+                      key=lambda e: str(e["version"]))
+
+    def _promote(self, res: DesiredResource, obj: dict[str, Any], assistant: str | Ref,
+                 by_name: dict[str, dict[str, Any]], version_ids: dict[str, str | Ref]) -> None:
+        """Gate (if the version has one) and promote `res.main_version`, once it is in place."""
+        entry = res.main_entry()
+        assert entry is not None
+        split = self._live_split(obj, by_name)
+        version_id = version_ids.get(entry.name, Ref(f"{res.address}.version.{entry.name}", "version_id"))
+        pending = {c.address for c in self.ctx.changes if c.operations}
+        waits = [a for a in (f"{res.address}.version.{entry.name}",) if a in pending]
+        gate = rollout.plan_gate(self.ctx, res, entry, version_id, assistant,
+                                 rollout.traffic(split).get(entry.name, 0.0), rollout.MAIN_TRAFFIC)
+        waits += [gate] if gate else []
+        rollout.plan_promotion(self.ctx, res, assistant, version_id, str(obj.get("version_name")), split, waits)
+
     def _canary(self, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref,
-                by_name: dict[str, dict[str, Any]], version_ids: dict[str, str | Ref]) -> bool:
+                by_name: dict[str, dict[str, Any]], version_ids: dict[str, str | Ref], promoting: bool = False
+                ) -> bool:
         if res.canary is None:
             return False
         address = f"{res.address}.canary"
-        live_canary = self.live.canaries.get(str(obj["id"])) if obj else None
-        id_to_name = {str(v.get("version_id")): n for n, v in by_name.items()}
-        before = sorted(({"version": id_to_name.get(str(e["version_id"]), str(e["version_id"])),
-                          "percentage": e["percentage"]} for e in api.canary_split(live_canary)),
-                        key=lambda e: str(e["version"]))
+        # A promotion deletes the canary configuration: after it, there is none to compare with.
+        live_canary = self.live.canaries.get(str(obj["id"])) if obj and not promoting else None
+        live_split = self._live_split(obj, by_name)
+        before = [] if promoting else live_split
         after = sorted(({"version": c.version, "percentage": c.percentage} for c in res.canary),
                        key=lambda e: str(e["version"]))
         # The split is one value: show it whole, not entry by entry.
@@ -405,8 +458,15 @@ class _Planner:
         # Traffic moves only once what it moves to is in place: the versions it routes to, and main
         # (a promotion: if main's update fails, the canary and the version it promoted must stay).
         pending = {c.address for c in self.ctx.changes if c.operations}
-        waits = [a for a in (res.address, *(f"{res.address}.version.{c.version}" for c in res.canary))
-                 if a in pending]
+        waits = [a for a in (res.address, *(f"{res.address}.version.{c.version}" for c in res.canary),
+                             rollout.promotion_address(res)) if a in pending]
+        # Traffic to a gated version rises only after its suite passed against it.
+        now, then = rollout.traffic(live_split), rollout.traffic(after)
+        for version in res.versions or ():
+            if version.name in version_ids:  # not main: main_version is never in the canary
+                gate = rollout.plan_gate(self.ctx, res, version, version_ids[version.name], assistant,
+                                         now.get(version.name, 0.0), then.get(version.name, 0.0))
+                waits += [gate] if gate else []
         if not after:
             self.ctx.add(ResourceChange(address, KIND_CANARY, "canary", [DELETE], id=assistant_id, changes=changes,
                                      operations=[api.op_delete_canary(str(assistant))], depends_on=waits))

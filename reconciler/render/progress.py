@@ -17,6 +17,17 @@ from reconciler.planning.plan import ResourceChange, action_word
 
 _STARTING = {"create": "creating", "update": "updating", "delete": "deleting", "replace": "replacing"}
 _ENDED = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced"}
+# Steps that are not resources, by kind: a gate runs a test suite, a promotion makes a version main.
+_KIND_STARTING = {"Gate": "running test suite", "Promotion": "promoting"}
+_KIND_ENDED = {"Gate": "test suite passed", "Promotion": "promoted"}
+
+
+def _starting(change: ResourceChange) -> str:
+    return _KIND_STARTING.get(change.kind) or _STARTING.get(action_word(change.actions), "applying")
+
+
+def _ended(change: ResourceChange) -> str:
+    return _KIND_ENDED.get(change.kind) or _ENDED.get(action_word(change.actions), "applied")
 _COLORS = {Outcome.DONE: "\033[32m", Outcome.FAILED: "\033[31m", Outcome.SKIPPED: "\033[33m"}
 _RESET = "\033[0m"
 
@@ -46,12 +57,12 @@ class TextProgress:
 
     def pre_apply(self, change: ResourceChange) -> None:
         """`ADDRESS: creating...`"""
-        self._out.line(f"{change.address}: {_STARTING.get(action_word(change.actions), 'applying')}...")
+        self._out.line(f"{change.address}: {_starting(change)}...")
 
     def post_apply(self, change: ResourceChange, outcome: Outcome, duration: float, error: str | None) -> None:
         """`ADDRESS: created in 0.12s`, `ADDRESS: FAILED after 0.40s: why`, `ADDRESS: skipped (why)`."""
         if outcome is Outcome.DONE:
-            text = f"{change.address}: {_ENDED.get(action_word(change.actions), 'applied')} in {duration:.2f}s"
+            text = f"{change.address}: {_ended(change)} in {duration:.2f}s"
         elif outcome is Outcome.FAILED:
             text = f"{change.address}: FAILED after {duration:.2f}s: {error}"
         else:

@@ -13,6 +13,9 @@ SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
 COLOR = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m"}
 RESET = "\033[0m"
 HEADLINE = {"create": "will be created", "update": "will be updated in place", "delete": "will be destroyed"}
+# Steps that are not resources: a gate runs a test suite, a promotion makes a version main.
+KIND_HEADLINE = {"Gate": "will run its test suite; the traffic change waits for it to pass",
+                 "Promotion": "will promote the version to main"}
 
 
 def summary_line(summary: dict[str, int]) -> str:
@@ -83,7 +86,8 @@ def render_text(doc: dict[str, Any], color: bool = False) -> str:
         lines.append("reconciler will perform the following actions:")
         for rc in changed:
             action = action_word(rc["actions"])
-            verb = "must be replaced" if action == "replace" else HEADLINE.get(action, action)
+            verb = "must be replaced" if action == "replace" else KIND_HEADLINE.get(
+                rc["kind"], HEADLINE.get(action, action))
             symbol = "-/+" if action == "replace" else SYMBOL.get(action, "?")
             lines.append("")
             lines.append(f"  # {rc['address']} {verb}" + (f" (id {rc['id']})" if rc.get("id") else ""))

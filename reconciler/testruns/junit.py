@@ -1,0 +1,51 @@
+"""A test report as JUnit XML, the format CI systems read (GitHub, GitLab, Jenkins).
+
+One `<testsuite>` per report, one `<testcase>` per run: a run that did not pass has a `<failure>` (its
+status `failed`, or a timeout) or an `<error>` (status `error`: the run itself broke), whose message
+names the criteria not met; every criterion's verdict and the run's logs go into the element's text.
+Written with the standard library's ElementTree.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from reconciler.testruns.runner import Report, RunResult
+
+
+def _case(parent: ET.Element, classname: str, result: RunResult) -> None:
+    case = ET.SubElement(parent, "testcase", classname=classname, name=result.name,
+                         time=f"{result.duration:.3f}")
+    details = [f"{c.name}: {c.status}" for c in result.criteria] + [f"run {result.run_id} of test {result.test_id}"]
+    if result.logs:
+        details += ["", result.logs]
+    if not result.passed:
+        tag = "error" if result.status == "error" and not result.timed_out else "failure"
+        kind = "timeout" if result.timed_out else result.status
+        node = ET.SubElement(case, tag, message=result.verdict(), type=kind)
+        node.text = "\n".join(details) or None
+    else:
+        ET.SubElement(case, "system-out").text = "\n".join(details)
+
+
+def document(report: Report) -> ET.ElementTree[ET.Element[str]]:
+    """The report as an ElementTree: `<testsuites>` holding one `<testsuite>`."""
+    errors = sum(1 for r in report.results if not r.passed and r.status == "error" and not r.timed_out)
+    failures = sum(1 for r in report.results if not r.passed) - errors
+    attrs = {"tests": str(len(report.results)), "failures": str(failures), "errors": str(errors),
+             "skipped": "0", "time": f"{report.duration:.3f}"}
+    root = ET.Element("testsuites", attrs)
+    suite = ET.SubElement(root, "testsuite", {"name": f"{report.label} ({report.target})", **attrs})
+    for result in report.results:
+        _case(suite, report.label, result)
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def write(report: Report, path: str | os.PathLike[str]) -> None:
+    """Write the report to `path` (UTF-8, with an XML declaration)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    document(report).write(target, encoding="utf-8", xml_declaration=True)
