@@ -29,4 +29,4 @@ async def run_gate(client: ApiClient, change: ResourceChange, path: str, body: d
                                timeout=Gate.timeout_s if wait_s is None else wait_s)
     if not report.passed:
         why = "; ".join(report.failures()) or "the suite started no run"
-        raise GateFailed(f"{what}: test suite {change.name} did not pass, no traffic moved: {why}")
+        raise GateFailed(f"test suite {change.name} did not pass, so no traffic moved: {why}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from reconciler.emulator import routes
+from reconciler.emulator import routes, testruns
 from reconciler.emulator.faults import INJECTED, Faults, Meter, parse_faults
 from reconciler.emulator.store import Call, State, StateFile
 from reconciler.emulator.validation import ApiFault, Invalid, parse_json, validate_body
@@ -215,6 +215,9 @@ class EmulatorApp:
                 faults = parse_faults(parse_json(raw) or {}, self.meter.faults)
                 self.meter.set_faults(faults)
                 return _encode(200, faults.to_json())
+            if path == "/_emulator/test-outcomes" and method in ("GET", "POST"):
+                with self._lock:  # the script is part of the state (emulator/testruns.py)
+                    return _encode(*testruns.control(self.state, method, raw))
             if (method, path) == ("POST", "/_emulator/reset"):
                 body = parse_json(raw) or {}
                 stats_only = bool(isinstance(body, dict) and body.get("stats_only"))

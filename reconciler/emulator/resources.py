@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.emulator import testruns
 from reconciler.emulator.assistants import main_of
 from reconciler.emulator.store import Call, State, copied, new_id, now_iso
 from reconciler.emulator.validation import Invalid, bad_request, not_found, page_params, paginate
@@ -189,17 +190,9 @@ def _check_version(st: State, body: Any) -> None:
         raise bad_request(f"Version {vid!r} does not exist")
 
 
-def _new_run(st: State, test: dict[str, Any], suite_run: str | None) -> dict[str, Any]:
-    # There is no simulated user: runs finish at once and pass every rubric item, deterministically.
-    now = now_iso()
-    run = {"run_id": new_id(), "test_id": test["test_id"], "status": "passed", "triggered_by": "api",
-           "created_at": now, "updated_at": now, "completed_at": now, "conversation_id": new_id(),
-           "detail_status": [{"name": r["name"], "status": "passed"} for r in test.get("rubric", [])],
-           "logs": "Emulated run: every rubric item passed."}
-    if suite_run is not None:
-        run["test_suite_run_id"] = suite_run
-    st.runs[run["run_id"]] = {"run": run, "suite": test.get("test_suite") if suite_run else None}
-    return run
+def _new_run(st: State, test: dict[str, Any], suite_run: str | None, body: Any) -> dict[str, Any]:
+    # Runs take time and end as scripted (emulator/testruns.py); unscripted, every rubric item passes.
+    return testruns.new_run(st, test, suite_run, (body or {}).get("destination_version_id"))
 
 
 def _runs_page(call: Call, runs: list[dict[str, Any]]) -> Result:
@@ -214,13 +207,13 @@ def trigger_run(st: State, call: Call) -> Result:
     """POST /ai/assistants/tests/{test_id}/runs: 201, a finished run."""
     test = _get(st.tests, "Test", call.params["test_id"])
     _check_version(st, call.body)
-    return 201, _new_run(st, test, None)
+    return 201, _new_run(st, test, None, call.body)
 
 
 def list_runs(st: State, call: Call) -> Result:
     """GET /ai/assistants/tests/{test_id}/runs."""
     test_id = _get(st.tests, "Test", call.params["test_id"])["test_id"]
-    return _runs_page(call, [r["run"] for r in st.runs.values() if r["run"]["test_id"] == test_id])
+    return _runs_page(call, [testruns.current(r) for r in st.runs.values() if r["run"]["test_id"] == test_id])
 
 
 def get_run(st: State, call: Call) -> Result:
@@ -229,7 +222,7 @@ def get_run(st: State, call: Call) -> Result:
     entry = _get(st.runs, "Test run", call.params["run_id"])
     if entry["run"]["test_id"] != call.params["test_id"]:
         raise not_found("Test run", call.params["run_id"])
-    return 200, entry["run"]
+    return 200, testruns.current(entry)
 
 
 def trigger_suite(st: State, call: Call) -> Result:
@@ -240,13 +233,13 @@ def trigger_suite(st: State, call: Call) -> Result:
         raise not_found("Test suite", suite)
     _check_version(st, call.body)
     batch = new_id()
-    return 201, [_new_run(st, t, batch) for t in tests]
+    return 201, [_new_run(st, t, batch, call.body) for t in tests]
 
 
 def list_suite_runs(st: State, call: Call) -> Result:
     """GET .../test-suites/{suite_name}/runs: runs triggered through the suite."""
     suite = call.params["suite_name"]
-    return _runs_page(call, [r["run"] for r in st.runs.values() if r["suite"] == suite])
+    return _runs_page(call, [testruns.current(r) for r in st.runs.values() if r["suite"] == suite])
 
 
 # --- scheduled events ------------------------------------------------------------------------------

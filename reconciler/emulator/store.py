@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 Json = Any
-COLLECTIONS = ("assistants", "tools", "mcp_servers", "tests", "runs", "events", "conversations", "idempotency")
+COLLECTIONS = ("assistants", "tools", "mcp_servers", "tests", "runs", "events", "conversations", "idempotency",
+               "test_script")
 
 
 def new_id() -> str:

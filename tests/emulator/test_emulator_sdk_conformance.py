@@ -93,7 +93,8 @@ def test_every_operation_through_the_official_sdk(sdk: Callable[..., Any], recor
     assert sdk(f"{ts}.test_suites.list").data == ["smoke"]
     run = sdk(f"{ts}.runs.trigger", test.test_id, status=201)
     assert [r.run_id for r in sdk(f"{ts}.runs.list", test.test_id)] == [run.run_id]
-    assert sdk(f"{ts}.runs.retrieve", run.run_id, test_id=test.test_id).status == "passed"
+    # Runs take time (emulator/testruns.py; tests/gates pins the progression).
+    assert sdk(f"{ts}.runs.retrieve", run.run_id, test_id=test.test_id).status in ("pending", "running", "passed")
     batch = sdk(f"{ts}.test_suites.runs.trigger", "smoke", destination_version_id=draft_id, status=201)
     assert len(batch) == 1
     assert len(list(sdk(f"{ts}.test_suites.runs.list", "smoke"))) == 1
