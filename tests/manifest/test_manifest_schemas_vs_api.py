@@ -18,7 +18,8 @@ from reconciler.schemas import SCHEMAS, all_schemas, uri
 
 Paths = tuple[set[tuple[str, ...]], set[tuple[str, ...]]]  # (field paths, free-form object paths)
 # Manifest-only keys of an assistant spec, with everything below them.
-MANIFEST_ONLY = {("shared_tools",), ("versions",), ("canary",), ("instructions_file",), ("main_version",), ("mcp_servers", "[]", "server")}
+MANIFEST_ONLY = {("shared_tools",), ("versions",), ("canary",), ("instructions_file",), ("main_version",),
+                 ("mcp_servers", "[]", "server")}
 
 
 @pytest.fixture(scope="module")
