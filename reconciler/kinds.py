@@ -43,6 +43,9 @@ KIND_GATE = "Gate"
 # Making a named version the main one (POST .../versions/{id}/promote).
 KIND_PROMOTION = "Promotion"
 
+# The `version_name` the API gives a version nobody named (telnyx-ai-api.md §3.2).
+DEFAULT_VERSION_NAME = "New assistant"
+
 # Tags reconciler manages on live assistants.
 DEFAULT_OWNER_TAG = "managed-by:reconciler"
 # Recorded on the live assistant so that protection outlives the manifest (lessons-from-peers).

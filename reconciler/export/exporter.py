@@ -23,7 +23,15 @@ from reconciler.api.endpoints import canary_split, tool_spec
 from reconciler.export.dump import dump_document
 from reconciler.export.schema import spec_keys, strip_spec, type_enum
 from reconciler.export.tests import test_spec
-from reconciler.kinds import DEFAULT_OWNER_TAG, KINDS, PROTECT_TAG, REFERENCE_KEYS, RESOURCE_KINDS, SET_LIKE_KEYS
+from reconciler.kinds import (
+    DEFAULT_OWNER_TAG,
+    DEFAULT_VERSION_NAME,
+    KINDS,
+    PROTECT_TAG,
+    REFERENCE_KEYS,
+    RESOURCE_KINDS,
+    SET_LIKE_KEYS,
+)
 from reconciler.manifest.loader import problems_of
 from reconciler.model import ENV_REF, LiveState
 
@@ -295,6 +303,12 @@ class _Exporter:
             main["instructions"] = ""
         versions, canary = self._versions(obj, main, where)
         spec = self._instructions(main, ident.slug, None)
+        main_name = obj.get("version_name")
+        if versions is not None and isinstance(main_name, str) and main_name not in (DEFAULT_VERSION_NAME, "") \
+                and all(name != main_name for name, _ in versions):
+            # A named main (a promotion made it so): written as `main_version`, so rollback stays one edit.
+            spec["main_version"] = main_name
+            versions = sorted([*versions, (main_name, {})])
         if versions is not None:
             for name, overlay in versions:
                 self._check_strings(f"{where} version {name!r}", overlay)

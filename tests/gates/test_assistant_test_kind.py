@@ -7,63 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
+from tests.gates.common import BOT, GREETS_MD, SUITE, run
 from tests.support.emulator import API_KEY, Emulator
 from tests.support.manifests import write
-
-BOT = """
-apiVersion: reconciler/v1
-kind: Assistant
-metadata:
-  name: support-bot
-spec:
-  model: openai/gpt-4o
-  instructions: You are the support agent.
-  greeting: Hello
-"""
-
-SUITE = """
-apiVersion: reconciler/v1
-kind: AssistantTest
-metadata:
-  name: greets
-spec:
-  assistant: support-bot
-  test_suite: smoke
-  instructions_file: greets.md
-  rubric:
-    - name: Politeness
-      criteria: The assistant greets the user.
----
-apiVersion: reconciler/v1
-kind: AssistantTest
-metadata:
-  name: refunds
-spec:
-  assistant: support-bot
-  test_suite: smoke
-  max_duration_seconds: 120
-  description: Asks for a refund
-  instructions: Ask for a refund of order 42.
-  rubric:
-    - name: Accuracy
-      criteria: It explains the refund policy.
-    - name: Empathy
-      criteria: It apologises.
-"""
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out + out.err
 
 
 def project(tmp_path: Path) -> Path:
     folder = tmp_path / "m"
     write(folder, "bot.yaml", BOT)
     write(folder, "tests.yaml", SUITE)
-    (folder / "greets.md").write_text("Act as a customer who says hello twice.\n")
+    (folder / "greets.md").write_text(GREETS_MD)
     return folder
 
 
@@ -90,7 +43,7 @@ def test_suite_declared_applied_listed_by_the_sdk_and_exported_round_trip(
     assert suites == ["smoke"]
     # `assistant: support-bot` is sent as the assistant's id; the file's text as the instructions.
     assert {t.destination for t in listed.values()} == {bot.id}
-    assert listed["greets"].instructions == "Act as a customer who says hello twice.\n"
+    assert listed["greets"].instructions == GREETS_MD
     assert listed["greets"].telnyx_conversation_channel == "web_chat"
     assert [r.name for r in listed["refunds"].rubric] == ["Accuracy", "Empathy"]
     assert listed["refunds"].max_duration_seconds == 120

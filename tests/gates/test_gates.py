@@ -9,19 +9,12 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli import main
+from tests.gates.common import BOT as MAIN
+from tests.gates.common import GREETS_MD, SUITE, run
 from tests.support.emulator import Emulator
 from tests.support.manifests import write
 
-BOT = """
-apiVersion: reconciler/v1
-kind: Assistant
-metadata:
-  name: support-bot
-spec:
-  model: openai/gpt-4o
-  instructions: You are the support agent.
-  greeting: Hello
+BOT = MAIN.rstrip("\n") + """
   main_version: stable
   versions:
     - name: stable
@@ -34,38 +27,7 @@ spec:
       percentage: 10
 """
 
-SUITE = """
-apiVersion: reconciler/v1
-kind: AssistantTest
-metadata:
-  name: greets
-spec:
-  assistant: support-bot
-  test_suite: smoke
-  instructions: Say hello.
-  rubric:
-    - {name: Politeness, criteria: The assistant greets the user.}
----
-apiVersion: reconciler/v1
-kind: AssistantTest
-metadata:
-  name: refunds
-spec:
-  assistant: support-bot
-  test_suite: smoke
-  instructions: Ask for a refund of order 42.
-  rubric:
-    - {name: Accuracy, criteria: It explains the refund policy.}
-    - {name: Empathy, criteria: It apologises.}
-"""
-
 FAST = {"pending_s": 0.05, "running_s": 0.1}
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out + out.err
 
 
 def script(emulator: Emulator, *outcomes: dict[str, Any]) -> None:
@@ -83,6 +45,7 @@ def project(emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[st
     folder = tmp_path / "m"
     write(folder, "bot.yaml", BOT)
     write(folder, "tests.yaml", SUITE)
+    (folder / "greets.md").write_text(GREETS_MD)
     script(emulator)
     code, out = run(capsys, "apply", "--auto-approve", str(folder))
     assert code == 0, out
@@ -116,7 +79,7 @@ def test_reconciler_test_writes_junit_that_junitparser_reads(
                     "--junit", str(report))
     assert code == 1, out
     assert "NOT Empathy: failed" in out and "ok  Accuracy: passed" in out
-    assert "refunds: running" in out  # progress, on stderr, while the runs move on
+    assert "refunds: pending" in out and "refunds: failed" in out  # progress, on stderr, as runs move on
     xml = junitparser.JUnitXml.fromfile(str(report))
     assert (xml.tests, xml.failures, xml.errors) == (2, 1, 0)
     cases = {case.name: case for suite in xml for case in suite}
@@ -130,7 +93,7 @@ def test_reconciler_test_gives_up_at_the_deadline(
     junitparser = pytest.importorskip("junitparser")
     script(emulator, {"test": "greets", "status": "running"})
     report = tmp_path / "out.xml"
-    code, out = run(capsys, "test", "--test", "greets", "--test", "refunds", "--timeout", "1",
+    code, out = run(capsys, "test", "--test", "greets", "--test", "refunds", "--timeout", "3",
                     "--junit", str(report))
     assert code == 1, out
     assert "FAIL greets (timed out while running" in out and "PASS refunds" in out
@@ -192,6 +155,11 @@ def test_promotion_and_rollback_are_one_manifest_change_each(
     assert (assistant["version_name"], assistant["greeting"]) == ("candidate", "Hi!")
     assert {v["version_name"] for v in versions} == {"stable", "candidate"}  # the old main is kept
     assert run(capsys, "plan", "--detailed-exitcode", str(project))[0] == 0
+    exported = project.parent / "exported"
+    assert run(capsys, "export", "--out", str(exported))[0] == 0
+    assert "main_version: candidate" in (exported / "assistants" / "support-bot.yaml").read_text()
+    assert run(capsys, "validate", str(exported))[0] == 0
+    assert run(capsys, "plan", "--detailed-exitcode", str(exported))[0] == 0
 
     edit(project, "main_version: candidate", "main_version: stable")
     code, out = run(capsys, "apply", "--auto-approve", str(project))
