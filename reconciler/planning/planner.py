@@ -187,12 +187,15 @@ class _Planner:
         """Field changes from `have` (live, manifest form) to `want` (the manifest's spec), both whole:
         undeclared fields are desired at their default (shown as such) or absent."""
         name_field = KINDS[kind].name_field
+        # Identity fields outside the spec schema: the name, and main's version_name under main_version.
+        names = (name_field, "version_name")
         keep = {k: have[k] for k in SERVER_DEFAULTED.get(kind, ()) if k in have and k not in want}
-        live_c = whole.canonical(kind, {k: v for k, v in have.items() if k != name_field}, live=True)
-        want_c = whole.canonical(kind, {**keep, **{k: v for k, v in want.items() if k != name_field}})
+        live_c = whole.canonical(kind, {k: v for k, v in have.items() if k not in names}, live=True)
+        want_c = whole.canonical(kind, {**keep, **{k: v for k, v in want.items() if k not in names}})
         for c in (live_c, want_c):
-            if name_field in want:
-                c[name_field] = have.get(name_field) if c is live_c else want[name_field]
+            for key in names:
+                if key in want:
+                    c[key] = have.get(key) if c is live_c else want[key]
             for path in res.metadata.ignore_changes:
                 diff.drop_path(c, path)
         changes = diff.field_changes(*_aligned(live_c, want_c))
