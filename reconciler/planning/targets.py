@@ -32,9 +32,11 @@ def select(plan: Plan, targets: Sequence[str]) -> Plan:
     if missing:
         raise ConfigError(f"--target: no such resource in the plan: {', '.join(missing)}")
     chosen: set[str] = set()
-    # The resource itself and its sub-resources (`.canary`, `.version.NAME`), not `bot.staging`.
+    # The resource itself and its sub-resources (`.canary`, `.promotion`, `.version.NAME` and its
+    # `.gate`), not `bot.staging`; a traffic change brings the gate it depends on along.
     queue = [a for a in by_address
-             if any(a == w or a == w + ".canary" or a.startswith(w + ".version.") for w in wanted)]
+             if any(a == w or a in (w + ".canary", w + ".promotion") or a.startswith(w + ".version.")
+                    for w in wanted)]
     while queue:
         address = queue.pop()
         if address in chosen:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.planning.plan import action_word
-from reconciler.render.text import format_value, is_long_text, line_diff, origin_line, summary_line
+from reconciler.render.text import KIND_HEADLINE, format_value, is_long_text, line_diff, origin_line, summary_line
 
 LIMIT = 65_000
 FOLD_NOTE = ("\n> [!NOTE]\n> Some detail was folded to keep this comment under {limit:,} characters "
@@ -55,7 +55,8 @@ def _diff_lines(change: dict[str, Any], action: str, level: int, cap: int) -> li
 def _section(rc: dict[str, Any], level: int, cap: int = 0) -> str:
     """One resource. level 0: everything; 1: long values cut; 2: field paths only; 3: a line only."""
     action = action_word(rc["actions"])
-    title = f"{ICON.get(action, '')} <code>{rc['address']}</code> will be {action}d".replace("deleted", "destroyed")
+    verb = KIND_HEADLINE.get(rc["kind"]) or f"will be {action}d".replace("deleted", "destroyed")
+    title = f"{ICON.get(action, '')} <code>{rc['address']}</code> {verb}"
     if level >= 3:
         return f"- {title} ({len(rc['changes'])} field change(s))\n"
     body = [line.replace("```", "`\u200b``")  # a fence inside a value must not close the block

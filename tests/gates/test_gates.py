@@ -178,3 +178,18 @@ def test_a_failed_gate_blocks_a_promotion(project: Path, emulator: Emulator,
     code, out = run(capsys, "apply", "--auto-approve", str(project))
     assert code == 1, out
     assert writes(emulator, "/promote") == 0
+
+
+def test_a_saved_plan_and_a_target_keep_the_gate(project: Path, emulator: Emulator, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    edit(project, "percentage: 10", "percentage: 50")
+    saved = tmp_path / "plan.json"
+    code, out = run(capsys, "plan", str(project), "--target", "assistant.support-bot.canary", "--out", str(saved))
+    assert code == 0, out
+    assert "candidate.gate" in out  # the canary depends on it: narrowing the plan cannot drop the gate
+    script(emulator, {"version": "candidate", "status": "failed"})
+    emulator.control("reset", {"stats_only": True})
+    code, out = run(capsys, "apply", "--auto-approve", str(saved))
+    assert code == 1, out
+    assert "criteria not met: Politeness" in out
+    assert writes(emulator, "canary-deploys") == 0
