@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
 
     live = asyncio.run(go())
     if project is not None:
-        accounts.check(DesiredState(project=project), live)  # another environment's account: write nothing
+        accounts.check(DesiredState(project=project), live, "export")  # another environment's account: write nothing
     result = exporter.export(live, kinds, project.owner_tag if project is not None else DEFAULT_OWNER_TAG)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -127,6 +127,15 @@ def _assistant(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
     return out
 
 
+def merge_overlay(spec: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """An overlay (a version's or an environment's) merged onto a spec: `tree.merge`, except that the
+    overlay's instructions, inline or from a file, replace the spec's in either form."""
+    if any(overlay.get(k) is not None for k in _INSTRUCTIONS):
+        spec = {k: v for k, v in spec.items() if k not in _INSTRUCTIONS}
+    merged: dict[str, Any] = merge(spec, overlay)  # two objects merge into an object
+    return merged
+
+
 def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str, Any]) -> list[ManifestProblem]:
     """A version's overlay merged onto the main spec must be a valid Assistant spec on its own."""
     at: Path = ("spec", "versions", i, "spec")
@@ -137,10 +146,7 @@ def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str
             text = f"spec.versions[{i}].spec: a version cannot declare {key}{why}"
             out.append(doc.problem((*at, key), text, at_key=True))
     main = {k: v for k, v in spec.items() if k not in ("versions", "canary", "main_version")}
-    if any(overlay.get(k) is not None for k in _INSTRUCTIONS):
-        # The overlay's instructions (inline or from a file) replace the main ones, in either form.
-        main = {k: v for k, v in main.items() if k not in _INSTRUCTIONS}
-    merged = merge(main, {k: v for k, v in overlay.items() if k not in ("versions", "canary", "main_version")})
+    merged = merge_overlay(main, {k: v for k, v in overlay.items() if k not in ("versions", "canary", "main_version")})
     removed = any(k in overlay and overlay[k] is None for k in _INSTRUCTIONS)
     if removed or all(merged.get(k) is None for k in _INSTRUCTIONS):
         out.append(doc.problem(at, f"spec.versions[{i}].spec: a version cannot remove the instructions",

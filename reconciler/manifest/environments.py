@@ -3,10 +3,12 @@ resource document as one environment sees it.
 
 One folder of manifests serves several environments. For the environment being loaded, a resource
 document is: skipped when its `metadata.environments` leaves that environment out; otherwise its
-`spec` with the environment's overlay (`overlays.<env>`) merged on by `tree.merge` (the rules of
-version overlays), then with every `${var:NAME}` replaced. A string that is exactly `${var:NAME}`
-takes the variable's value with its type (a number stays a number, a list a list); inside a longer
-string a scalar is written as text. Variables are not secrets: plans show their values.
+`spec` with the environment's overlay (`overlays.<env>`) merged on by `checks.merge_overlay` (the
+rules of version overlays), then with every `${var:NAME}` replaced. A string that is exactly
+`${var:NAME}` takes the variable's value with its type (a number stays a number, a list a list);
+inside a longer string a scalar is written as text. Variables are not secrets: plans show their
+values. An instructions file counts as if written inline (`in_text`); the Project itself is never
+substituted, so a reference there is an error.
 
 The result is an ordinary Document (positions of overlay values point into the overlay), so the
 schema, the checks and the resolver downstream see nothing new. Pure: no I/O.
@@ -23,10 +25,11 @@ from typing import Any
 
 from reconciler.errors import ConfigError, ManifestProblem
 from reconciler.kinds import DEFAULT_OWNER_TAG
+from reconciler.manifest.checks import merge_overlay
 from reconciler.manifest.schema import did_you_mean
 from reconciler.manifest.yamlpos import Document, Path, Pos
 from reconciler.model import EnvironmentSpec
-from reconciler.tree import map_strings, merge
+from reconciler.tree import dotted, map_strings
 
 VAR_REF = re.compile(r"\$\{var:([A-Za-z_][A-Za-z0-9_]*)\}")
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -55,6 +58,8 @@ class Settings:
 
 def declared(project: Document | None, problems: list[ManifestProblem]) -> tuple[EnvironmentSpec, ...]:
     """The environments a (schema-checked) Project document declares; their problems to `problems`."""
+    if project is not None:
+        map_strings(project.data, lambda text, at: _not_substituted(project, text, at, problems))
     spec = project.data.get("spec") if project is not None and isinstance(project.data, dict) else None
     envs = spec.get("environments") if isinstance(spec, dict) else None
     if project is None or not isinstance(envs, dict):
@@ -92,6 +97,14 @@ def declared(project: Document | None, problems: list[ManifestProblem]) -> tuple
             problems.append(project.problem(("spec", "variables", var), f"variable name {var!r}: use letters, "
                                             "digits and _, starting with a letter or _", at_key=True))
     return tuple(out)
+
+
+def _not_substituted(project: Document, text: str, at: Path, problems: list[ManifestProblem]) -> str:
+    # Left as written, the reference would reach the API (or an owner tag) as the text `${var:…}`.
+    if "${var:" in text:
+        problems.append(project.problem(at, f"{dotted(at)}: the Project is not substituted: ${{var:…}} works in "
+                                        "the spec of resource documents only, and a variable cannot use another"))
+    return text
 
 
 def _variables(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,6 +152,10 @@ def for_environment(doc: Document, s: Settings, problems: list[ManifestProblem]
         for name in overlays:
             if name not in s.names:
                 problems.append(doc.problem(("overlays", name), "overlays: " + _unknown(name, s.names), at_key=True))
+            elif isinstance(only, list) and name not in only:
+                listed = ", ".join(str(n) for n in only) or "none"
+                problems.append(doc.problem(("overlays", name), f"overlays: {name}: this resource is not part of "
+                                            f"environment {name} (metadata.environments: {listed})", at_key=True))
     if isinstance(meta, dict) and "${var:" in repr(meta):
         problems.append(doc.problem(("metadata",), "metadata: ${var:…} references work in spec only", at_key=True))
     if s.environment is not None and isinstance(only, list) and s.environment not in only:
@@ -152,7 +169,7 @@ def for_environment(doc: Document, s: Settings, problems: list[ManifestProblem]
     if isinstance(overlay, dict):
         values, keys = dict(values), dict(keys)
         _move_positions(values, keys, spec, overlay, ("overlays", str(s.environment)), ("spec",))
-        spec = merge(spec, overlay)
+        spec = merge_overlay(spec, overlay)
     out = replace(doc, values=values, keys=keys)
     unresolved: set[Path] = set()
     spec = _Substitution(s, out, problems, unresolved).value(spec, ("spec",))
@@ -203,14 +220,18 @@ class _Substitution:
         self.unresolved.add(path)
 
     def string(self, text: str, path: Path) -> Any:
-        variables = self.s.variables
         whole = VAR_REF.fullmatch(text)
-        if whole is not None:
-            name = whole.group(1)
-            if name not in variables:
-                self.fail(path, _unknown_variable(name, self.s))
-                return text
-            return copy.deepcopy(variables[name])  # its own copy: the same variable may be used twice
+        if whole is None:
+            return self.text(text, path)
+        name = whole.group(1)
+        if name not in self.s.variables:
+            self.fail(path, _unknown_variable(name, self.s))
+            return text
+        return copy.deepcopy(self.s.variables[name])  # its own copy: the same variable may be used twice
+
+    def text(self, text: str, path: Path) -> str:
+        """`text` with each reference written as text (a string, number or boolean variable)."""
+        variables = self.s.variables
 
         def as_text(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -229,6 +250,12 @@ class _Substitution:
         if "${var:" in VAR_REF.sub("", text):
             self.fail(path, "malformed ${var:…} reference; write ${var:NAME} with NAME made of letters, digits and _")
         return out
+
+
+def in_text(text: str, s: Settings, doc: Document, path: Path, problems: list[ManifestProblem]) -> str:
+    """The text of an instructions file (referenced at `path` of `doc`), which counts as if written
+    inline: each `${var:NAME}` written as text, as inside a longer string."""
+    return _Substitution(s, doc, problems, set()).text(text, path) if "${var:" in text else text
 
 
 def _unknown_variable(name: str, s: Settings) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any
 
-from reconciler.errors import ManifestError, ManifestProblem
+from reconciler.errors import ConfigError, ManifestError, ManifestProblem
 from reconciler.kinds import MANIFEST_KINDS as KINDS
 from reconciler.manifest import environments
 from reconciler.manifest import files as files_mod
@@ -73,7 +73,12 @@ def read_manifests(
     `environment` chooses one of the Project's environments (required when it declares any; a
     ConfigError otherwise): its overlays, its variables, its owner tag."""
     read = _read(paths, root)
-    s = environments.settings(read.project, read.environments, environment)
+    try:
+        s = environments.settings(read.project, read.environments, environment)
+    except ConfigError:
+        if read.problems:  # a file that cannot be read may be the Project declaring --env: say why first
+            raise ManifestError(read.problems) from None
+        raise
     problems = list(read.problems)
     state = _build(read, s, os.environ if environ is None else environ, problems, allow_unset_env)
     if problems:
@@ -170,7 +175,8 @@ def _build(read: _Read, s: environments.Settings, env: Mapping[str, str], proble
         spec = None
         if kind != "Project" and isinstance(raw, dict):
             # Resolved even when the document has other problems, so that those are reported too.
-            resolver = _Resolver(doc, env, problems, refs, read.roots[doc.file], report_unset=not allow_unset_env)
+            resolver = _Resolver(doc, env, problems, refs, read.roots[doc.file], report_unset=not allow_unset_env,
+                                 settings=s)
             spec = resolver.spec(raw, ("spec",), kind in ("Assistant", "AssistantTest"))
         if len(problems) > before:
             continue  # declared for the checks across documents, but not built from a bad shape
@@ -361,13 +367,15 @@ def _gate(data: Any) -> Gate | None:
 
 
 class _Resolver:
-    """Resolves `${env:NAME}` into SensitiveStr and `instructions_file` into `instructions`."""
+    """Resolves `${env:NAME}` into SensitiveStr and `instructions_file` into `instructions` (with the
+    `${var:NAME}` of `settings` in its text)."""
 
     def __init__(
         self, doc: Document, env: Mapping[str, str], problems: list[ManifestProblem], refs: files_mod.References,
-        root: str, *, report_unset: bool = True,
+        root: str, *, report_unset: bool = True, settings: environments.Settings | None = None,
     ) -> None:
         self.doc = doc
+        self.settings = settings or environments.Settings()
         self.report_unset = report_unset
         self.env = env
         self.problems = problems
@@ -402,7 +410,8 @@ class _Resolver:
             # The reason never holds the file's content: only the path as written and why.
             self.problems.append(self.doc.problem(path, f"{dotted(path)}: '{name}' {exc}"))
             return ""
-        # The file's content counts as if written inline, so `${env:…}` works the same in it.
+        # The file's content counts as if written inline, so `${var:…}` and `${env:…}` work the same in it.
+        text = environments.in_text(text, self.settings, self.doc, path, self.problems)
         resolved = self.value(text, path)
         return str(resolved) if not isinstance(resolved, SensitiveStr) else resolved
 

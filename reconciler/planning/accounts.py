@@ -12,8 +12,9 @@ from reconciler.errors import PlanError
 from reconciler.model import DesiredState, EnvironmentSpec, LiveState
 
 
-def check(desired: DesiredState, live: LiveState) -> None:
-    """Raise PlanError when the account holds assistants marked as another environment's."""
+def check(desired: DesiredState, live: LiveState, command: str = "plan") -> None:
+    """Raise PlanError when the account holds assistants marked as another environment's (`command`:
+    what is refused, for the message)."""
     project = desired.project
     marks = project.foreign_marks()
     if not marks:
@@ -31,7 +32,7 @@ def check(desired: DesiredState, live: LiveState) -> None:
     whose = "; ".join(
         f"environment {env}: {len(names)} assistant(s) tagged {_tag(project.environments, env)!r}, e.g. "
         + ", ".join(names[:3]) for env, names in sorted(found.items()))
-    raise PlanError(f"refusing to plan environment {project.environment} of project {project.name}: this "
+    raise PlanError(f"refusing to {command} environment {project.environment} of project {project.name}: this "
                     f"account holds another environment's assistants ({whose}). The API key ({key}) or the "
                     f"base URL is that environment's account; nothing was changed")
 

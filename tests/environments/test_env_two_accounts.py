@@ -220,3 +220,18 @@ def test_export_of_one_environment_reads_its_account(
     code, _, err = run(capsys, "export", "--env", "production", "--manifests", folder, "--out", str(wrong),
                        "--base-url", accounts.emulators["staging"].base_url)
     assert code == 1 and "environment staging" in err and not wrong.exists()
+    assert err.startswith("error: refusing to export environment production"), err
+
+
+def test_an_exported_environment_plans_clean_with_its_project(
+    accounts: Accounts, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The export leaves the environment's owner tag out, so it is planned with the Project (for --env).
+    folder = str(accounts.folder)
+    for env in ("staging", "production"):
+        assert run(capsys, "apply", "--auto-approve", "--env", env, folder)[0] == 0
+        out_dir = tmp_path / f"exported-{env}"
+        assert run(capsys, "export", "--env", env, "--manifests", folder, "--out", str(out_dir))[0] == 0
+        code, out, err = run(capsys, "plan", "--detailed-exitcode", "--env", env, str(out_dir),
+                             str(accounts.folder / "project.yaml"))
+        assert code == 0, out + err
