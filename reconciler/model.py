@@ -103,6 +103,8 @@ class Metadata:
     id: str | None = None
     previous_names: tuple[str, ...] = ()
     protect: bool = False
+    # Confirms taking over a live assistant of this name that lacks the owner tag (issue #11).
+    adopt: bool = False
     ignore_changes: tuple[str, ...] = ()
 
 
@@ -194,6 +196,9 @@ class ProjectSpec:
     name: str = "default"
     owner_tag: str = DEFAULT_OWNER_TAG
     prune: PrunePolicy = field(default_factory=PrunePolicy)
+    # Owner tags this project used before: an assistant carrying one is still ours, and the plan
+    # moves it to `owner_tag` (the old tag goes, the new one comes, in one apply).
+    previous_owner_tags: tuple[str, ...] = ()
     environment: str | None = None
     environments: tuple[EnvironmentSpec, ...] = ()
 
@@ -201,6 +206,11 @@ class ProjectSpec:
     def current(self) -> EnvironmentSpec | None:
         """The environment this state was loaded for (None without environments)."""
         return next((e for e in self.environments if e.name == self.environment), None)
+
+    @property
+    def owner_tags(self) -> frozenset[str]:
+        """Every tag that proves this project owns a live assistant: the owner tag and the previous ones."""
+        return frozenset({self.owner_tag, *self.previous_owner_tags})
 
     def foreign_marks(self) -> dict[str, str]:
         """Owner tag -> environment, for every environment of this project but the current one."""

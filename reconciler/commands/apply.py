@@ -119,7 +119,12 @@ def run(args: argparse.Namespace) -> int:
                 savedplan.check_fresh(source.saved, live)
                 _check_saved(source, plan)
             _show(args, plan, source.origin)
-            if not plan.has_changes:
+            if plan.adoptions:
+                # Never taken over behind the reviewer's back: the manifest must say so (a pin).
+                raise ConfigError("apply refused: " + "; ".join(
+                    f"{rc.address} is not this project's (see the plan's warning): set metadata.adopt: true "
+                    f"(or pin metadata.id: {rc.id}) to adopt it" for rc in plan.adoptions) + "; nothing was changed")
+            if not plan.has_work:
                 if args.format == "json":
                     hooks.summary(applier.ApplyResult())
                 return 0

@@ -318,7 +318,12 @@ class _Exporter:
         if canary is not None:
             spec["canary"] = canary
         protect = PROTECT_TAG in (obj.get("tags") or [])
-        self._write("Assistant", ident, _metadata(ident, aid, "name", protect), spec)
+        meta = _metadata(ident, aid, "name", protect)
+        if self.owner_tag not in (obj.get("tags") or []) and "id" not in meta:
+            # Not this project's yet: `adopt: true` confirms the adoption (issue #11), so the
+            # exported manifests plan clean instead of as adoptions that apply refuses.
+            meta["adopt"] = True
+        self._write("Assistant", ident, meta, spec)
 
     def assistant_test(self, obj: dict[str, Any]) -> None:
         """One assistant test as an AssistantTest manifest; its assistant by name."""

@@ -310,6 +310,7 @@ def _project(doc: Document, s: environments.Settings) -> ProjectSpec:
     return ProjectSpec(
         name=doc.data["metadata"]["name"],
         owner_tag=current.owner_tag if current is not None else spec.get("owner_tag", ProjectSpec.owner_tag),
+        previous_owner_tags=tuple(spec.get("previous_owner_tags") or ()),
         environment=s.environment,
         environments=s.environments,
         prune=PrunePolicy(
@@ -330,6 +331,7 @@ def _resource(doc: Document, kind: str, spec: dict[str, Any]) -> DesiredResource
         id=meta.get("id"),
         previous_names=tuple(meta.get("previous_names", ())),
         protect=bool(meta.get("protect", False)),
+        adopt=bool(meta.get("adopt", False)),
         ignore_changes=tuple(meta.get("ignore_changes", ())),
     )
     versions = canary = main_version = None

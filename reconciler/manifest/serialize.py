@@ -38,6 +38,7 @@ def dump_desired(state: DesiredState) -> dict[str, Any]:
         "project": {
             "name": project.name,
             "owner_tag": project.owner_tag,
+            "previous_owner_tags": list(project.previous_owner_tags),
             "prune": {
                 "kinds": list(project.prune.kinds),
                 "enabled": project.prune.enabled,
@@ -68,6 +69,7 @@ def _dump_resource(resource: DesiredResource) -> dict[str, Any]:
             "id": meta.id,
             "previous_names": list(meta.previous_names),
             "protect": meta.protect,
+            "adopt": meta.adopt,
             "ignore_changes": list(meta.ignore_changes),
         },
         "spec": to_references(resource.spec),
@@ -107,6 +109,7 @@ def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> DesiredState:
         project=ProjectSpec(
             name=project.get("name", ProjectSpec.name),
             owner_tag=project.get("owner_tag", ProjectSpec.owner_tag),
+            previous_owner_tags=tuple(project.get("previous_owner_tags") or ()),
             prune=PrunePolicy(
                 kinds=tuple(prune.get("kinds", PrunePolicy.kinds)),
                 enabled=bool(prune.get("enabled", False)),
@@ -139,6 +142,7 @@ def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> DesiredState:
                     id=meta.get("id"),
                     previous_names=tuple(meta.get("previous_names", ())),
                     protect=bool(meta.get("protect", False)),
+                    adopt=bool(meta.get("adopt", False)),
                     ignore_changes=tuple(meta.get("ignore_changes", ())),
                 ),
                 spec=resolve(item.get("spec", {}), ("spec",)),

@@ -13,10 +13,28 @@ from typing import Any
 
 from reconciler.kinds import KIND_CANARY, KIND_VERSION
 
-__all__ = ["CREATE", "DELETE", "FORMAT_VERSION", "KIND_CANARY", "KIND_VERSION", "NOOP", "UPDATE", "Action",
-           "FieldChange", "Operation", "Plan", "Ref", "ResourceChange", "action_word"]
+__all__ = [
+    "ADOPT",
+    "CREATE",
+    "DELETE",
+    "FORMAT_VERSION",
+    "KIND_CANARY",
+    "KIND_VERSION",
+    "NOOP",
+    "UPDATE",
+    "Action",
+    "FieldChange",
+    "Operation",
+    "Orphan",
+    "Plan",
+    "Ref",
+    "ResourceChange",
+    "action_word",
+]
 
-FORMAT_VERSION = "1"
+# 2: the `adopt` action and the `orphans` list (issue #11); a reader of format 1 would take an
+# adoption for nothing to do and miss the orphans, so the change is incompatible.
+FORMAT_VERSION = "2"
 
 
 class Action(StrEnum):
@@ -26,19 +44,23 @@ class Action(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     NOOP = "no-op"
+    # A live resource matched by name that this project does not own: its field changes are shown,
+    # and apply refuses to make them until the manifest pins its id (the confirmation).
+    ADOPT = "adopt"
 
 
 CREATE = Action.CREATE
 UPDATE = Action.UPDATE
 DELETE = Action.DELETE
 NOOP = Action.NOOP
+ADOPT = Action.ADOPT
 
 
 def action_word(actions: Sequence[str]) -> str:
     """One word for what a change does: create, update, delete, replace or no-op."""
     if CREATE in actions and DELETE in actions:
         return "replace"
-    for action in (CREATE, UPDATE, DELETE):
+    for action in (ADOPT, CREATE, UPDATE, DELETE):
         if action in actions:
             return action
     return NOOP
@@ -107,12 +129,26 @@ class ResourceChange:
         return self.actions == [NOOP]
 
 
+@dataclass(frozen=True)
+class Orphan:
+    """A live resource this project owns that no manifest declares (an assistant carrying the owner
+    tag, a version of a managed assistant) and that the plan does not delete. Reported in every plan
+    and counted as a change, so drift checks see it; `note` says what `--prune` would do."""
+
+    address: str
+    kind: str
+    name: str
+    id: str | None
+    note: str
+
+
 @dataclass
 class Plan:
-    """Every resource change, in manifest order, and the warnings a reviewer should read."""
+    """Every resource change, in manifest order, the orphans, and the warnings a reviewer should read."""
 
     resource_changes: list[ResourceChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    orphans: list[Orphan] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         """The plan JSON's `summary`: how many changes add, change and destroy something."""
@@ -122,13 +158,23 @@ class Plan:
                 add += 1
             if DELETE in rc.actions:
                 destroy += 1
-            if UPDATE in rc.actions:
+            if UPDATE in rc.actions or ADOPT in rc.actions:
                 change += 1
         return {"add": add, "change": change, "destroy": destroy}
 
     @property
     def has_changes(self) -> bool:
+        return bool(self.orphans) or any(not rc.is_noop for rc in self.resource_changes)
+
+    @property
+    def has_work(self) -> bool:
+        """Whether apply has anything to do (orphans are reported, never acted on without --prune)."""
         return any(not rc.is_noop for rc in self.resource_changes)
+
+    @property
+    def adoptions(self) -> list[ResourceChange]:
+        """The changes apply refuses to carry out until confirmed (a `metadata.id` pin)."""
+        return [rc for rc in self.resource_changes if ADOPT in rc.actions]
 
     def by_address(self) -> dict[str, ResourceChange]:
         """The changes keyed by address."""

@@ -23,6 +23,7 @@ from reconciler.model import (
 from reconciler.planning import accounts, assistant_tests, diff, pruning, rollout, whole
 from reconciler.planning.context import Context
 from reconciler.planning.plan import (
+    ADOPT,
     CREATE,
     DELETE,
     KIND_CANARY,
@@ -31,6 +32,7 @@ from reconciler.planning.plan import (
     UPDATE,
     FieldChange,
     Operation,
+    Orphan,
     Plan,
     Ref,
     ResourceChange,
@@ -155,6 +157,7 @@ class _Planner:
         self.live = live
         self.prune = prune
         self._chunks: dict[str, list[ResourceChange]] = {}  # assistant address -> its changes
+        self.orphans: list[Orphan] = []
 
     def _api_body(self, spec: dict[str, Any], user: str) -> dict[str, Any]:
         """A manifest-form assistant spec as an API body: names become ids or Refs."""
@@ -275,12 +278,16 @@ class _Planner:
         adopted assistant, so exported manifests plan clean, and prune, which deletes only what
         carries the tag, never deletes an assistant that reconciler did not create."""
         owner = self.desired.project.owner_tag
-        owned = live_tags is None or owner in live_tags
+        owned = live_tags is None or bool(self.desired.project.owner_tags & set(live_tags))
         system = ({owner} if owned else set()) | ({PROTECT_TAG} if res.metadata.protect else set())
-        if res.spec.get("tags") is not None:
-            return sorted(set(res.spec["tags"]) | system)
-        # tags not declared: keep what is live, but the owner and protect tags are ours to manage.
-        return sorted((set(live_tags or []) - {PROTECT_TAG}) | system)
+        declared = set(res.spec.get("tags") or ())
+        if not owned:
+            # Not ours (an adoption, confirmed or not): any live tag may be another project's owner
+            # tag, and a plan never disowns anything, so none is removed.
+            return sorted(declared | (set(live_tags or ()) - {PROTECT_TAG}) | system)
+        # Ours: the whole desired object, so undeclared tags are desired empty, like any other field. A
+        # previous owner tag is replaced by the current one (ownership moves in one apply).
+        return sorted(declared | system)
 
     def shared(self) -> None:
         self._simple("Tool")
@@ -325,6 +332,10 @@ class _Planner:
         else:
             have = self._manifest_form(obj)
             changes = self._compare("Assistant", res, have, want)
+            confirmed = res.metadata.id is not None or res.metadata.adopt
+            if not confirmed and not self.desired.project.owner_tags & set(obj.get("tags") or ()):
+                self._adoption(res, obj, changes)
+                return
             ops = [api.op_update_assistant(str(obj["id"]),
                                            self._update_body("Assistant", res, have, want, changes, res.address))
                    ] if changes else []
@@ -332,6 +343,20 @@ class _Planner:
                                      id=str(obj["id"]), changes=changes, operations=ops))
             assistant = str(obj["id"])
         self._versions_and_canary(res, obj, assistant)
+
+    def _adoption(self, res: DesiredResource, obj: dict[str, Any], changes: list[FieldChange]) -> None:
+        """A live assistant matched by name that this project does not own: an explicit adoption,
+        shown with the changes it would bring, and never carried out until the manifest pins its id
+        (its versions and canary wait for that too)."""
+        project = self.desired.project
+        tags = ", ".join(sorted(obj.get("tags") or ())) or "none"
+        reason = (f"adopt: live assistant {obj['id']} is named {res.name!r} but does not carry this project's "
+                  f"owner tag {project.owner_tag!r} (its tags: {tags}); apply will not touch it. To take it over, "
+                  f"set `metadata.adopt: true` (or pin `metadata.id: {obj['id']}`); if the project's owner_tag "
+                  f"changed, list the old one in the Project's previous_owner_tags instead")
+        self.ctx.warnings.append(f"{res.address}: {reason}")
+        self.ctx.add(ResourceChange(res.address, "Assistant", res.name, [ADOPT], id=str(obj["id"]),
+                                    changes=changes, reason=reason))
 
     def _versions_and_canary(self, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref) -> None:
         if res.versions is None and res.canary is None:
@@ -397,7 +422,12 @@ class _Planner:
             if demoted is not None and demoted not in declared and demoted not in by_name and obj is not None:
                 gone.append((demoted, obj))
             for vname, v in gone:
-                if vname not in declared:
+                if vname not in declared and not self.prune:
+                    # Nothing is deleted unless pruning is asked for, versions included.
+                    self.orphans.append(Orphan(f"{res.address}.version.{vname}", KIND_VERSION, vname,
+                                               str(v.get("version_id")), "a live version the manifest does not "
+                                               "declare: kept; `--prune` deletes it"))
+                elif vname not in declared:
                     vid = str(v.get("version_id"))
                     deletes.append(ResourceChange(
                         f"{res.address}.version.{vname}", KIND_VERSION, vname, [DELETE], id=vid,
@@ -489,9 +519,26 @@ class _Planner:
         assistant_tests.plan(self.ctx)  # after the assistants: a test reads as a check of what is above it
         if self.prune:
             pruning.prune(self.ctx)
+        self._orphaned_assistants()
         seen: set[str] = set()
         for change in self.ctx.changes:
             if change.address in seen:  # e.g. an assistant literally named "bot.canary" beside "bot"
                 self.ctx.errors.append(f"{change.address}: two changes would share this address; rename one")
             seen.add(change.address)
-        return Plan(resource_changes=self.ctx.changes, warnings=self.ctx.warnings)
+        return Plan(resource_changes=self.ctx.changes, warnings=self.ctx.warnings,
+                    orphans=sorted(self.orphans, key=lambda o: o.address))
+
+    def _orphaned_assistants(self) -> None:
+        """Live assistants carrying an owner tag of this project that no manifest declares and the
+        plan does not delete (pruning off, or refused): reported, never silently in sync."""
+        managed = self.ctx.matches["Assistant"].matched_ids()
+        deleted = {c.id for c in self.ctx.changes if DELETE in c.actions}
+        owners = self.desired.project.owner_tags
+        for obj in self.live.assistants:
+            aid = str(obj["id"])
+            if aid in managed or aid in deleted or not owners & set(obj.get("tags") or ()):
+                continue
+            protected = PROTECT_TAG in (obj.get("tags") or ())
+            note = ("owned by this project but declared by no manifest: kept, protected" if protected else
+                    "owned by this project but declared by no manifest: kept; `--prune` deletes it")
+            self.orphans.append(Orphan(f"assistant.{obj.get('name')}", "Assistant", str(obj.get("name")), aid, note))

@@ -30,13 +30,12 @@ def _prune_address(ctx: Context, kind: str, name: str, obj_id: str, objects: lis
 def prune(ctx: Context) -> None:
     """Plan the deletes `--prune` asks for (the module docstring's rules)."""
     policy = ctx.desired.project.prune
-    owner = ctx.desired.project.owner_tag
     kept_assistants = {a["id"]: a for a in ctx.live.assistants}
     if "Assistant" in policy.kinds:
         managed = ctx.matches["Assistant"].matched_ids()
         for obj in ctx.live.assistants:
             tags = obj.get("tags") or []
-            if obj["id"] in managed or owner not in tags:
+            if obj["id"] in managed or not ctx.desired.project.owner_tags & set(tags):
                 continue
             address = _prune_address(ctx, "Assistant", str(obj.get("name")), str(obj["id"]), ctx.live.assistants)
             if PROTECT_TAG in tags:

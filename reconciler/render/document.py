@@ -72,5 +72,7 @@ def plan_document(plan: Plan, origin: Origin | None = None) -> dict[str, Any]:
         **about,
         "summary": plan.summary(),
         "resource_changes": changes,
+        "orphans": [{"address": o.address, "kind": o.kind, "name": o.name, "id": o.id, "note": o.note}
+                    for o in plan.orphans],
         "warnings": list(plan.warnings),
     }

@@ -12,7 +12,7 @@ from reconciler.render.text import KIND_HEADLINE, format_value, is_long_text, li
 LIMIT = 65_000
 FOLD_NOTE = ("\n> [!NOTE]\n> Some detail was folded to keep this comment under {limit:,} characters "
              "({level}). Run `reconciler plan --format json` for the full plan.\n")
-ICON = {"create": "🟢", "update": "🟡", "delete": "🔴", "replace": "🟠"}
+ICON = {"create": "🟢", "update": "🟡", "delete": "🔴", "replace": "🟠", "adopt": "🟣"}
 # Folding steps, least detail lost first: (level, lines kept per long-text field).
 # level 0: everything; 1: long lines and long texts cut; 2: field paths only; 3: one line per resource.
 STEPS = ((0, 0), (1, 40), (1, 10), (1, 3), (2, 0), (3, 0))
@@ -55,7 +55,8 @@ def _diff_lines(change: dict[str, Any], action: str, level: int, cap: int) -> li
 def _section(rc: dict[str, Any], level: int, cap: int = 0) -> str:
     """One resource. level 0: everything; 1: long values cut; 2: field paths only; 3: a line only."""
     action = action_word(rc["actions"])
-    verb = KIND_HEADLINE.get(rc["kind"]) or f"will be {action}d".replace("deleted", "destroyed")
+    verb = KIND_HEADLINE.get(rc["kind"]) or ("is not this project's: adopt it first" if action == "adopt"
+                                             else f"will be {action}d".replace("deleted", "destroyed"))
     title = f"{ICON.get(action, '')} <code>{rc['address']}</code> {verb}"
     if level >= 3:
         return f"- {title} ({len(rc['changes'])} field change(s))\n"
@@ -73,9 +74,14 @@ def render_markdown(doc: dict[str, Any], limit: int = LIMIT) -> str:
     room = limit - len(marker)  # the marker is never folded
     changed = [rc for rc in doc["resource_changes"] if rc["actions"] != ["no-op"]]
     origin = origin_line(doc, "`")
-    head = [f"### {summary_line(doc['summary'])}" + (f" ({origin})" if origin else "") + "\n"]
-    if not changed:
+    orphans = doc.get("orphans", [])
+    head = [f"### {summary_line(doc['summary'], len(orphans))}" + (f" ({origin})" if origin else "") + "\n"]
+    if not changed and not orphans:
         head.append("No changes. Live state matches the manifests.\n")
+    if orphans:
+        listed = ", ".join(f"`{o['address']}`" for o in orphans[:20]) + (" …" if len(orphans) > 20 else "")
+        head.append(f"> [!IMPORTANT]\n> **{len(orphans)} owned resource(s) no manifest declares** (kept; "
+                    f"`--prune` deletes them): {listed}\n")
     destroyed = [rc["address"] for rc in changed if "delete" in rc["actions"]]
     if destroyed:
         listed = ", ".join(f"`{a}`" for a in destroyed[:20]) + (" …" if len(destroyed) > 20 else "")

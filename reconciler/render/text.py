@@ -9,17 +9,19 @@ from typing import Any
 
 from reconciler.planning.plan import action_word
 
-SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
-COLOR = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m"}
+SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " ", "adopt": "!"}
+COLOR = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m", "adopt": "\033[35m"}
 RESET = "\033[0m"
-HEADLINE = {"create": "will be created", "update": "will be updated in place", "delete": "will be destroyed"}
+HEADLINE = {"create": "will be created", "update": "will be updated in place", "delete": "will be destroyed",
+            "adopt": "is not this project's: adopt it first (apply refuses until then)"}
 # Steps that are not resources: a gate runs a test suite, a promotion makes a version main.
 KIND_HEADLINE = {"Gate": "will run its test suite; the traffic change waits for it to pass",
                  "Promotion": "will promote the version to main"}
 
 
-def summary_line(summary: dict[str, int]) -> str:
-    return f"Plan: {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy."
+def summary_line(summary: dict[str, int], orphans: int = 0) -> str:
+    line = f"Plan: {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy."
+    return line + (f" {orphans} orphan(s) kept." if orphans else "")
 
 
 def origin_line(doc: dict[str, Any], code: str = "") -> str | None:
@@ -80,8 +82,11 @@ def render_text(doc: dict[str, Any], color: bool = False) -> str:
     origin = origin_line(doc)
     if origin is not None:
         lines += [f"Plan for {origin}.", ""]
-    if not changed:
+    orphans = doc.get("orphans", [])
+    if not changed and not orphans:
         lines.append("No changes. Live state matches the manifests.")
+    elif not changed:
+        lines.append("Nothing to apply, but live state does not match the manifests:")
     else:
         lines.append("reconciler will perform the following actions:")
         for rc in changed:
@@ -97,9 +102,13 @@ def render_text(doc: dict[str, Any], color: bool = False) -> str:
                     mark = {"+": "create", "-": "delete", "~": "update"}.get(line.lstrip()[:1], action)
                     lines.extend("      " + paint(mark, part) for part in line.split("\n"))
             lines.append("    }")
+    if orphans:
+        lines += ["", "Owned but not declared (orphans):"]
+        lines += [f"  ? {o['address']}" + (f" (id {o['id']})" if o.get("id") else "") + f": {o['note']}"
+                  for o in orphans]
     # Every reason the planner records (a prune candidate kept because it is in use) is a warning too.
     for warning in doc.get("warnings", []):
         lines.append(f"\nWarning: {warning}")
     lines.append("")
-    lines.append(summary_line(doc["summary"]))
+    lines.append(summary_line(doc["summary"], len(orphans)))
     return "\n".join(lines) + "\n"

@@ -51,9 +51,9 @@ def test_dropping_a_version_moves_traffic_off_it_before_deleting_it(app: Emulato
             text = text[: text.index("  versions:")]
             support.write_text(text + "  versions: []\n  canary: []\n")
             recorder = Recorder()
-            plan, result = await apply_paths(client, [project], hooks=recorder)
+            plan, result = await apply_paths(client, [project], hooks=recorder, prune=True)
             assert result.ok, result.failed
-            return plan, recorder, await plan_paths(client, [project])
+            return plan, recorder, await plan_paths(client, [project], prune=True)
 
     plan, recorder, after = asyncio.run(go())
     changes = plan.by_address()
@@ -154,9 +154,9 @@ spec:
             assert (await apply_paths(client, [tmp_path]))[1].ok
             write("new")
             recorder = Recorder()
-            plan, result = await apply_paths(client, [tmp_path], hooks=recorder)
+            plan, result = await apply_paths(client, [tmp_path], hooks=recorder, prune=True)
             assert result.ok, result.failed
-            return plan, recorder, await plan_paths(client, [tmp_path])
+            return plan, recorder, await plan_paths(client, [tmp_path], prune=True)
 
     plan, recorder, after = asyncio.run(go())
     old, new, canary = "assistant.swap.version.old", "assistant.swap.version.new", "assistant.swap.canary"

@@ -201,8 +201,14 @@ def test_ignore_changes(tmp_path: Path) -> None:
 def test_owner_tag_on_create_not_forced_on_adoption(tmp_path: Path) -> None:
     created = by_address(plan(desired(tmp_path, assistant_doc()), LiveState()))["assistant.bot"]
     assert created.operations[0].body["tags"] == [OWNER]
-    adopted = plan(desired(tmp_path, assistant_doc()), LiveState(assistants=[live_assistant(tags=["x"])]))
-    assert actions(adopted)["assistant.bot"] == ["no-op"]
+    # Not ours (no owner tag): an explicit adoption that apply refuses (issue #11)...
+    found = plan(desired(tmp_path, assistant_doc()), LiveState(assistants=[live_assistant(tags=["x"])]))
+    assert actions(found)["assistant.bot"] == ["adopt"]
+    assert "metadata.adopt: true" in found.warnings[0]
+    # ... until confirmed: then its tags are kept (any may be another project's) and ours is not forced.
+    confirmed = plan(desired(tmp_path, assistant_doc(meta="adopt: true")),
+                     LiveState(assistants=[live_assistant(tags=["x"])]))
+    assert actions(confirmed)["assistant.bot"] == ["no-op"]
 
 
 def test_protect_is_recorded_as_a_tag(tmp_path: Path) -> None:
@@ -275,7 +281,7 @@ def test_version_update_and_canary_replace(tmp_path: Path) -> None:
 
 
 def test_removed_version_goes_after_the_canary_stops_routing_to_it(tmp_path: Path) -> None:
-    changes = by_address(plan(desired(tmp_path, VERSIONED), _versioned_live(extra=True)))
+    changes = by_address(plan(desired(tmp_path, VERSIONED), _versioned_live(extra=True), prune=True))
     old = changes["assistant.bot.version.old"]
     assert old.actions == ["delete"] and old.operations[0].method == "DELETE"
     assert old.depends_on == ["assistant.bot.canary"]
@@ -284,7 +290,7 @@ def test_removed_version_goes_after_the_canary_stops_routing_to_it(tmp_path: Pat
 
 def test_promotion_is_a_normal_plan(tmp_path: Path) -> None:
     promoted = assistant_doc(spec="greeting: Hi\nversions: []\ncanary: []")
-    changes = by_address(plan(desired(tmp_path, promoted), _versioned_live()))
+    changes = by_address(plan(desired(tmp_path, promoted), _versioned_live(), prune=True))
     assert changes["assistant.bot"].actions == ["update"]
     assert changes["assistant.bot.canary"].actions == ["delete"]
     assert changes["assistant.bot.version.short"].actions == ["delete"]

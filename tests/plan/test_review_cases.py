@@ -44,7 +44,8 @@ def test_dropping_a_version_that_still_gets_canary_traffic_is_refused(
     # A promotion edit that forgets the canary: v1 goes, and the `canary` key with it.
     write(tmp_path, "bot.yaml", TWO_VERSIONS.replace("    - {name: v1, spec: {greeting: one}}\n", ""))
     capsys.readouterr()
-    assert main(["plan", str(tmp_path)]) == 1
+    assert main(["plan", str(tmp_path)]) == 0  # without --prune, v1 is kept and reported as an orphan
+    assert main(["plan", "--prune", str(tmp_path)]) == 1
     assert "the live canary still routes traffic to it" in capsys.readouterr().err
 
 
@@ -174,7 +175,7 @@ def test_a_promotion_moves_traffic_only_after_main_is_updated(tmp_path: Path) ->
     from tests.plan.test_planner import _versioned_live
 
     promoted = assistant_doc(spec="greeting: Hi\nversions: []\ncanary: []")
-    changes = by_address(plan(desired(tmp_path, promoted), _versioned_live()))
+    changes = by_address(plan(desired(tmp_path, promoted), _versioned_live(), prune=True))
     # main -> canary -> version: if main's update fails, traffic and the version stay.
     assert changes["assistant.bot.canary"].depends_on == ["assistant.bot"]
     assert changes["assistant.bot.version.short"].depends_on == ["assistant.bot.canary"]

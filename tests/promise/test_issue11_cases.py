@@ -170,7 +170,6 @@ spec:
 """
 
 
-@case(3)
 def test_case3_applying_one_file_without_the_project_keeps_the_owner_tag(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "project.yaml", PROJECT)
@@ -187,7 +186,6 @@ def test_case3_applying_one_file_without_the_project_keeps_the_owner_tag(
     assert plan_doc(capsys, str(tmp_path))["_exit"] == 0
 
 
-@case(3)
 def test_case3_changing_owner_tag_moves_ownership_in_the_same_apply(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "project.yaml", PROJECT)
@@ -204,7 +202,6 @@ def test_case3_changing_owner_tag_moves_ownership_in_the_same_apply(
 # --- 4. adoption is explicit ---------------------------------------------------------------------------
 
 
-@case(4)
 def test_case4_a_foreign_assistant_of_the_same_name_is_an_explicit_adoption(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     with account.api() as http:
@@ -238,7 +235,6 @@ def test_case4_a_foreign_assistant_of_the_same_name_is_an_explicit_adoption(
 # --- 5. orphans count as changes ----------------------------------------------------------------------
 
 
-@case(5)
 def test_case5_an_owned_assistant_whose_file_was_deleted_is_reported(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", B2_BOT.replace("b2-bot", "keeper"))
@@ -259,7 +255,6 @@ def test_case5_an_owned_assistant_whose_file_was_deleted_is_reported(
 # --- 6. a version made in the portal survives a plain apply --------------------------------------------
 
 
-@case(6)
 def test_case6_a_portal_version_is_kept_and_reported_without_prune(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "bot.yaml", """
