@@ -13,6 +13,7 @@ from tests.gates.common import BOT as MAIN
 from tests.gates.common import GREETS_MD, SUITE, run
 from tests.support.emulator import Emulator
 from tests.support.manifests import write
+from tests.support.paths import REPO
 
 BOT = MAIN.rstrip("\n") + """
   main_version: stable
@@ -193,3 +194,18 @@ def test_a_saved_plan_and_a_target_keep_the_gate(project: Path, emulator: Emulat
     assert code == 1, out
     assert "criteria not met: Politeness" in out
     assert writes(emulator, "canary-deploys") == 0
+
+
+def test_the_rollout_example_applies_tests_and_plans_clean(emulator: Emulator, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    junitparser = pytest.importorskip("junitparser")
+    example = str(REPO / "examples" / "rollout")
+    script(emulator)
+    code, out = run(capsys, "apply", "--auto-approve", example)
+    assert code == 0, out
+    report = tmp_path / "out.xml"
+    code, out = run(capsys, "test", example, "--suite", "rollout-smoke", "--version", "candidate",
+                    "--junit", str(report))
+    assert code == 0, out
+    assert junitparser.JUnitXml.fromfile(str(report)).tests == 2
+    assert run(capsys, "plan", "--detailed-exitcode", example)[0] == 0
