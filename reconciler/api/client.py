@@ -59,6 +59,7 @@ class ApiClient:
         backoff_base: float = 0.2,
         backoff_cap: float = 8.0,
         seed: int | None = None,
+        http2: bool = False,
     ) -> None:
         if not api_key:
             raise ConfigError("TELNYX_API_KEY is not set: export it to call the API")
@@ -96,6 +97,7 @@ class ApiClient:
                 transport=transport,
                 verify=verify,
                 trust_env=True,
+                http2=http2,  # off: measured slower than HTTP/1.1 with these shards (bench/http2.py)
             )
             for size in sizes
         ]
