@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=600.0, metavar="S",
                    help="give up waiting after S seconds (default %(default)s)")
     p.add_argument("--junit", metavar="FILE", help="write the results as JUnit XML")
+    _env(p, "test (its account and key; needs PATH)")
     _connection(p)
 
     p = sub.add_parser("emulator", help="serve a local emulator of the Telnyx AI Assistants API")

@@ -6,7 +6,9 @@ while waiting, up to `--timeout`; then prints every rubric criterion's verdict, 
 and exits 0 when every run passed, 1 when any failed, broke or timed out.
 
 With PATH, the manifests are read first (a bad manifest makes no API call) and every declared test of
-the suite must be live (`apply` first), so that what runs is what the manifests say. The version is
+the suite must be live (`apply` first), so that what runs is what the manifests say. With `--env`
+(and PATH), the tests run in that environment's account, and an account holding another
+environment's assistants is refused before any run starts. The version is
 looked up under the assistant the tests talk to: `--assistant NAME`, or the one their `assistant:` or
 live `destination` names.
 """
@@ -23,8 +25,9 @@ from reconciler.api.client import ApiClient
 from reconciler.errors import ConfigError
 from reconciler.kinds import TEST_ASSISTANT_CHANNELS
 from reconciler.manifest import load
-from reconciler.model import DesiredState
+from reconciler.model import DesiredState, LiveState
 from reconciler.pipeline import client_for
+from reconciler.planning import accounts
 from reconciler.testruns import junit, runner
 from reconciler.testruns.runner import Report, RunResult
 
@@ -113,10 +116,16 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give either --suite NAME or --test NAME (repeatable)")
     if args.timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
-    desired = load(args.paths) if args.paths else None
+    if args.env is not None and not args.paths:
+        raise ConfigError("test --env needs PATH: the manifests whose Project declares the environment")
+    desired = load(args.paths, environment=args.env) if args.paths else None
 
     async def go() -> Report:
-        async with client_for(args) as client:
+        async with client_for(args, project=desired.project if desired else None) as client:
+            if desired is not None and desired.project.foreign_marks():
+                # Another environment's account: refused before any test run is started.
+                live = LiveState(assistants=await reads.list_assistants(client))
+                accounts.check(desired, live, "test")
             tests = await _tests(client, args, desired)
             version_id = await _version_id(client, args, desired, tests) if args.version else None
             target = f"version {args.version}" if args.version else "main"

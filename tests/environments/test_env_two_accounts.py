@@ -235,3 +235,25 @@ def test_an_exported_environment_plans_clean_with_its_project(
         code, out, err = run(capsys, "plan", "--detailed-exitcode", "--env", env, str(out_dir),
                              str(accounts.folder / "project.yaml"))
         assert code == 0, out + err
+
+
+def test_reconciler_test_runs_for_one_environment_and_refuses_another_account(
+    accounts: Accounts, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = str(accounts.folder)
+    assert run(capsys, "apply", "--auto-approve", "--env", "production", folder)[0] == 0
+    # Its own account (key from TELNYX_API_KEY_STAGING, its base_url; TELNYX_API_KEY is unset): the
+    # suite is looked up there.
+    code, _, err = run(capsys, "test", "--env", "staging", "--suite", "smoke", folder)
+    assert code == 1 and "suite smoke: no test in the account belongs to it" in err, err
+    code, _, err = run(capsys, "test", "--suite", "smoke", folder)
+    assert code == 1 and "choose one with --env NAME" in err
+    code, _, err = run(capsys, "test", "--env", "staging", "--suite", "smoke")
+    assert code == 1 and "needs PATH" in err
+    # Staging's tests with production's key and URL: refused before any test run is started.
+    monkeypatch.setenv("TELNYX_API_KEY_STAGING", KEYS["production"])
+    before = accounts.writes("production")
+    code, _, err = run(capsys, "test", "--env", "staging", "--suite", "smoke", folder,
+                       "--base-url", accounts.emulators["production"].base_url)
+    assert code == 1 and err.startswith("error: refusing to test environment staging"), err
+    assert accounts.writes("production") == before
