@@ -431,6 +431,7 @@ class _Planner:
                     vid = str(v.get("version_id"))
                     deletes.append(ResourceChange(
                         f"{res.address}.version.{vname}", KIND_VERSION, vname, [DELETE], id=vid,
+                        changes=whole.removal_changes("Assistant", self._manifest_form(v)),
                         operations=[api.op_delete_version(str(assistant), vid)],
                         depends_on=[promotion] if vname == demoted else []))
         if promoting and obj is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from reconciler.api import endpoints as api
 from reconciler.kinds import KINDS, PROTECT_TAG
+from reconciler.planning import whole
 from reconciler.planning.context import Context
 from reconciler.planning.plan import DELETE, NOOP, ResourceChange
 
@@ -49,7 +50,8 @@ def prune(ctx: Context) -> None:
             del kept_assistants[obj["id"]]
             ctx.pruned_address[str(obj["id"])] = address
             ctx.add(ResourceChange(address, "Assistant", str(obj.get("name")), [DELETE], id=str(obj["id"]),
-                                     operations=[api.op_delete_assistant(str(obj["id"]))]))
+                                   changes=whole.removal_changes("Assistant", obj, "name"),
+                                   operations=[api.op_delete_assistant(str(obj["id"]))]))
     for kind, objects, prefix in (
         ("Tool", ctx.live.tools, policy.tool_name_prefix),
         ("McpServer", ctx.live.mcp_servers, policy.mcp_server_name_prefix),
@@ -70,8 +72,10 @@ def prune(ctx: Context) -> None:
                 ctx.add(ResourceChange(address, kind, name, [NOOP], id=str(obj["id"]), reason=reason))
                 continue
             delete = api.op_delete_tool if kind == "Tool" else api.op_delete_mcp_server
+            shown = api.tool_spec(obj) if kind == "Tool" else obj
             ctx.add(ResourceChange(address, kind, name, [DELETE], id=str(obj["id"]),
-                                     operations=[delete(str(obj["id"]))], depends_on=detaching))
+                                   changes=whole.removal_changes(kind, shown, KINDS[kind].name_field),
+                                   operations=[delete(str(obj["id"]))], depends_on=detaching))
     _prune_tests(ctx)
 
 

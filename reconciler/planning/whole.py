@@ -20,6 +20,8 @@ from typing import Any
 
 from reconciler.export.schema import Located, applicable, resolve, spec_schema, strip_defaults
 from reconciler.kinds import SERVER_SET_PATHS
+from reconciler.planning.diff import holds_secret
+from reconciler.planning.plan import FieldChange
 
 _MISSING = object()
 
@@ -147,3 +149,12 @@ def default_at(kind: str, root: dict[str, Any], path: list[str | int]) -> Any:
             return None
     default = _default(subs)
     return None if default is _MISSING else default
+
+
+def removal_changes(kind: str, obj: dict[str, Any], name_field: str | None = None) -> list[FieldChange]:
+    """What a destroy takes away, field by field (`path = value -> null`), so a reviewer reads what
+    goes rather than "no field changes". Secret-looking values are marked sensitive."""
+    shown = canonical(kind, obj, live=True)
+    if name_field and obj.get(name_field) is not None:
+        shown = {name_field: obj[name_field], **shown}
+    return [FieldChange(k, v, None, sensitive=holds_secret(v, k)) for k, v in sorted(shown.items())]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.planning.plan import action_word
-from reconciler.render.text import KIND_HEADLINE, format_value, is_long_text, line_diff, origin_line, summary_line
+from reconciler.render.text import KIND_HEADLINE, clip, format_value, is_long_text, line_diff, origin_line, summary_line
 
 LIMIT = 65_000
 FOLD_NOTE = ("\n> [!NOTE]\n> Some detail was folded to keep this comment under {limit:,} characters "
@@ -27,7 +27,7 @@ def _marked(mark: str, path: str, value: Any) -> list[str]:
 def _diff_lines(change: dict[str, Any], action: str, level: int, cap: int) -> list[str]:
     """One field change as diff lines: `+` what comes, `-` what goes; long text as a line diff.
     level 1 cuts long lines and long line diffs; level 2 keeps only the path."""
-    path, before, after = change["path"], change["before"], change["after"]
+    path, before, after = change["path"], clip(change["before"]), clip(change["after"])
     created = action == "create" or before is None
     if level >= 2:
         return [f"{'+' if created else '-' if after is None else '!'} {path}"]
@@ -44,7 +44,7 @@ def _diff_lines(change: dict[str, Any], action: str, level: int, cap: int) -> li
         diff = line_diff(before, after)
         if level == 1 and len(diff) > cap:
             diff = [*diff[:cap], f"  … {len(diff) - cap} more lines"]
-        lines = [f"! {path}:", *(line if line[:1] in "+-" else f" {line}" for line in diff)]
+        lines = [f"! {path}:", *(line if line[:1] in "+- " else f" {line}" for line in diff)]
     else:
         lines = [*_marked("-", path, before), *_marked("+", path, after)]
     if level == 1:

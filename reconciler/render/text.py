@@ -50,17 +50,35 @@ def line_diff(before: Any, after: Any) -> list[str]:
     """A long string's change as a line diff (`-`/`+` lines with a little context)."""
     old = before.splitlines() if isinstance(before, str) else []
     new = after.splitlines() if isinstance(after, str) else []
-    out = []
+    out: list[str] = []
     for line in difflib.unified_diff(old, new, lineterm="", n=2):
         if line.startswith(("---", "+++")):
             continue
-        out.append(line if not line.startswith("@@") else "...")
+        if line.startswith("@@"):
+            # A fold marker only where lines were left out: before a hunk that does not start at the
+            # first line (a one-line text never shows one).
+            start = int(line.split()[1].lstrip("-").split(",")[0] or 1)
+            if out or start > 1:
+                out.append("...")
+            continue
+        out.append(line)
     return out
+
+
+# Longest value a text or markdown plan prints whole; the JSON plan always has every character.
+MAX_SHOWN = 4000
+
+
+def clip(value: Any) -> Any:
+    """`value`, with a string longer than MAX_SHOWN cut and a note saying how much was left out."""
+    if isinstance(value, str) and len(value) > MAX_SHOWN:
+        return value[:MAX_SHOWN] + f"… ({len(value) - MAX_SHOWN} more characters truncated; the JSON plan has them)"
+    return value
 
 
 def field_lines(change: dict[str, Any], action: str) -> list[str]:
     """The lines that show one field change, without indentation or colour."""
-    path, before, after = change["path"], change["before"], change["after"]
+    path, before, after = change["path"], clip(change["before"]), clip(change["after"])
     if action == "create" or (before is None and after is not None):
         if is_long_text(None, after):
             return [f"+ {path}:", *(f"    + {line}" for line in str(after).splitlines())]

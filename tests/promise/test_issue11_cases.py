@@ -427,7 +427,6 @@ def test_case11_target_takes_the_printed_address(
     assert code == 1 and "assistant.bw-soporte-es" in err, err
 
 
-@case(11)
 def test_case11_markdown_context_lines_align_and_one_line_changes_have_no_ellipsis(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     prompt = "\n".join(f"Line {i} of the prompt." for i in range(12))
@@ -450,7 +449,6 @@ def test_case11_markdown_context_lines_align_and_one_line_changes_have_no_ellips
     assert "..." not in section and "…" not in section, section
 
 
-@case(11)
 def test_case11_a_destroy_says_what_is_destroyed(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", B2_BOT.replace("b2-bot", "keeper"))
@@ -474,7 +472,6 @@ def test_case11_a_prompt_beyond_the_api_maximum_is_an_error(
     assert account.app.writes() == []
 
 
-@case(11)
 def test_case11_plans_truncate_huge_values_with_a_note(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     big = "word " * 20_000  # 100 kB: valid, but not for printing whole
