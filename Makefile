@@ -32,7 +32,11 @@ lint: install
 schemas: install
 	$(BIN)/python -m tools.gen_api_schema
 
-bench: install
+$(VENV)/.installed-bench: pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+bench: install $(VENV)/.installed-bench
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -66,12 +66,12 @@ def assistant(i: int) -> dict[str, object]:
             },
             {
                 "type": "webhook",
+                "timeout_ms": 3000,
                 "webhook": {
                     "name": "create_ticket",
                     "description": "Open a ticket",
                     "url": f"https://api.example.com/{i}/tickets",
                     "method": "POST",
-                    "timeout_ms": 3000,
                     "headers": [{"name": "Authorization", "value": "{{#integration_secret}}t{{/integration_secret}}"}],
                     "body_parameters": {
                         "type": "object",

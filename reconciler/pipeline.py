@@ -7,6 +7,7 @@ import argparse
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from reconciler.api.client import ApiClient
 from reconciler.cli import DEFAULT_BASE_URL
 from reconciler.errors import ConfigError
 from reconciler.model import DesiredState, LiveState, ProjectSpec
-from reconciler.planning import planner
+from reconciler.planning import diff, planner
 from reconciler.planning.plan import Plan
 from reconciler.render.document import Origin
 
@@ -74,7 +75,14 @@ async def compute(client: ApiClient, desired: DesiredState, *, prune: bool, targ
                   ) -> tuple[Plan, LiveState]:
     """Fetch what the plan needs and plan: the shared first half of `plan` and `apply`."""
     incremental = _PlanAsReadsArrive(desired, prune)
-    live = await live_state.fetch_live(client, desired, prune=prune, listener=incremental)
+    # The diff library's import overlaps the network wait instead of stalling the event loop at the
+    # first change (bench/scale.py); joined before planning ends, so no import outlives the command.
+    importer = threading.Thread(target=diff.preload, name="preload-deepdiff", daemon=True)
+    importer.start()
+    try:
+        live = await live_state.fetch_live(client, desired, prune=prune, listener=incremental)
+    finally:
+        importer.join()
     assert incremental.planner is not None
     return incremental.planner.finish(targets), live
 

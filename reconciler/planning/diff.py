@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any
 
 from reconciler.kinds import SET_LIKE_KEYS
@@ -110,12 +111,28 @@ def _secret_path(root: Any, path: list[Any]) -> bool:
     return False
 
 
+def preload() -> None:
+    """Import deepdiff (and the pydantic it pulls in: ~0.2 s, more on a busy machine). `plan` runs this
+    in a thread while its reads are in flight, so that the import does not stall the event loop when
+    the first change turns up. numpy, which deepdiff imports whenever it is installed (another ~0.4 s)
+    and which this project never hands it, is kept out of that import."""
+    if "deepdiff" in sys.modules:
+        return
+    blocked = "numpy" not in sys.modules
+    if blocked:
+        sys.modules["numpy"] = None  # type: ignore[assignment]  # None: `import numpy` raises ImportError
+    try:
+        import deepdiff  # noqa: F401
+    finally:
+        if blocked and "numpy" in sys.modules and sys.modules["numpy"] is None:
+            del sys.modules["numpy"]
+
+
 def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldChange]:
     """What differs between `live` and `desired`, field by field, under the diff rules."""
     if equal(live, desired):
         return []
-    # Imported here: deepdiff (and the pydantic it pulls in) costs ~0.2 s of start-up, and a plan
-    # with no changes never needs it.
+    preload()  # deepdiff is imported on first need: a plan with no changes never needs it
     from deepdiff import DeepDiff
     from deepdiff.helper import notpresent
 

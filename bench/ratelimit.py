@@ -1,0 +1,99 @@
+"""Plan and apply under a declared rate limit: requests sent, 429s, and time next to the rate bound.
+
+The emulator (its own process) is seeded with N assistants as in bench/scale.py (each with two named
+versions and a canary, 100 shared tools, 20 MCP servers), then told to allow `--limit` requests per
+one-second window and to answer with `--latency-ms`. Over it `reconciler plan` and then `reconciler
+apply --auto-approve` of the 10% change run as subprocesses (whole process, start-up included).
+For each: the requests the emulator answered, how many of them were 429, and the wall time next to
+the rate bound, (requests answered other than 429) / limit: the time the limit itself imposes on
+the requests the command needed.
+
+Usage: python bench/ratelimit.py [--n 100] [--limit 20] [--latency-ms 50] [--parallelism 16] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import scale  # type: ignore[import-not-found]  # bench/scale.py, next to this script
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stats(emu: Any) -> dict[str, Any]:
+    body: dict[str, Any] = httpx.get(f"{emu.url}/_emulator/stats", timeout=10).json()
+    return body
+
+
+def run_cli(emu: Any, *argv: str) -> tuple[float, int, int, int]:
+    """Wall time, exit code, requests answered and 429s of one reconciler command."""
+    emu.reset_stats()
+    env = {**os.environ, "TELNYX_API_KEY": scale.KEY, "TELNYX_BASE_URL": emu.base_url}
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "reconciler", *argv], env=env, capture_output=True, cwd=ROOT)
+    seconds = time.perf_counter() - t0
+    if done.returncode not in (0, 2):
+        raise SystemExit(f"reconciler {argv[0]} failed: {done.stderr.decode()[-2000:]}")
+    figures = stats(emu)
+    return seconds, done.returncode, int(figures["total"]), int(figures["by_status"].get("429", 0))
+
+
+def figures(name: str, seconds: float, code: int, total: int, refused: int, limit: int) -> dict[str, Any]:
+    needed = total - refused
+    bound = needed / limit
+    return {"what": name, "s": round(seconds, 3), "exit": code, "requests": total, "refused_429": refused,
+            "refused_share": round(refused / total, 4) if total else 0.0, "needed": needed,
+            "rate_bound_s": round(bound, 3), "vs_bound": round(seconds / bound, 3) if bound else None}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=100)
+    parser.add_argument("--limit", type=int, default=20, help="requests per second the account allows")
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--parallelism", type=int, default=16)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    emu = scale.Emulator()
+    try:
+        asyncio.run(scale.seed(emu.base_url, args.n))
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            scale.write_manifests(folder, args.n)
+            emu.faults(latency_ms=args.latency_ms, rate_limit_per_s=args.limit)
+            common = ["--parallelism", str(args.parallelism), str(folder)]
+            plan = figures("plan", *run_cli(emu, "plan", "--detailed-exitcode", "--format", "json", *common),
+                           limit=args.limit)
+            apply = figures("apply", *run_cli(emu, "apply", "--auto-approve", "--format", "json", *common),
+                            limit=args.limit)
+            emu.faults(latency_ms=0, rate_limit_per_s=0)
+            _, after, _, _ = run_cli(emu, "plan", "--detailed-exitcode", "--format", "json", *common)
+    finally:
+        emu.stop()
+    results = {"n": args.n, "limit_per_s": args.limit, "latency_ms": args.latency_ms,
+               "parallelism": args.parallelism, "plan": plan, "apply": apply, "replan_exit": after}
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    print(f"rate limit: N={args.n} assistants, {args.limit} requests/s allowed, latency {args.latency_ms:.0f} ms, "
+          f"parallelism {args.parallelism}")
+    for item in (plan, apply):
+        print(f"  {item['what']:<6}{item['s']:7.2f} s  {item['requests']} requests sent, {item['refused_429']} "
+              f"answered 429 ({100 * item['refused_share']:.1f}%); rate bound {item['rate_bound_s']:.2f} s "
+              f"({item['needed']} requests / {args.limit} per s) -> {item['vs_bound']:.2f}x the bound")
+    print(f"  re-plan after apply: exit {after} ({'no changes' if after == 0 else 'changes left'})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
