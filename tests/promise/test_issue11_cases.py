@@ -323,7 +323,6 @@ def test_case7_a_saved_plan_refuses_a_secret_that_was_not_reviewed(
     assert _live_header(account) == "Bearer v2-reviewed"
 
 
-@case(7)
 def test_case7_a_change_to_an_assistant_the_plan_leaves_alone_does_not_make_it_stale(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "bot.yaml", B2_BOT.replace("b2-bot", "ours"))
