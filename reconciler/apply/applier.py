@@ -4,8 +4,10 @@
   At most `client.parallelism` steps run at once (the client bounds the requests themselves too), and
   among the ready steps the one with the longest chain of dependents starts first.
 - Ids created during the run replace the plan's Refs, in bodies and in `{placeholders}` of paths.
-- Creates cannot duplicate: each sends a fresh `Idempotency-Key` and hands the client a lookup by
-  name (`reads.adopter`) that it runs before retrying a create whose outcome is unknown.
+- Creates cannot duplicate: each sends a deterministic `Idempotency-Key` (idempotency.py: the same
+  for the same change, so two concurrent runs create once) and hands the client a lookup by name
+  (`reads.adopter`) that it runs before retrying a create whose outcome is unknown. An answer about
+  an object created before this apply began (a replay) is checked by name before it is trusted.
 - A failed step marks everything that depends on it, transitively, as skipped; independent work goes
   on. The result lists what was done, what failed and why, and what was skipped.
 - Nothing here prints: progress goes to an `ApplyHooks` (see `reconciler.render.progress`).
@@ -16,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from graphlib import TopologicalSorter
 from typing import Any, Protocol
@@ -25,6 +27,7 @@ from urllib.parse import quote
 
 from reconciler.api import endpoints, reads
 from reconciler.api.client import Adopt, ApiClient
+from reconciler.apply import idempotency
 from reconciler.apply.gate import run_gate
 from reconciler.errors import ApplyError, ReconcilerError
 from reconciler.kinds import KIND_GATE
@@ -119,6 +122,10 @@ class NoHooks:
         """Report nothing."""
 
 
+def _stamp(response: Any) -> str:
+    return str(response.get("created_at")) if isinstance(response, dict) else "none"
+
+
 # Which Ref field a created resource's id answers to (plan.Ref docs).
 def _id_field(kind: str) -> str:
     return "version_id" if kind == KIND_VERSION else "id"
@@ -127,9 +134,14 @@ def _id_field(kind: str) -> str:
 class _Run:
     """The state of one apply: ids known so far, and the client to send operations through."""
 
-    def __init__(self, client: ApiClient, plan: Plan, owner_tag: str | None) -> None:
+    def __init__(self, client: ApiClient, plan: Plan, owner_tag: str | None, scope: str) -> None:
         self.client = client
         self.owner_tag = owner_tag
+        self.scope = scope
+        # An answer about an object stamped before this moment is an earlier create's replay, or the
+        # work of another run: checked by name (docs/api-assumptions.md: the server's clock is taken
+        # to agree with ours; skew only moves which answers get that one extra read).
+        self.started = datetime.now(UTC)
         self.ids: dict[tuple[str, str], str] = {}
         for rc in plan.resource_changes:
             # Existing resources: a Ref to them (should a plan hold one) resolves to the live id.
@@ -180,8 +192,14 @@ class _Run:
             return await self.create(change, op.lookup_name, op.method, path, body, parent, what)
         if op.kind == KIND_CANARY and op.action is Action.CREATE:
             # Creating a canary twice answers 409, so an uncertain attempt is settled by reading it.
-            await self.client.request(op.method, path, json=body, what=what, idempotency_key=str(uuid.uuid4()),
-                                      adopt=reads.adopter(self.client, KIND_CANARY, "canary", parent))
+            adopt = reads.adopter(self.client, KIND_CANARY, "canary", parent)
+            key = idempotency.key(self.scope, user, op.method, path, body)
+            answer = await self.client.request(op.method, path, json=body, what=what, idempotency_key=key,
+                                               adopt=adopt)
+            if idempotency.created_before(KIND_CANARY, answer, self.started) and await adopt() is None:
+                # A replay of a canary deleted since: create it again, under a key of its own.
+                await self.client.request(op.method, path, json=body, what=what, adopt=adopt,
+                                          idempotency_key=idempotency.salted(key, _stamp(answer)))
             return None
         # Every other operation of a plan sets a resource to a target state (an update POST/PATCH/PUT,
         # or a DELETE), so sending it twice leaves the same result: safe to retry after a 5xx.
@@ -196,8 +214,17 @@ class _Run:
                 # Pruning recognises our assistants by this tag: creating one without it would leak it.
                 raise ApplyError(f"{what}: refused: the body lacks the owner tag {self.owner_tag!r}")
         adopt: Adopt = reads.adopter(self.client, change.kind, name, parent)
-        response = await self.client.request(method, path, json=body, what=what,
-                                             idempotency_key=str(uuid.uuid4()), adopt=adopt)
+        key = idempotency.key(self.scope, change.address, method, path, body)
+        response = await self.client.request(method, path, json=body, what=what, idempotency_key=key, adopt=adopt)
+        if idempotency.created_before(change.kind, response, self.started):
+            # A replay, or an object another run created meanwhile: trust what the account holds now.
+            found = await adopt()
+            if found is None:  # the replayed object is gone (deleted by hand since): create it again
+                stale = endpoints.created_id(change.kind, response) or _stamp(response)
+                response = await self.client.request(method, path, json=body, what=what, adopt=adopt,
+                                                     idempotency_key=idempotency.salted(key, stale))
+            else:
+                response = found
         new_id = endpoints.created_id(change.kind, response)
         if change.kind == KIND_VERSION and (new_id is None or response.get("version_name") != name):
             # The version create is an assistant update: should its answer not be the new version
@@ -228,10 +255,11 @@ async def _interrupted(running: dict[asyncio.Task[StepResult], str], starts: dic
 
 
 async def apply_plan(client: ApiClient, plan: Plan, hooks: ApplyHooks | None = None, *,
-                     owner_tag: str | None = None) -> ApplyResult:
+                     owner_tag: str | None = None, scope: str = "") -> ApplyResult:
     """Carry out `plan` through `client`, reporting to `hooks`; never raises for a failed step.
 
     `owner_tag`: when given, an assistant create whose body lacks it fails instead of running.
+    `scope`: the project and environment, part of every create's idempotency key.
     """
     report: ApplyHooks = hooks if hooks is not None else NoHooks()
     deps = ordering.graph(plan)
@@ -239,7 +267,7 @@ async def apply_plan(client: ApiClient, plan: Plan, hooks: ApplyHooks | None = N
     height = ordering.heights(deps)
     order = {rc.address: i for i, rc in enumerate(plan.resource_changes)}
     changes = {rc.address: rc for rc in ordering.runnable(plan)}
-    run = _Run(client, plan, owner_tag)
+    run = _Run(client, plan, owner_tag, scope)
     result = ApplyResult()
     started = time.monotonic()
     sorter = TopologicalSorter(deps)

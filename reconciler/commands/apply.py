@@ -19,7 +19,7 @@ import json
 import sys
 from typing import Any
 
-from reconciler.apply import applier, savedplan
+from reconciler.apply import applier, concurrency, savedplan
 from reconciler.errors import ApplyError, ConfigError, StalePlanError
 from reconciler.manifest import load
 from reconciler.model import DesiredState
@@ -136,7 +136,11 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             if args.format == "text":
                 print()
-            result = await applier.apply_plan(client, plan, hooks, owner_tag=source.desired.project.owner_tag)
+            # No lock exists in the API: stop if another writer shows in the account (concurrency.py).
+            await concurrency.check_quiet(client, live)
+            project = source.desired.project
+            result = await applier.apply_plan(client, plan, hooks, owner_tag=project.owner_tag,
+                                              scope=f"{project.name}/{project.environment or ''}")
             if not result.ok:
                 # The hooks have reported every step; this one line on stderr is for CI logs.
                 raise ApplyError(f"apply finished with {len(result.failed)} failed and {len(result.skipped)} "
