@@ -53,7 +53,7 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
     if listener is not None:
         listener.listed(live)
     wanted = [r for r in desired.of_kind("Assistant") if r.versions is not None or r.canary is not None]
-    matches = identity.match("Assistant", wanted, assistants)
+    matches = identity.match("Assistant", wanted, assistants, identity.repair("Assistant", desired.project, assistants))
     to_read: list[tuple[str, bool, bool]] = []  # (assistant id, versions?, canary?)
     for res in wanted:
         obj = matches.live_for.get(res.address)
@@ -100,7 +100,8 @@ def _prune_candidates(desired: DesiredState, live: LiveState) -> bool:
                                   ("McpServer", live.mcp_servers, policy.mcp_server_name_prefix)):
         if kind not in policy.kinds or not prefix:
             continue
-        managed = identity.match(kind, desired.of_kind(kind), objects).matched_ids()
+        rule = identity.repair(kind, desired.project, live.assistants)
+        managed = identity.match(kind, desired.of_kind(kind), objects, rule).matched_ids()
         field = KINDS[kind].name_field
         if any(str(o.get(field, "")).startswith(prefix) and str(o.get("id")) not in managed for o in objects):
             return True

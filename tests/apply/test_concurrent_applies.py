@@ -97,3 +97,59 @@ def test_a_replay_of_a_create_whose_object_was_deleted_creates_it_again(tmp_path
 
     asyncio.run(go())
     assert all(c == 1 for names in name_counts(app).values() for c in names.values())
+
+
+DUPLICATED = """\
+apiVersion: reconciler/v1
+kind: Project
+metadata: {name: dup}
+spec:
+  prune: {kinds: [Assistant, Tool], tool_name_prefix: dup-}
+---
+apiVersion: reconciler/v1
+kind: Tool
+metadata: {name: dup-lookup}
+spec:
+  type: webhook
+  webhook: {name: lookup, description: Look up, url: "https://example.com/x"}
+---
+apiVersion: reconciler/v1
+kind: Assistant
+metadata: {name: dup-bot}
+spec:
+  instructions: Be helpful.
+  shared_tools: [dup-lookup]
+"""
+
+
+def test_duplicates_of_the_projects_own_making_are_shown_and_repaired(tmp_path: Path) -> None:
+    """Duplicates left by overlapping runs (before idempotency keys): plan shows each as a delete,
+    keeping the copy the rest references, and one apply repairs them; no hand cleanup."""
+    app = EmulatorApp()
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "all.yaml").write_text(DUPLICATED)
+
+    async def go() -> None:
+        async with client_for(app) as client:
+            _, first = await apply_paths(client, [project])
+            assert first.ok
+            kept_tool = next(iter(app.state.tools))
+            # What a race used to leave: a second tool and a second assistant of the same names.
+            body = {"display_name": "dup-lookup", "type": "webhook",
+                    "webhook": {"name": "lookup", "description": "Look up", "url": "https://example.com/x"}}
+            await client.request("POST", "/ai/tools", json=body)
+            await client.request("POST", "/ai/assistants", json={
+                "name": "dup-bot", "instructions": "Be helpful.", "tags": ["managed-by:reconciler"]})
+            plan = await plan_paths(client, [project])
+            deletes = [rc for rc in plan.resource_changes if "delete" in rc.actions]
+            assert sorted(rc.address.split("#")[0] for rc in deletes) == ["assistant.dup-bot", "tool.dup-lookup"]
+            assert all(rc.reason and "duplicate of" in rc.reason for rc in deletes)
+            assert kept_tool not in {rc.id for rc in deletes}  # the one the assistant attaches stays
+            _, repaired = await apply_paths(client, [project])
+            assert repaired.ok, repaired.failed
+            assert pending(await plan_paths(client, [project])) == []
+
+    asyncio.run(go())
+    counts = name_counts(app)
+    assert counts["assistants"] == {"dup-bot": 1} and counts["tools"] == {"dup-lookup": 1}
