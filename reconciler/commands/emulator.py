@@ -31,15 +31,18 @@ def run(args: argparse.Namespace) -> int:
         # Only the main thread may install handlers; elsewhere (embedded use) the caller stops us.
         with contextlib.suppress(ValueError):
             signal.signal(sig, on_signal)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    if not server.wait_started():
+        app.close()
+        raise ConfigError(f"cannot serve on {args.host}:{args.port}: the server did not start")
     print(f"emulator listening on {server.base_url} (API base URL {server.base_url}/v2)", flush=True)
     try:
         while not stop.wait(0.5):
             pass
     finally:
         server.stop()
-        thread.join(timeout=5)
+        thread.join(timeout=10)
         app.close()  # write any change still waiting for the debounced writer
     print("emulator stopped", file=sys.stderr, flush=True)
     return 0

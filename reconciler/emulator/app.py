@@ -1,58 +1,27 @@
 """The framework-free core of the emulator: `EmulatorApp.dispatch` turns one HTTP request into one
-reply. The front-ends (`server.py` over real loopback HTTP, `transport.py` in-process for httpx) only
-move bytes and sleep the reply's delay outside every lock, so injected latency never serialises."""
+`Reply`: authentication, injected faults, routing, body validation, the handler under the state lock,
+idempotency keys, persistence and the `/_emulator/` control endpoints. The front-ends (`asgi.py`, served by
+uvicorn in `server.py` or mounted in-process by `transport.py`) only move bytes and sleep the reply's
+delay outside every lock, so injected latency never serialises."""
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import threading
 import time
 import traceback
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from reconciler.emulator import routes, testruns
+from reconciler.emulator.apierrors import ApiFault, Invalid
+from reconciler.emulator.bodies import parse_json, validate_body
 from reconciler.emulator.faults import INJECTED, Faults, Meter, parse_faults
+from reconciler.emulator.reply import Headers, Reply, dumps, encode, with_headers
 from reconciler.emulator.store import Call, State, StateFile
-from reconciler.emulator.validation import ApiFault, Invalid, parse_json, validate_body
+from reconciler.emulator.transport import AsyncEmulatorTransport, EmulatorTransport
 from reconciler.errors import ConfigError
-
-if TYPE_CHECKING:
-    import httpx
-
-Headers = list[tuple[str, str]]
-JSON_TYPE = ("content-type", "application/json")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One response, plus how long the front-end should wait before sending it."""
-
-    status: int
-    headers: Headers
-    body: bytes
-    delay_s: float = 0.0
-
-
-def _dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def _with_headers(status: int, out: bytes | None, extra: Sequence[tuple[str, str]] = ()) -> tuple[
-        int, Headers, bytes]:
-    # 128 random bits are as unique as a uuid4 for tracing; not a secret, so no urandom syscall per reply.
-    headers: Headers = [("x-request-id", f"{random.getrandbits(128):032x}"), *extra]
-    if out is None:
-        return status, headers, b""
-    return status, [JSON_TYPE, *headers], out
-
-
-def _encode(status: int, body: Any, extra: Sequence[tuple[str, str]] = ()) -> tuple[int, Headers, bytes]:
-    return _with_headers(status, None if status == 204 or body is None else _dumps(body), extra)
 
 
 class EmulatorApp:
@@ -88,6 +57,11 @@ class EmulatorApp:
     def api_key(self, value: str | None) -> None:
         self._api_key = value
 
+    @property
+    def blocking_writes(self) -> bool:
+        """True when a write waits for the disk before it is answered (front-ends run it off their loop)."""
+        return False
+
     # --- front-end entry points --------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: str, headers: Mapping[str, str],
@@ -107,7 +81,7 @@ class EmulatorApp:
         if path.startswith("/_emulator/"):
             return Reply(*self._control(method, path, body))
         if path != "/v2" and not path.startswith("/v2/"):
-            return Reply(*_encode(404, ApiFault(404, "10005", "Resource not found",
+            return Reply(*encode(404, ApiFault(404, "10005", "Resource not found",
                                                 "Unknown path; the API is served under /v2").body()))
         rel = path[3:] or "/"
         found = routes.match(method, rel)
@@ -117,23 +91,19 @@ class EmulatorApp:
         except Exception:  # an emulator bug: answer like a server would, and show it to the developer
             traceback.print_exc()
             fault = ApiFault(500, "10007", "Unexpected error", "The emulator failed; see its log")
-            status, out_headers, out = _encode(500, fault.body())
+            status, out_headers, out = encode(500, fault.body())
         self.meter.record(route_key, status)
         # The injected latency is what the request costs in all: the time spent answering it (waiting
         # for the lock, working, encoding) is part of it, not added on top. Otherwise, with many
         # requests in flight, the emulator's own CPU would stretch every round trip beyond it.
         return Reply(status, out_headers, out, max(0.0, self.meter.latency_s() - (time.monotonic() - started)))
 
-    def transport(self) -> httpx.BaseTransport:
+    def transport(self) -> EmulatorTransport:
         """A sync httpx transport that serves requests in-process (no sockets)."""
-        from reconciler.emulator.transport import EmulatorTransport
-
         return EmulatorTransport(self)
 
-    def async_transport(self) -> httpx.AsyncBaseTransport:
-        """An async httpx transport that serves requests in-process; latency uses `asyncio.sleep`."""
-        from reconciler.emulator.transport import AsyncEmulatorTransport
-
+    def async_transport(self) -> AsyncEmulatorTransport:
+        """httpx's `ASGITransport` over this app's ASGI front-end; latency uses `asyncio.sleep`."""
         return AsyncEmulatorTransport(self)
 
     # --- /v2 ---------------------------------------------------------------------------------------
@@ -151,28 +121,28 @@ class EmulatorApp:
             # Never echo the presented key: the detail names the problem only.
             fault = ApiFault(401, "10009", "Authentication failed",
                              "The API key is missing, malformed or not valid")
-            return _encode(401, fault.body(), self.meter.rate_headers())
+            return encode(401, fault.body(), self.meter.rate_headers())
         decision = self.meter.decide(found is not None and found[0].mutating)
         rate = decision.rate_headers
         if decision.limited:
             fault = ApiFault(429, "10011", "Too many requests", "Rate limit exceeded; retry after the reset")
-            return _encode(429, fault.body(), rate)
+            return encode(429, fault.body(), rate)
         if decision.error_status is not None and not decision.error_after_apply:
-            return _encode(decision.error_status, self._injected(decision.error_status), rate)
+            return encode(decision.error_status, self._injected(decision.error_status), rate)
         if found is None:
             fault = ApiFault(404, "10005", "Resource not found", f"No route for {method} /v2{rel}")
-            return _encode(404, fault.body(), rate)
+            return encode(404, fault.body(), rate)
         route, params = found
         try:
             status, out = self._run(route, params, query, headers, raw)
         except ApiFault as fault:
-            status, out = fault.status, _dumps(fault.body())
+            status, out = fault.status, dumps(fault.body())
         except Invalid as invalid:
-            status, out = 422, _dumps({"detail": invalid.details})
+            status, out = 422, dumps({"detail": invalid.details})
         if decision.error_status is not None:
             # The write landed, but the client sees an error: what a dropped response looks like.
-            return _encode(decision.error_status, self._injected(decision.error_status), rate)
-        return _with_headers(status, out, rate)
+            return encode(decision.error_status, self._injected(decision.error_status), rate)
+        return with_headers(status, out, rate)
 
     @staticmethod
     def _injected(status: int) -> dict[str, Any]:
@@ -196,7 +166,7 @@ class EmulatorApp:
             status, result = route.handler(self.state, call)
             # Handlers return live state; serialising here, under the lock, replaces a deep copy per
             # response (the largest cost of a read) and can never observe a half-applied change.
-            out = None if status == 204 or result is None else _dumps(result)
+            out = None if status == 204 or result is None else dumps(result)
             if idem_key is not None and status < 300:
                 self.state.idempotency[idem_key] = [status, None if out is None else out.decode()]
             if route.mutating and status < 300 and self._file is not None:
@@ -208,24 +178,24 @@ class EmulatorApp:
     def _control(self, method: str, path: str, raw: bytes) -> tuple[int, Headers, bytes]:
         try:
             if (method, path) == ("GET", "/_emulator/stats"):
-                return _encode(200, self.meter.stats())
+                return encode(200, self.meter.stats())
             if (method, path) == ("GET", "/_emulator/faults"):
-                return _encode(200, self.meter.faults.to_json())
+                return encode(200, self.meter.faults.to_json())
             if (method, path) == ("POST", "/_emulator/faults"):
                 faults = parse_faults(parse_json(raw) or {}, self.meter.faults)
                 self.meter.set_faults(faults)
-                return _encode(200, faults.to_json())
+                return encode(200, faults.to_json())
             if path == "/_emulator/test-outcomes" and method in ("GET", "POST"):
                 with self._lock:  # the script is part of the state (emulator/testruns.py)
-                    return _encode(*testruns.control(self.state, method, raw))
+                    return encode(*testruns.control(self.state, method, raw))
             if (method, path) == ("POST", "/_emulator/reset"):
                 body = parse_json(raw) or {}
                 stats_only = bool(isinstance(body, dict) and body.get("stats_only"))
                 self.reset(stats_only=stats_only)
-                return _encode(200, {"reset": "stats" if stats_only else "all"})
+                return encode(200, {"reset": "stats" if stats_only else "all"})
         except Invalid as invalid:
-            return _encode(422, {"detail": invalid.details})
-        return _encode(404, ApiFault(404, "10005", "Resource not found", f"No control route {path}").body())
+            return encode(422, {"detail": invalid.details})
+        return encode(404, ApiFault(404, "10005", "Resource not found", f"No control route {path}").body())
 
     def reset(self, *, stats_only: bool = False) -> None:
         """Clear stats; unless `stats_only`, also every resource and the faults."""

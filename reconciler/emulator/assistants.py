@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from reconciler.emulator.apierrors import ApiFault, Invalid, bad_request, not_found
+from reconciler.emulator.defaults import apply_defaults
 from reconciler.emulator.store import Call, State, copied, new_id, now_iso, numeric_id
-from reconciler.emulator.validation import ApiFault, Invalid, apply_defaults, bad_request, not_found
 
 Result = tuple[int, Any]
 

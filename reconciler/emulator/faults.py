@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from reconciler.emulator.validation import Invalid
+from reconciler.emulator.apierrors import Invalid
 
 INJECTED = {
     500: ("10007", "Unexpected error", "An unexpected error occurred (injected by the emulator)"),

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.emulator import testruns
+from reconciler.emulator.apierrors import Invalid, bad_request, not_found
 from reconciler.emulator.assistants import main_of
+from reconciler.emulator.query import page_params, paginate
 from reconciler.emulator.store import Call, State, copied, new_id, now_iso
-from reconciler.emulator.validation import Invalid, bad_request, not_found, page_params, paginate
 
 Result = tuple[int, Any]
 TOOL_FIELDS = ("type", "display_name", "timeout_ms")

@@ -1,154 +1,195 @@
-"""The emulator over real HTTP/1.1 on loopback: `http.server.ThreadingHTTPServer` with keep-alive, one
-thread per connection, so latency sleeps in parallel and never serialises."""
+"""The emulator over real HTTP on loopback: uvicorn (with the httptools parser) serving `EmulatorASGI`
+from a background thread. `EmulatorServer(app, host, port)` binds at once (so a busy port fails in the
+constructor), `serve_forever()` runs it, `stop()` ends it; `serve_in_thread` does all three for tests.
+
+uvicorn times out a keep-alive connection between requests but not a client that never finishes its
+request head; `_Protocol` and `_Server` add that deadline and a cap on the head's size, so an idle or
+stalled client is disconnected and never holds memory. A stalled body is the ASGI app's to time out
+(`asgi.py`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import http
+import math
 import socket
 import threading
+import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
 from reconciler.emulator.app import EmulatorApp
+from reconciler.emulator.asgi import EmulatorASGI
 
-MAX_LINE = 65536
-MAX_HEADERS = 100
+MAX_HEAD = 64 * 1024  # request line plus headers; real clients send well under 2 KiB
+TIMEOUT_S = 15.0  # request head, request body, and idle keep-alive; longer than httpx's 5 s pool expiry
+BACKLOG = 1024  # 100+ clients connecting at once must not hit a full backlog
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """HTTP/1.1 with keep-alive. Request parsing is done here rather than by `parse_request`, whose
-    email-package header parser cost about a fifth of a whole request."""
+class _HeadWithBody:
+    """The transport as a response sees it: the head is held until the first body write, so the two go
+    out in one segment. uvicorn writes them separately, which wakes the client twice per response and
+    doubled the emulator's CPU cost per request."""
 
-    protocol_version = "HTTP/1.1"  # keep-alive by default
-    disable_nagle_algorithm = True  # small responses must not wait for delayed ACKs
-    server: EmulatorServer
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head: bytes | None = None
 
-    def handle_one_request(self) -> None:
-        """Read one request, answer it, and decide whether the connection stays open."""
-        try:
-            line = self.rfile.readline(MAX_LINE + 1)
-        except (ConnectionError, TimeoutError, OSError):
-            self.close_connection = True
+    def write(self, data: bytes) -> None:
+        """Hold the head, send it with what follows."""
+        if self._head is None and data.startswith(b"HTTP/") and data.endswith(b"\r\n\r\n"):
+            self._head = data
             return
-        if not line:
-            self.close_connection = True
-            return
-        parts = line.decode("latin-1").split()
-        headers = self._read_headers()
-        if len(parts) != 3 or headers is None or len(line) > MAX_LINE:
-            self._bad_request()
-            return
-        method, target, version = parts
-        connection = headers.get("connection", "").lower()
-        self.close_connection = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
-        try:
-            body = self._read_body(headers)
-        except ValueError:  # a non-numeric Content-Length or chunk size
-            self._bad_request()
-            return
-        path, _, query = target.partition("?")
-        status, out_headers, out = self.server.app.handle(method, path, query, headers, body)
-        self._write(status, out_headers, b"" if method == "HEAD" else out, close=self.close_connection)
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        self._transport.write(data)
 
-    def _read_headers(self) -> dict[str, str] | None:
-        headers: dict[str, str] = {}
-        for _ in range(MAX_HEADERS):
-            raw = self.rfile.readline(MAX_LINE + 1)
-            if raw in (b"\r\n", b"\n", b""):
-                return headers
-            name, sep, value = raw.decode("latin-1").partition(":")
-            if not sep:
-                return None
-            headers[name.strip().lower()] = value.strip()
-        return None
+    def close(self) -> None:
+        """Send anything held, then close."""
+        if self._head is not None:
+            self._transport.write(self._head)
+            self._head = None
+        self._transport.close()
 
-    def _read_body(self, headers: dict[str, str]) -> bytes:
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline(MAX_LINE).split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(MAX_LINE) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers are ignored
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(MAX_LINE)
-        length = int(headers.get("content-length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _bad_request(self) -> None:
-        self._write(400, [("content-type", "application/json")], b'{"errors":[{"code":"10015",'
-                    b'"title":"Bad request","detail":"Malformed HTTP request"}]}', close=True)
-
-    def _write(self, status: int, headers: list[tuple[str, str]], out: bytes, *, close: bool) -> None:
-        try:
-            reason = http.HTTPStatus(status).phrase
-        except ValueError:
-            reason = ""
-        lines = [f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in headers),
-                 f"Content-Length: {len(out)}", "Server: reconciler-emulator"]
-        if close:
-            lines.append("Connection: close")
-            self.close_connection = True
-        # One write per response: headers and body in the same segment.
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + out)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request access log (it would dominate the cost of a request)."""
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
-class EmulatorServer(ThreadingHTTPServer):
-    """A threading HTTP server bound to an `EmulatorApp`; `stop()` also closes open keep-alive sockets."""
+class _Protocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol plus a size cap on each request head and a note of since when it has
+    been waiting for one (`head_since`), which `_Server` sweeps to drop idle and stalled clients."""
 
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 1024  # 100+ clients connecting at once must not hit a full backlog
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_since: float | None = None
+        self._head_bytes = 0
 
-    def __init__(self, app: EmulatorApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start waiting for the first head."""
+        super().connection_made(transport)
+        self.head_since = self.loop.time()
+
+    def data_received(self, data: bytes) -> None:
+        """Count the bytes of a head still incomplete after parsing them; refuse one over MAX_HEAD."""
+        waiting = self.head_since is not None
+        super().data_received(data)
+        if waiting and self.head_since is not None:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD and not self.transport.is_closing():
+                self.head_since = None
+                self.send_400_response("Request head too large")
+
+    def on_headers_complete(self) -> None:
+        """The head arrived in time; its response is written through `_HeadWithBody`."""
+        self.head_since = None
+        self._head_bytes = 0
+        super().on_headers_complete()
+        if self.cycle is not None:
+            self.cycle.transport = _HeadWithBody(self.transport)  # type: ignore[assignment]
+
+    def on_response_complete(self) -> None:
+        """Start waiting for the next head (unless a pipelined request is already waiting)."""
+        pipelined = bool(self.pipeline)
+        super().on_response_complete()
+        if not pipelined:
+            self.head_since = self.loop.time()
+
+    def expire(self, now: float, timeout_s: float) -> None:
+        """Close the connection if it has waited for a request head longer than `timeout_s`."""
+        if self.head_since is not None and now - self.head_since > timeout_s and not self.transport.is_closing():
+            self.transport.close()
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server whose main loop wakes at once when asked to stop (not on its 0.1 s tick) and sweeps
+    the connections once a second for heads that did not arrive in time (one timer for all, rather than
+    one per request)."""
+
+    def __init__(self, config: uvicorn.Config, timeout_s: float) -> None:
+        super().__init__(config)
+        self._timeout_s = timeout_s
+        self._stop_requested: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def main_loop(self) -> None:
+        """Wait for `request_stop`."""
+        self._loop = asyncio.get_running_loop()
+        self._stop_requested = asyncio.Event()
+        await self.on_tick(0)
+        while not self.should_exit:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_requested.wait(), timeout=min(1.0, self._timeout_s / 2))
+            now = self._loop.time()
+            for conn in list(self.server_state.connections):
+                if isinstance(conn, _Protocol):
+                    conn.expire(now, self._timeout_s)
+
+    def request_stop(self) -> None:
+        """Ask the server to stop, from any thread."""
+        self.should_exit = True
+        if self._loop is not None and self._stop_requested is not None:
+            self._loop.call_soon_threadsafe(self._stop_requested.set)
+
+
+class EmulatorServer:
+    """uvicorn serving an `EmulatorApp` on `host:port` (0: any free port), bound on construction."""
+
+    def __init__(self, app: EmulatorApp, host: str = "127.0.0.1", port: int = 0, *,
+                 timeout_s: float = TIMEOUT_S) -> None:
         self.app = app
-        self._conns: set[socket.socket] = set()
-        self._conns_lock = threading.Lock()
-        super().__init__((host, port), _Handler)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and without
+        # it every response (head and body written separately) waits ~40 ms for a delayed ACK.
+        self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind((host, port))
+            self._sock.listen(BACKLOG)
+        except OSError:
+            self._sock.close()
+            raise
+        self.server_address: tuple[Any, ...] = self._sock.getsockname()
+        config = uvicorn.Config(
+            EmulatorASGI(app, body_timeout_s=timeout_s), http=_Protocol, loop="auto", lifespan="off",
+            access_log=False, proxy_headers=False, log_config=None, log_level="warning",
+            timeout_keep_alive=math.ceil(timeout_s), timeout_graceful_shutdown=5, backlog=BACKLOG,
+            server_header=False, date_header=False, headers=[("server", "reconciler-emulator")])
+        self._server = _Server(config, timeout_s)
 
     @property
     def base_url(self) -> str:
         """`http://host:port` (the API itself is under `/v2`)."""
         host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        """Track the connection so `stop()` can close it."""
-        with self._conns_lock:
-            self._conns.add(request)
-        super().process_request(request, client_address)
+    def serve_forever(self) -> None:
+        """Serve until `stop()` (or, in the main thread, SIGINT/SIGTERM); blocks."""
+        self._server.run(sockets=[self._sock])
 
-    def shutdown_request(self, request: Any) -> None:
-        """Forget a finished connection."""
-        with self._conns_lock:
-            self._conns.discard(request)
-        super().shutdown_request(request)
+    def wait_started(self, timeout: float = 10.0) -> bool:
+        """Whether the server accepts connections within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.002)
+        return self._server.started
 
     def stop(self) -> None:
-        """Stop serving, close every open connection and the listening socket."""
-        self.shutdown()
-        with self._conns_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        self.server_close()
+        """Stop serving and close every open connection and the listening socket."""
+        self._server.request_stop()
 
 
-def serve_in_thread(app: EmulatorApp | None = None, host: str = "127.0.0.1", port: int = 0,
-                    **app_kwargs: Any) -> tuple[str, Callable[[], None]]:
+def serve_in_thread(app: EmulatorApp | None = None, host: str = "127.0.0.1", port: int = 0, *,
+                    timeout_s: float = TIMEOUT_S, **app_kwargs: Any) -> tuple[str, Callable[[], None]]:
     """Start a server in a daemon thread; returns `(base_url, stop)`. `app_kwargs` build a new app."""
-    server = EmulatorServer(app if app is not None else EmulatorApp(**app_kwargs), host, port)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="emulator-server", daemon=True)
+    server = EmulatorServer(app if app is not None else EmulatorApp(**app_kwargs), host, port, timeout_s=timeout_s)
+    thread = threading.Thread(target=server.serve_forever, name="emulator-server", daemon=True)
     thread.start()
-
+    if not server.wait_started():
+        raise RuntimeError("the emulator server did not start within 10 s")
     stopped = threading.Event()
 
     def stop() -> None:
@@ -156,7 +197,7 @@ def serve_in_thread(app: EmulatorApp | None = None, host: str = "127.0.0.1", por
             return
         stopped.set()
         server.stop()
-        thread.join(timeout=5)
+        thread.join(timeout=10)
         server.app.flush()  # a restart on the same state file sees every change acknowledged so far
 
     return server.base_url, stop
