@@ -167,8 +167,8 @@ def start_emulator() -> Iterator[Callable[..., Emulator]]:
     stops: list[Callable[[], None]] = []
     apps: list[EmulatorApp] = []
 
-    def start(**kwargs: Any) -> Emulator:
-        app = EmulatorApp(**kwargs)
+    def start(app: EmulatorApp | None = None, **kwargs: Any) -> Emulator:
+        app = app if app is not None else EmulatorApp(**kwargs)
         apps.append(app)
         url, stop = serve_in_thread(app)
         stops.append(stop)

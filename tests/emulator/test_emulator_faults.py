@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from reconciler.emulator.app import EmulatorApp
+from tests.support.emulator import CountingApp
 
 BODY = {"name": "n", "instructions": "i"}
 
@@ -105,35 +107,44 @@ def test_latency_applies_over_real_http(start_emulator: Any) -> None:
         assert time.perf_counter() - single >= 0.05
 
 
-def test_async_transport_sleeps_without_blocking(recorder: Any) -> None:
-    app = EmulatorApp(latency_ms=50)
-    in_flight = peak = 0
+def test_latency_overlaps_over_real_http(start_emulator: Any) -> None:
+    # Serialised, each response would leave the server before the next request is dispatched (at most
+    # two in flight); overlapping, nearly all 100 are dispatched while the first still sleeps its 300 ms.
+    app = CountingApp(latency_ms=300)
+    emu = start_emulator(app)
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    with httpx.Client(base_url=emu.url, headers={"Authorization": "Bearer k"}, timeout=30,
+                      limits=limits) as client, ThreadPoolExecutor(max_workers=100) as pool:
 
-    async def sent(request: httpx.Request) -> None:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
+        def get(_: int) -> int:
+            status = client.get("/v2/ai/assistants").status_code
+            app.arrived()
+            return status
+
+        assert list(pool.map(get, range(100))) == [200] * 100
+    assert app.most_in_flight >= 10, app.most_in_flight
+
+
+def test_async_transport_sleeps_without_blocking(recorder: Any) -> None:
+    app = CountingApp(latency_ms=300)
 
     async def hook(response: httpx.Response) -> None:
-        nonlocal in_flight
-        in_flight -= 1
         await response.aread()
+        app.arrived()
         recorder.check(response.request.method, response.request.url.path[3:], response.status_code,
                        response.content)
 
     async def main() -> list[int]:
         async with httpx.AsyncClient(transport=app.async_transport(), base_url="http://emulator/v2",
-                                     headers={"Authorization": "Bearer k"}, timeout=10,
-                                     event_hooks={"request": [sent], "response": [hook]}) as client:
+                                     headers={"Authorization": "Bearer k"}, timeout=30,
+                                     event_hooks={"response": [hook]}) as client:
             created = await client.post("/ai/assistants", json=BODY)
             assert created.status_code == 200
             got = await asyncio.gather(*(client.get("/ai/assistants") for _ in range(100)))
             return [r.status_code for r in got]
 
     assert asyncio.run(main()) == [200] * 100
-    # The latency is an await, not a blocking sleep: while one request waits out its 50 ms, others
-    # are taken (a blocking sleep would answer them one at a time, peak 1). No clock is read.
-    assert peak > 1, peak
+    assert app.most_in_flight >= 10, app.most_in_flight
 
 
 def test_sync_transport_serves_in_process(recorder: Any) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
-from reconciler.emulator.app import EmulatorApp
+from reconciler.emulator.app import EmulatorApp, Reply
 from reconciler.emulator.server import serve_in_thread
 
 API_KEY = "test-key-not-a-secret"
@@ -51,3 +52,27 @@ def serve(app: EmulatorApp | None = None) -> Iterator[Emulator]:
         yield Emulator(app, url)
     finally:
         stop()
+
+
+class CountingApp(EmulatorApp):
+    """Counts requests dispatched and responses the client saw (`arrived`), so a test can tell how many
+    requests were in flight at once, i.e. whether injected latency overlaps, without timing anything."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._count_lock = threading.Lock()
+        self.dispatched = 0
+        self.answered = 0
+        self.most_in_flight = 0
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        """Count, then answer as usual."""
+        with self._count_lock:
+            self.dispatched += 1
+        return super().dispatch(method, path, query, headers, body)
+
+    def arrived(self) -> None:
+        """Call once per response the client received."""
+        with self._count_lock:
+            self.most_in_flight = max(self.most_in_flight, self.dispatched - self.answered)
+            self.answered += 1
