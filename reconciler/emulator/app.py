@@ -7,6 +7,7 @@ delay outside every lock, so injected latency never serialises."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import traceback
@@ -23,13 +24,16 @@ from reconciler.emulator.store import Call, State, StateFile
 from reconciler.emulator.transport import AsyncEmulatorTransport, EmulatorTransport
 from reconciler.errors import ConfigError
 
+# `Reply` is re-exported: test subclasses that override `dispatch` import it from here.
+__all__ = ["EmulatorApp", "Reply"]
+
 
 class EmulatorApp:
     """A faithful local stand-in for the Telnyx AI Assistants API (see docs/api-assumptions.md).
 
     `api_key`: accept only this bearer key (None: any non-empty key). `latency_ms`: base latency of every
-    /v2 response. `state_file`: loaded at start if present, saved atomically shortly after each change
-    (debounced) and on `flush()`/`close()`.
+    /v2 response. `state_file`: loaded at start if present; every write is saved to it (atomically,
+    fsynced) before it is answered.
     """
 
     def __init__(self, api_key: str | None = None, latency_ms: float = 0.0,
@@ -60,7 +64,7 @@ class EmulatorApp:
     @property
     def blocking_writes(self) -> bool:
         """True when a write waits for the disk before it is answered (front-ends run it off their loop)."""
-        return False
+        return self._file is not None
 
     # --- front-end entry points --------------------------------------------------------------------
 
@@ -159,6 +163,13 @@ class EmulatorApp:
                     headers=dict(headers))
         idem = headers.get("idempotency-key") if route.method == "POST" else None
         idem_key = f"{idem} {route.template} {sorted(params.items())}" if idem else None
+        try:
+            return self._locked(route, call, idem_key)
+        finally:
+            if route.mutating and self._file is not None:
+                self._save()
+
+    def _locked(self, route: routes.Route, call: Call, idem_key: str | None) -> tuple[int, bytes | None]:
         with self._lock:
             if idem_key is not None and idem_key in self.state.idempotency:
                 stored_status, stored_text = self.state.idempotency[idem_key]
@@ -170,8 +181,18 @@ class EmulatorApp:
             if idem_key is not None and status < 300:
                 self.state.idempotency[idem_key] = [status, None if out is None else out.decode()]
             if route.mutating and status < 300 and self._file is not None:
-                self._file.mark_dirty()  # the writer thread saves it, outside the lock
+                self._file.mark_dirty()
         return status, out
+
+    def _save(self) -> None:
+        # Every write (and every replay of one, which may answer before the first's save finished) is on
+        # disk before it is answered. A failed save is a 500: the client must not count on the change.
+        assert self._file is not None
+        try:
+            self._file.flush()
+        except OSError as exc:
+            print(f"emulator: cannot save state to {self._file.path}: {exc}", file=sys.stderr, flush=True)
+            raise ApiFault(500, "10007", "Unexpected error", "The emulator could not save its state file") from None
 
     # --- control endpoints -------------------------------------------------------------------------
 
@@ -214,6 +235,6 @@ class EmulatorApp:
             self._file.flush()
 
     def close(self) -> None:
-        """Stop the state-file writer after a final flush. The app keeps answering, unpersisted."""
+        """Write any pending change (every acknowledged one is already saved)."""
         if self._file is not None:
             self._file.close()

@@ -18,10 +18,8 @@ import contextlib
 import copy
 import json
 import os
-import sys
 import tempfile
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -139,27 +137,21 @@ def copied(obj: Json) -> Json:
 
 
 class StateFile:
-    """Debounced, atomic persistence of a `State` to one JSON file.
+    """Durable, atomic persistence of a `State` to one JSON file.
 
-    A mutation only marks the state dirty (under the app's lock, so it costs nothing); a writer thread
-    wakes, waits `delay_s` so a burst of changes becomes one write, takes one snapshot under the lock and
-    writes it outside it: a temp file in the same folder, then `os.replace`, so a reader or a crash never
-    sees half a file. Writing the whole state on every change instead made each create cost O(state).
-    `flush()` writes synchronously (reset, shutdown, tests); `close()` stops the writer and flushes.
+    A mutation marks the state dirty under the app's lock; before the write is acknowledged, the app
+    calls `flush()`, which takes one snapshot under the lock and writes it outside it: a temp file in the
+    same folder, fsync, `os.replace`, fsync of the folder. So a reader or a crash never sees half a file,
+    and kill -9 never loses an acknowledged write. Concurrent writers share the work: one that waits for
+    the I/O lock finds its change already saved by the snapshot written meanwhile (a group commit).
     """
 
-    def __init__(self, path: str | os.PathLike[str], state: State, lock: threading.Lock,
-                 delay_s: float = 0.05) -> None:
+    def __init__(self, path: str | os.PathLike[str], state: State, lock: threading.Lock) -> None:
         self.path = Path(path)
         self._state = state
         self._state_lock = lock
         self._io_lock = threading.Lock()  # taken before the state lock, never after
-        self._delay_s = delay_s
         self._dirty = False
-        self._closed = False
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._writer, name="emulator-state-writer", daemon=True)
-        self._thread.start()
 
     def read(self) -> bytes | None:
         """The saved snapshot, or None when there is none yet."""
@@ -171,7 +163,6 @@ class StateFile:
     def mark_dirty(self) -> None:
         """Note a change; call with the state lock held."""
         self._dirty = True
-        self._wake.set()
 
     def flush(self) -> None:
         """Write the state now if it changed since the last write. A failed write leaves the state
@@ -190,24 +181,8 @@ class StateFile:
                 raise
 
     def close(self) -> None:
-        """Stop the writer thread and write any pending change."""
-        self._closed = True
-        self._wake.set()
-        self._thread.join(timeout=5)
+        """Write any pending change."""
         self.flush()
-
-    def _writer(self) -> None:
-        while not self._closed:
-            self._wake.wait()
-            self._wake.clear()
-            if not self._closed:
-                time.sleep(self._delay_s)  # no lock is held here
-            try:
-                self.flush()
-            except OSError as exc:
-                # Keep serving and keep the writer alive: the state stays dirty and the next change
-                # (or the flush at shutdown) writes it once the file can be written again.
-                print(f"emulator: cannot save state to {self.path}: {exc}", file=sys.stderr, flush=True)
 
     def _write(self, raw: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -215,8 +190,16 @@ class StateFile:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(raw)
+                fh.flush()
+                os.fsync(fh.fileno())
             os.replace(tmp, self.path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+        # The rename itself is durable only once the folder's entry is on disk.
+        folder = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)

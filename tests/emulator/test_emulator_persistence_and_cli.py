@@ -9,7 +9,6 @@ import selectors
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -53,26 +52,41 @@ def test_state_survives_a_restart(tmp_path: Path, start_emulator: Callable[..., 
     assert json.loads(state.read_text())["assistants"] == {}
 
 
-def test_writes_are_debounced_and_reads_write_nothing(tmp_path: Path, start_emulator: Callable[..., Any],
-                                                      make_client: Callable[..., httpx.Client]) -> None:
+def test_every_acknowledged_write_is_on_disk_and_reads_write_nothing(
+        tmp_path: Path, start_emulator: Callable[..., Any], make_client: Callable[..., httpx.Client]) -> None:
     state = tmp_path / "s.json"
     emu = start_emulator(state_file=state)
     api = make_client(f"{emu.url}/v2")
-    ids = [api.post("/ai/assistants", json={"name": f"n{i}", "instructions": "i"}).json()["id"] for i in range(20)]
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:  # the writer thread saves without being asked
-        if state.is_file() and sorted(json.loads(state.read_text())["assistants"]) == sorted(ids):
-            break
-        time.sleep(0.02)
-    else:
-        pytest.fail("the state file never caught up")
+    ids = []
+    for i in range(5):
+        ids.append(api.post("/ai/assistants", json={"name": f"n{i}", "instructions": "i"}).json()["id"])
+        assert sorted(json.loads(state.read_text())["assistants"]) == sorted(ids)  # no waiting: already there
     before = state.stat().st_mtime_ns
     for _ in range(5):
         api.get("/ai/assistants")
         api.post("/ai/assistants", json={"name": 1})  # rejected: nothing changed
-    time.sleep(0.2)
     emu.app.flush()
     assert state.stat().st_mtime_ns == before
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]  # no temp files left behind
+
+
+def test_kill_9_right_after_an_acknowledged_create_loses_nothing(
+        cli_emulator: Callable[..., tuple[subprocess.Popen[str], str]], tmp_path: Path) -> None:
+    state = tmp_path / "s.json"
+    created: list[str] = []
+    for trial in range(4):
+        proc, url = cli_emulator("--state-file", str(state))
+        with httpx.Client(base_url=f"{url}/v2", headers={"Authorization": "Bearer k"}, timeout=10) as api:
+            for i in range(3):
+                response = api.post("/ai/assistants", json={"name": f"t{trial}-{i}", "instructions": "i"})
+                assert response.status_code == 200
+                created.append(response.json()["id"])
+        proc.kill()  # SIGKILL at once after the last 200: no handler, no flush at exit
+        proc.wait(timeout=10)
+        assert sorted(json.loads(state.read_text())["assistants"]) == sorted(created), f"trial {trial}"
+    proc, url = cli_emulator("--state-file", str(state))
+    with httpx.Client(base_url=f"{url}/v2", headers={"Authorization": "Bearer k"}, timeout=10) as api:
+        assert sorted(a["id"] for a in api.get("/ai/assistants").json()["data"]) == sorted(created)
 
 
 def test_concurrent_writers_over_http_lose_nothing(tmp_path: Path, start_emulator: Callable[..., Any]) -> None:
