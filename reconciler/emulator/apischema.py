@@ -6,9 +6,11 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 
 from reconciler.schemas import API_SCHEMA
 
@@ -43,12 +45,35 @@ def has(def_name: str) -> bool:
     return def_name in root()["$defs"]
 
 
+# The formats the API validates (pydantic `datetime` and `AnyUrl` fields). jsonschema checks these only
+# with optional packages installed, so the two checks are stated here, each as pydantic accepts.
+FORMATS = FormatChecker(formats=())
+
+
+def _is_datetime(value: object) -> bool:
+    if isinstance(value, str):
+        datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
+    return True
+
+
+def _is_uri(value: object) -> bool:
+    if isinstance(value, str):
+        parts = urlsplit(value)
+        if not parts.scheme or not (parts.netloc or parts.path) or " " in value:
+            raise ValueError("not an absolute URL")
+    return True
+
+
+FORMATS.checks("date-time", raises=ValueError)(_is_datetime)
+FORMATS.checks("uri", raises=ValueError)(_is_uri)
+
+
 @functools.cache
 def validator(def_name: str) -> Draft202012Validator:
-    """A validator of `$defs[def_name]`."""
+    """A validator of `$defs[def_name]` that checks the `date-time` and `uri` formats."""
     # Validate against a wrapper that shares the root's $defs, so `#/$defs/X` refs resolve.
     wrapper = {"$defs": root()["$defs"], "$ref": f"#/$defs/{def_name}"}
-    return Draft202012Validator(wrapper)
+    return Draft202012Validator(wrapper, format_checker=FORMATS)
 
 
 def resolve(schema: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -19,7 +19,7 @@ from reconciler.emulator import routes, testruns
 from reconciler.emulator.apierrors import ApiFault, Invalid
 from reconciler.emulator.bodies import parse_json, validate_body
 from reconciler.emulator.faults import INJECTED, Faults, Meter, parse_faults
-from reconciler.emulator.reply import Headers, Reply, dumps, encode, with_headers
+from reconciler.emulator.reply import Headers, Raw, Reply, dumps, encode, with_headers
 from reconciler.emulator.store import Call, State, StateFile
 from reconciler.emulator.transport import AsyncEmulatorTransport, EmulatorTransport
 from reconciler.errors import ConfigError
@@ -146,6 +146,8 @@ class EmulatorApp:
         if decision.error_status is not None:
             # The write landed, but the client sees an error: what a dropped response looks like.
             return encode(decision.error_status, self._injected(decision.error_status), rate)
+        if isinstance(out, Raw):  # a stream or plain text, not JSON
+            return status, [("content-type", out.content_type), *with_headers(status, None, rate)[1]], out.body
         return with_headers(status, out, rate)
 
     @staticmethod
@@ -154,7 +156,7 @@ class EmulatorApp:
         return ApiFault(status, code, title, detail).body()
 
     def _run(self, route: routes.Route, params: dict[str, str], query: str, headers: Mapping[str, str],
-             raw: bytes) -> tuple[int, bytes | None]:
+             raw: bytes) -> tuple[int, bytes | Raw | None]:
         body = parse_json(raw) if route.body or raw.strip() else None
         # Validation is pure, so it runs before taking the lock.
         if route.body and not (route.body_optional and body is None):
@@ -169,12 +171,14 @@ class EmulatorApp:
             if route.mutating and self._file is not None:
                 self._save()
 
-    def _locked(self, route: routes.Route, call: Call, idem_key: str | None) -> tuple[int, bytes | None]:
+    def _locked(self, route: routes.Route, call: Call, idem_key: str | None) -> tuple[int, bytes | Raw | None]:
         with self._lock:
             if idem_key is not None and idem_key in self.state.idempotency:
                 stored_status, stored_text = self.state.idempotency[idem_key]
                 return int(stored_status), None if stored_text is None else stored_text.encode()
             status, result = route.handler(self.state, call)
+            if isinstance(result, Raw):
+                return status, result
             # Handlers return live state; serialising here, under the lock, replaces a deep copy per
             # response (the largest cost of a read) and can never observe a half-applied change.
             out = None if status == 204 or result is None else dumps(result)

@@ -1,4 +1,5 @@
-"""Handlers for assistants, their versions, canary deploys, tags and shared-tool attachment.
+"""Handlers for assistants, their versions, tags and shared-tool attachment (canary deploys are in
+`canary.py`, soft delete and restore in `deleted.py`, chat and messaging in `messaging.py`).
 
 Every handler takes `(state, call)` and returns `(status, body)`; it runs under the app's lock and
 raises `ApiFault` (Telnyx envelope) or `Invalid` (422). The behaviour implemented here is the contract
@@ -10,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from reconciler.emulator.apierrors import ApiFault, Invalid, bad_request, not_found
+from reconciler.emulator.apierrors import Invalid, bad_request, not_found
 from reconciler.emulator.defaults import apply_defaults
 from reconciler.emulator.store import Call, State, copied, new_id, now_iso, numeric_id
 
@@ -25,6 +26,17 @@ NOT_NULLABLE = ("name", "instructions", "model")
 # Ids of objects the server creates on assistant create; kept when a client replaces the parent object.
 SERVER_OWNED_IDS = (("telephony_settings", "default_texml_app_id"),
                     ("messaging_settings", "default_messaging_profile_id"))
+
+
+def served_versions(rules: list[dict[str, Any]]) -> set[str]:
+    """Every version id a canary rule can route traffic to."""
+    found = set()
+    for rule in rules:
+        serve = rule.get("serve") or {}
+        if serve.get("version_id"):
+            found.add(serve["version_id"])
+        found.update(slot["version_id"] for slot in serve.get("rollout") or [])
+    return found
 
 
 def record(st: State, assistant_id: str) -> dict[str, Any]:
@@ -150,16 +162,6 @@ def update(st: State, call: Call) -> Result:
     return 200, version
 
 
-def delete(st: State, call: Call) -> Result:
-    """DELETE /ai/assistants/{id}: removes its versions, canary and scheduled events too."""
-    aid = call.params["assistant_id"]
-    record(st, aid)
-    del st.assistants[aid]
-    for event_id in [k for k, e in st.events.items() if e["assistant_id"] == aid]:
-        del st.events[event_id]
-    return 200, {"id": aid, "object": "assistant", "deleted": True}
-
-
 def clone(st: State, call: Call) -> Result:
     """POST /ai/assistants/{id}/clone: a new assistant from main, without telephony/messaging."""
     cfg = copied(main_of(st, call.params["assistant_id"]))
@@ -188,33 +190,6 @@ def import_(st: State, call: Call) -> Result:
         cfg["import_metadata"] = meta
         out.append(_new_assistant(st, cfg))
     return 200, {"data": out}
-
-
-def texml(st: State, call: Call) -> Result:
-    """GET /ai/assistants/{id}/texml: the TeXML document as a JSON string."""
-    aid = call.params["assistant_id"]
-    main_of(st, aid)
-    doc = ('<?xml version="1.0" encoding="UTF-8"?><Response><Connect>'
-           f'<AIAssistant id="{aid}"/></Connect></Response>')
-    return 200, doc
-
-
-def chat(st: State, call: Call) -> Result:
-    """POST /ai/assistants/{id}/chat: a deterministic reply (there is no model behind the emulator)."""
-    cfg = main_of(st, call.params["assistant_id"])
-    return 200, {"content": f"[{cfg['name']}] You said: {call.body['content']}"}
-
-
-def chat_sms(st: State, call: Call) -> Result:
-    """POST /ai/assistants/{id}/chat/sms: needs a messaging profile; one conversation per from/to."""
-    aid = call.params["assistant_id"]
-    cfg = main_of(st, aid)
-    if not (cfg.get("messaging_settings") or {}).get("default_messaging_profile_id"):
-        raise bad_request("The assistant has no messaging profile")
-    key = f"{aid}|{call.body['from']}|{call.body['to']}"
-    if call.body.get("should_create_conversation") or key not in st.conversations:
-        st.conversations[key] = new_id()
-    return 200, {"conversation_id": st.conversations[key]}
 
 
 def list_versions(st: State, call: Call) -> Result:
@@ -253,7 +228,7 @@ def delete_version(st: State, call: Call) -> Result:
     vid = version["version_id"]
     if vid == rec["main"]:
         raise bad_request("The main version cannot be deleted")
-    if rec["canary"] and any(v["version_id"] == vid for v in rec["canary"]["versions"]):
+    if rec["canary"] and vid in served_versions(rec["canary"]["rules"]):
         raise bad_request("The version receives canary traffic; update or delete the canary deploy first")
     del rec["versions"][vid]
     return 204, None
@@ -265,76 +240,6 @@ def promote(st: State, call: Call) -> Result:
     rec["main"] = version["version_id"]
     rec["canary"] = None
     return 200, version
-
-
-def _canary_body(rec: dict[str, Any]) -> dict[str, Any]:
-    canary = rec["canary"]
-    # Today's API always answers in the rules form (telnyx 4.189.0 requires `rules`); a split stored
-    # from the legacy `versions` body reads as one catch-all rollout. `versions` stays beside it.
-    rollout = [{"version_id": v["version_id"], "weight": v["percentage"]} for v in canary["versions"]]
-    return {"assistant_id": rec["id"], "versions": canary["versions"], "rules": [{"serve": {"rollout": rollout}}],
-            "created_at": canary["created_at"], "updated_at": canary["updated_at"]}
-
-
-def _check_canary(rec: dict[str, Any], versions: list[dict[str, Any]]) -> None:
-    problems: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for i, item in enumerate(versions):
-        vid = item["version_id"]
-        loc: list[str | int] = ["body", "versions", i, "version_id"]
-        if vid not in rec["versions"]:
-            problems.append({"loc": loc, "msg": f"Version {vid!r} does not exist", "type": "value_error"})
-        elif vid == rec["main"]:
-            problems.append({"loc": loc, "msg": "The main version cannot be a canary target",
-                             "type": "value_error"})
-        elif vid in seen:
-            problems.append({"loc": loc, "msg": f"Version {vid!r} is listed twice", "type": "value_error"})
-        seen.add(vid)
-    if sum(item["percentage"] for item in versions) >= 100:
-        problems.append({"loc": ["body", "versions"], "msg": "Percentages must sum to less than 100",
-                         "type": "value_error"})
-    if problems:
-        raise Invalid(problems)
-
-
-def get_canary(st: State, call: Call) -> Result:
-    """GET .../canary-deploys: 404 when none exists."""
-    rec = record(st, call.params["assistant_id"])
-    if rec["canary"] is None:
-        raise not_found("Canary deploy for assistant", rec["id"])
-    return 200, _canary_body(rec)
-
-
-def create_canary(st: State, call: Call) -> Result:
-    """POST .../canary-deploys: 409 when one already exists."""
-    rec = record(st, call.params["assistant_id"])
-    if rec["canary"] is not None:
-        raise ApiFault(409, "10012", "Duplicate resource",
-                       "A canary deploy already exists for this assistant; use PUT to replace it")
-    _check_canary(rec, call.body["versions"])
-    now = now_iso()
-    rec["canary"] = {"versions": copied(call.body["versions"]), "created_at": now, "updated_at": now}
-    return 200, _canary_body(rec)
-
-
-def replace_canary(st: State, call: Call) -> Result:
-    """PUT .../canary-deploys: replaces the whole config; 404 when none exists."""
-    rec = record(st, call.params["assistant_id"])
-    if rec["canary"] is None:
-        raise not_found("Canary deploy for assistant", rec["id"])
-    _check_canary(rec, call.body["versions"])
-    rec["canary"]["versions"] = copied(call.body["versions"])
-    rec["canary"]["updated_at"] = now_iso()
-    return 200, _canary_body(rec)
-
-
-def delete_canary(st: State, call: Call) -> Result:
-    """DELETE .../canary-deploys: 204; 404 when none exists."""
-    rec = record(st, call.params["assistant_id"])
-    if rec["canary"] is None:
-        raise not_found("Canary deploy for assistant", rec["id"])
-    rec["canary"] = None
-    return 204, None
 
 
 def all_tags(st: State, call: Call) -> Result:

@@ -34,6 +34,13 @@ _TYPE_NAMES = {
 }
 
 
+# pydantic's own answers for the formats the API checks.
+_FORMAT_ERRORS = {
+    "date-time": ("datetime_from_date_parsing", "Input should be a valid datetime or date"),
+    "uri": ("url_parsing", "Input should be a valid URL"),
+}
+
+
 def _too_deep(raw: bytes) -> int | None:
     """The offset where nesting first exceeds MAX_DEPTH, or None."""
     if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
@@ -130,6 +137,9 @@ def _detail(err: ValidationError, root: str) -> list[dict[str, Any]]:
         wanted = err.validator_value
         name = wanted if isinstance(wanted, str) else "_or_".join(str(w) for w in wanted)
         return [{"loc": loc, "msg": f"Input should be a valid {name}", "type": f"{name}_type"}]
+    if err.validator == "format" and err.validator_value in _FORMAT_ERRORS:
+        kind, msg = _FORMAT_ERRORS[err.validator_value]
+        return [{"loc": loc, "msg": msg, "type": kind, "input": instance}]
     kind = _TYPE_NAMES.get(str(err.validator), "value_error")
     return [{"loc": loc, "msg": err.message, "type": kind}]
 

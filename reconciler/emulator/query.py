@@ -1,9 +1,10 @@
-"""Query parameters: typed checks that answer a 422 in FastAPI's shape (`int_parsing`, bounds), and the
-`page[number]`/`page[size]` pagination every list operation shares."""
+"""Query parameters: typed checks (integers with bounds, booleans, date-times, enums) that answer a 422
+in FastAPI's shape, and the `page[number]`/`page[size]` pagination every list operation shares."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.emulator.apierrors import Invalid
@@ -46,3 +47,48 @@ def paginate(items: list[Any], number: int, size: int) -> tuple[list[Any], dict[
     start = (number - 1) * size
     meta = {"page_number": number, "page_size": size, "total_pages": pages, "total_results": total}
     return items[start : start + size], meta
+
+
+_TRUE = {"1", "on", "t", "true", "y", "yes"}
+_FALSE = {"0", "off", "f", "false", "n", "no"}
+
+
+def bool_param(query: Mapping[str, str], name: str, default: bool) -> bool:
+    """A boolean query parameter read as pydantic reads one (`true`/`1`/`yes`/`on`...), else a 422."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise Invalid([{"type": "bool_parsing", "loc": ["query", name], "input": raw,
+                    "msg": "Input should be a valid boolean, unable to interpret input"}])
+
+
+def parse_datetime(raw: str) -> datetime:
+    """An ISO 8601 date-time (a trailing `Z` is UTC), or ValueError."""
+    value = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def datetime_param(query: Mapping[str, str], name: str) -> datetime | None:
+    """An ISO 8601 date-time query parameter, None when absent, else a 422."""
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        return parse_datetime(raw)
+    except ValueError:
+        raise Invalid([{"type": "datetime_from_date_parsing", "loc": ["query", name], "input": raw,
+                        "msg": "Input should be a valid datetime or date"}]) from None
+
+
+def enum_param(query: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
+    """A query parameter limited to `allowed`, None when absent, else a 422."""
+    raw = query.get(name)
+    if raw is None or raw in allowed:
+        return raw
+    expected = " or ".join(repr(a) for a in allowed)
+    raise Invalid([{"type": "enum", "loc": ["query", name], "input": raw, "msg": f"Input should be {expected}",
+                    "ctx": {"expected": expected}}])

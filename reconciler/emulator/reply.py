@@ -52,3 +52,11 @@ def with_headers(status: int, out: bytes | None, extra: Sequence[tuple[str, str]
 def encode(status: int, body: Any, extra: Sequence[tuple[str, str]] = ()) -> tuple[int, Headers, bytes]:
     """`with_headers` for a JSON-able body (none for 204 or None)."""
     return with_headers(status, None if status == 204 or body is None else dumps(body), extra)
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A handler result sent as is, not as JSON (SSE chat streams, `text/plain` instructions)."""
+
+    content_type: str
+    body: bytes

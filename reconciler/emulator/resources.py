@@ -1,4 +1,5 @@
-"""Handlers for shared tools, MCP servers, assistant tests and test runs, and scheduled events.
+"""Handlers for shared tools, MCP servers, and assistant tests and test runs (scheduled events are in
+`events.py`).
 
 Same conventions as `assistants.py`: `(state, call) -> (status, body)`, run under the app's lock.
 """
@@ -9,7 +10,6 @@ from typing import Any
 
 from reconciler.emulator import testruns
 from reconciler.emulator.apierrors import Invalid, bad_request, not_found
-from reconciler.emulator.assistants import main_of
 from reconciler.emulator.query import page_params, paginate
 from reconciler.emulator.store import Call, State, copied, new_id, now_iso
 
@@ -25,7 +25,9 @@ def _get(coll: dict[str, Any], what: str, ident: str) -> dict[str, Any]:
 
 
 def _for_each_version(st: State) -> list[dict[str, Any]]:
-    return [v for rec in st.assistants.values() for v in rec["versions"].values()]
+    # Soft-deleted assistants too: restoring one must not bring back a reference to a deleted object.
+    records = [*st.assistants.values(), *(entry["record"] for entry in st.deleted.values())]
+    return [v for rec in records for v in rec["versions"].values()]
 
 
 # --- shared tools ----------------------------------------------------------------------------------
@@ -241,56 +243,3 @@ def list_suite_runs(st: State, call: Call) -> Result:
     """GET .../test-suites/{suite_name}/runs: runs triggered through the suite."""
     suite = call.params["suite_name"]
     return _runs_page(call, [testruns.current(r) for r in st.runs.values() if r["suite"] == suite])
-
-
-# --- scheduled events ------------------------------------------------------------------------------
-
-
-def create_event(st: State, call: Call) -> Result:
-    """POST /ai/assistants/{id}/scheduled_events: 201, status pending."""
-    aid = call.params["assistant_id"]
-    main_of(st, aid)
-    body: dict[str, Any] = call.body
-    if body["telnyx_conversation_channel"] == "sms_chat" and not body.get("text"):
-        raise Invalid.one(["body", "text"], "Field required for sms_chat events", "missing")
-    event = {"scheduled_event_id": new_id(), "assistant_id": aid, **copied(body), "status": "pending",
-             "retry_count": 0, "errors": [], "created_at": now_iso()}
-    st.events[event["scheduled_event_id"]] = event
-    return 201, event
-
-
-def list_events(st: State, call: Call) -> Result:
-    """GET /ai/assistants/{id}/scheduled_events: filters conversation_channel, from_date, to_date."""
-    aid = call.params["assistant_id"]
-    main_of(st, aid)
-    number, size = page_params(call.query)
-    channel = call.query.get("conversation_channel")
-    if channel is not None and channel not in ("phone_call", "sms_chat"):
-        raise Invalid.one(["query", "conversation_channel"], "Input should be 'phone_call' or 'sms_chat'", "enum")
-    low, high = call.query.get("from_date"), call.query.get("to_date")
-    # Same-format ISO strings compare in time order, which is all the filter needs.
-    found = [e for e in st.events.values() if e["assistant_id"] == aid
-             and (channel is None or e["telnyx_conversation_channel"] == channel)
-             and (low is None or e["scheduled_at_fixed_datetime"] >= low)
-             and (high is None or e["scheduled_at_fixed_datetime"] <= high)]
-    page, meta = paginate(found, number, size)
-    return 200, {"data": page, "meta": meta}
-
-
-def _event(st: State, call: Call) -> dict[str, Any]:
-    main_of(st, call.params["assistant_id"])
-    event = _get(st.events, "Scheduled event", call.params["event_id"])
-    if event["assistant_id"] != call.params["assistant_id"]:
-        raise not_found("Scheduled event", call.params["event_id"])
-    return event
-
-
-def get_event(st: State, call: Call) -> Result:
-    """GET /ai/assistants/{id}/scheduled_events/{event_id}."""
-    return 200, _event(st, call)
-
-
-def delete_event(st: State, call: Call) -> Result:
-    """DELETE /ai/assistants/{id}/scheduled_events/{event_id}: empty 200."""
-    del st.events[_event(st, call)["scheduled_event_id"]]
-    return 200, None

@@ -1,5 +1,5 @@
-"""The route table: every operation of the snapshot under /ai/assistants, /ai/tools and /ai/mcp_servers,
-with its handler and the `$defs` schema that validates its body."""
+"""The route table: the 55 operations of the telnyx 4.189.0 SDK under /ai/assistants, /ai/tools and
+/ai/mcp_servers, each with its handler and the `$defs` schema that validates its body."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from reconciler.emulator import apischema
 from reconciler.emulator import assistants as a
+from reconciler.emulator import canary as c
+from reconciler.emulator import deleted as d
+from reconciler.emulator import events as e
+from reconciler.emulator import messaging as m
 from reconciler.emulator import resources as r
 from reconciler.emulator.store import Call, State
 
@@ -40,6 +45,8 @@ class Route:
 A = "/ai/assistants"
 I = A + "/{assistant_id}"  # noqa: E741 - short names keep the table readable
 T = A + "/tests"
+# Either canary form (`rules`, or the legacy `versions`), where the schema names that union.
+CANARY_BODY = "CanaryDeployRequestAnyForm" if apischema.has("CanaryDeployRequestAnyForm") else "CanaryDeployRequest"
 
 # Static segments must come before a parameter at the same place (`/ai/assistants/tags` before
 # `/ai/assistants/{assistant_id}`); the matcher takes the first route that fits.
@@ -48,6 +55,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", A, a.create, "CreateAssistantRequest"),
     Route("POST", A + "/import", a.import_, "ImportAssistantsRequest"),
     Route("GET", A + "/tags", a.all_tags),
+    Route("GET", A + "/deleted", d.list_deleted),
     Route("GET", T, r.list_tests),
     Route("POST", T, r.create_test, "CreateAssistantTestRequest"),
     Route("GET", T + "/test-suites", r.list_suites),
@@ -61,21 +69,25 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", T + "/{test_id}/runs/{run_id}", r.get_run),
     Route("GET", I, a.retrieve),
     Route("POST", I, a.update, "UpdateAssistantRequestWithPromotion", nullable_top=True),
-    Route("DELETE", I, a.delete),
-    Route("GET", I + "/canary-deploys", a.get_canary),
-    Route("POST", I + "/canary-deploys", a.create_canary, "CanaryDeployRequestAnyForm"),
-    Route("PUT", I + "/canary-deploys", a.replace_canary, "CanaryDeployRequestAnyForm"),
-    Route("DELETE", I + "/canary-deploys", a.delete_canary),
-    Route("POST", I + "/chat", a.chat, "AssistantChatReq"),
-    Route("POST", I + "/chat/sms", a.chat_sms, "AssistantSmsChatReq"),
+    Route("DELETE", I, d.delete),
+    Route("GET", I + "/deleted", d.get_deleted),
+    Route("POST", I + "/restore", d.restore),
+    Route("GET", I + "/canary-deploys", c.get_canary),
+    Route("POST", I + "/canary-deploys", c.create_canary, CANARY_BODY),
+    Route("PUT", I + "/canary-deploys", c.replace_canary, CANARY_BODY),
+    Route("DELETE", I + "/canary-deploys", c.delete_canary),
+    Route("POST", I + "/chat", m.chat, "AssistantChatReq"),
+    Route("POST", I + "/chat/sms", m.chat_sms, "AssistantSmsChatReq"),
+    Route("POST", I + "/chat/whatsapp", m.chat_whatsapp, "AssistantWhatsappRequest"),
     Route("POST", I + "/clone", a.clone),
-    Route("GET", I + "/scheduled_events", r.list_events),
-    Route("POST", I + "/scheduled_events", r.create_event, "CreateScheduledEventRequest"),
-    Route("GET", I + "/scheduled_events/{event_id}", r.get_event),
-    Route("DELETE", I + "/scheduled_events/{event_id}", r.delete_event),
+    Route("POST", I + "/instructions/enhance", m.enhance, "InstructionEnhanceRequest", True),
+    Route("GET", I + "/scheduled_events", e.list_events),
+    Route("POST", I + "/scheduled_events", e.create_event, "CreateScheduledEventRequest"),
+    Route("GET", I + "/scheduled_events/{event_id}", e.get_event),
+    Route("DELETE", I + "/scheduled_events/{event_id}", e.delete_event),
     Route("POST", I + "/tags", a.add_tag, "AddTagRequest"),
     Route("DELETE", I + "/tags/{tag}", a.remove_tag),
-    Route("GET", I + "/texml", a.texml),
+    Route("GET", I + "/texml", m.texml),
     Route("PUT", I + "/tools/{tool_id}", a.attach_tool),
     Route("DELETE", I + "/tools/{tool_id}", a.detach_tool),
     Route("POST", I + "/tools/{tool_id}/test", a.test_tool, "TestWebhookToolRequest", True),

@@ -4,9 +4,11 @@ Not thread-safe by itself: `EmulatorApp` holds one lock around every handler tha
 
 Layout of `State.data`:
 - `assistants`: id -> {"id", "created_at", "main": version_id, "versions": {version_id: config},
-  "canary": None | {"versions": [...], "created_at", "updated_at"}}. Each version config is a complete
+  "canary": None | {"rules": [...], "created_at", "updated_at"}}. Each version config is a complete
   assistant object (same `id`, its own `version_id`); the main version is `versions[main]`. Dict order
   is creation order, so "newest first" is the reverse.
+- `deleted`: id -> {"record": <an assistants record>, "events": {id: event}, "deleted_at",
+  "permanently_deleted_at"} (soft-deleted, restorable).
 - `tools`, `mcp_servers`, `tests`, `runs`, `events`: id -> stored object.
 - `conversations`: "assistant|from|to" -> conversation id (chat/sms).
 - `idempotency`: "key path" -> [status, body] of the first response.
@@ -27,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 Json = Any
-COLLECTIONS = ("assistants", "tools", "mcp_servers", "tests", "runs", "events", "conversations", "idempotency",
-               "test_script")
+COLLECTIONS = ("assistants", "deleted", "tools", "mcp_servers", "tests", "runs", "events", "conversations",
+               "idempotency", "test_script")
 
 
 def new_id() -> str:
@@ -76,6 +78,11 @@ class State:
         return self.data["assistants"]
 
     @property
+    def deleted(self) -> dict[str, Any]:
+        """Soft-deleted assistants by id (the Recently Deleted list)."""
+        return self.data["deleted"]
+
+    @property
     def tools(self) -> dict[str, Any]:
         """Shared tools by id."""
         return self.data["tools"]
@@ -120,6 +127,12 @@ class State:
         fresh = _empty()
         for name in COLLECTIONS:
             fresh[name] = dict(loaded.get(name, {}))
+        for rec in fresh["assistants"].values():
+            canary = rec.get("canary")
+            if canary is not None and "rules" not in canary:
+                # A state file from before the rules form: its split is one catch-all rollout.
+                slots = [{"version_id": v["version_id"], "weight": v["percentage"]} for v in canary.pop("versions")]
+                canary["rules"] = [{"serve": {"rollout": slots}}]
         self.data = fresh
 
     def main_config(self, assistant_id: str) -> dict[str, Any] | None:

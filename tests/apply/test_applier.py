@@ -49,7 +49,7 @@ def test_examples_converge_and_every_created_assistant_is_owned(app: EmulatorApp
     assert len(app.state.data["idempotency"]) == 6
     # The canary routes to the version created in the same run (a Ref resolved to its version_id).
     (support,) = [r for r in app.state.assistants.values() if r["versions"][r["main"]]["name"] == "acme-support"]
-    (routed,) = support["canary"]["versions"]
+    (routed,) = support["canary"]["rules"][0]["serve"]["rollout"]  # the emulator stores the rules form
     assert support["versions"][routed["version_id"]]["version_name"] == "concise-greeting"
 
 
@@ -234,7 +234,7 @@ def test_a_version_create_answering_main_is_resolved_by_name() -> None:
     result = asyncio.run(go())
     assert result.ok, [(s.address, s.error) for s in result.failed]
     (support,) = [r for r in app.state.assistants.values() if r["versions"][r["main"]]["name"] == "acme-support"]
-    (routed,) = support["canary"]["versions"]
+    (routed,) = support["canary"]["rules"][0]["serve"]["rollout"]  # the emulator stores the rules form
     assert routed["version_id"] != support["main"]
     assert support["versions"][routed["version_id"]]["version_name"] == "concise-greeting"
 
