@@ -126,12 +126,6 @@ class VersionSpec:
     gate: Gate | None = None
 
 
-@dataclass(frozen=True)
-class CanaryEntry:
-    version: str
-    percentage: float
-
-
 @dataclass
 class DesiredResource:
     """One resource as the manifests declare it."""
@@ -142,7 +136,8 @@ class DesiredResource:
     source: SourcePos | None = None
     # Assistant only. None means "not declared": live versions / canary are then left alone.
     versions: tuple[VersionSpec, ...] | None = None
-    canary: tuple[CanaryEntry, ...] | None = None
+    # The canary as ordered rules naming versions (reconciler/canary.py); () declares none.
+    canary: tuple[dict[str, Any], ...] | None = None
     # Assistant only: the entry of `versions` that is the main version (None: `spec` itself is main).
     main_version: str | None = None
 

@@ -63,27 +63,6 @@ def tool_spec(tool: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def canary_split(canary: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The canary's traffic split as `[{version_id, percentage}]`, from the seed `versions` form or,
-    should the server answer in the later `rules` form, from its catch-all rollout."""
-    if not canary:
-        return []
-    if isinstance(canary.get("versions"), list):
-        return [
-            {"version_id": v.get("version_id"), "percentage": v.get("percentage")}
-            for v in canary["versions"]
-            if isinstance(v, dict)
-        ]
-    split: list[dict[str, Any]] = []
-    for rule in canary.get("rules") or []:
-        if not isinstance(rule, dict) or rule.get("match"):
-            continue
-        serve = rule.get("serve") or {}
-        for slot in serve.get("rollout") or []:
-            split.append({"version_id": slot.get("version_id"), "percentage": slot.get("weight")})
-    return split
-
-
 # --- operations the planner puts into a plan ---------------------------------------------------------
 
 def op_create_assistant(body: dict[str, Any], name: str) -> Operation:
@@ -117,12 +96,12 @@ def op_delete_version(assistant_id: str, version_id: str) -> Operation:
     return Operation(KIND_VERSION, Action.DELETE, "DELETE", path, parent=assistant_id)
 
 
-def op_put_canary(assistant: str | Ref, split: list[dict[str, Any]], exists: bool) -> Operation:
-    """Create (POST) or replace (PUT) the canary; PUT discards every previous entry (§4)."""
+def op_put_canary(assistant: str | Ref, body: dict[str, Any], exists: bool) -> Operation:
+    """Create (POST) or replace (PUT) the canary with `{"rules": [...]}` (reconciler/canary.py); PUT
+    discards every previous rule (§4)."""
     path, refs = path_of(ASSISTANTS + "/{a}/canary-deploys", a=assistant)
     action = Action.UPDATE if exists else Action.CREATE
-    return Operation(KIND_CANARY, action, "PUT" if exists else "POST", path, {"versions": split}, refs,
-                     parent=assistant)
+    return Operation(KIND_CANARY, action, "PUT" if exists else "POST", path, body, refs, parent=assistant)
 
 
 def op_delete_canary(assistant_id: str) -> Operation:

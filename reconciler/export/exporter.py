@@ -19,7 +19,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.api.endpoints import canary_split, tool_spec
+from reconciler import canary as canary_rules
+from reconciler.api.endpoints import tool_spec
 from reconciler.export.dump import dump_document
 from reconciler.export.schema import spec_keys, strip_spec, type_enum
 from reconciler.export.tests import test_spec
@@ -357,13 +358,14 @@ class _Exporter:
         return dict(sorted(out.items()))
 
     def _versions(self, obj: dict[str, Any], main: dict[str, Any], where: str
-                  ) -> tuple[list[tuple[str, dict[str, Any]]] | None, list[dict[str, Any]] | None]:
+                  ) -> tuple[list[tuple[str, dict[str, Any]]] | None, list[dict[str, Any]] | dict[str, Any] | None]:
         """Named versions as overlays on the main spec, and the canary by version name. None where
         they cannot be declared faithfully (then the plan leaves them alone)."""
         aid = str(obj["id"])
         main_id = obj.get("version_id")
         others = [v for v in self.live.versions.get(aid, []) if main_id is None or v.get("version_id") != main_id]
-        split = canary_split(self.live.canaries.get(aid))
+        live_canary = self.live.canaries.get(aid)
+        split = canary_rules.from_live(live_canary, {})
         if not others:
             if split:
                 self.warnings.append(f"{where}: its canary names versions that are not listed; canary not exported")
@@ -387,13 +389,16 @@ class _Exporter:
         by_id = {str(v.get("version_id")): str(v.get("version_name")) for v in others}
         if not split:
             return versions, None
-        if any(str(e.get("version_id")) not in by_id for e in split):
+        if any(str(vid) not in by_id for vid in canary_rules.served(split)):
             self.warnings.append(f"{where}: its canary names a version that is not a named version; "
                                  "canary not exported")
             return versions, None
-        canary = sorted(({"version": by_id[str(e["version_id"])], "percentage": e["percentage"]} for e in split),
-                        key=lambda e: str(e["version"]))
-        return versions, canary
+        # Rules by version name; one catch-all rollout in the short form, as a person would write it.
+        rules = canary_rules.from_live(live_canary, by_id)
+        short = canary_rules.as_short_form(rules)
+        if short is not None:
+            return versions, sorted(short, key=lambda e: str(e["version"]))
+        return versions, {"rules": list(rules)}
 
     def run(self) -> ExportResult:
         """Every resource of the wanted kinds, files sorted by path."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.errors import ManifestProblem
 from reconciler.kinds import DEFAULT_TEST_CHANNEL, TEST_ASSISTANT_CHANNELS, TOOL_PAYLOAD_KEYS
-from reconciler.manifest.schema import did_you_mean, findings, message, to_problem
+from reconciler.manifest.schema import did_you_mean, dotted, findings, message, to_problem
 from reconciler.manifest.yamlpos import Document, Path
 from reconciler.model import SensitiveStr
 from reconciler.tree import merge
@@ -173,36 +173,77 @@ def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str
 
 
 def _canary(doc: Document, canary: Any, versions: dict[str, Path], declared: bool) -> list[ManifestProblem]:
+    """The short form `[{version, percentage}]` or the rules form `{rules: [...]}` (reconciler/canary.py)."""
+    at: Path = ("spec", "canary")
+    if isinstance(canary, list):
+        slots = [(i, e.get("version"), e.get("percentage")) for i, e in enumerate(canary) if isinstance(e, dict)]
+        if slots and not declared:
+            return [_needs_versions(doc)]
+        return _rollout(doc, at, slots, versions, "canary", "percentages")
+    rules = canary.get("rules") if isinstance(canary, dict) else None
+    if not isinstance(rules, list):
+        return []
     out: list[ManifestProblem] = []
-    if not isinstance(canary, list):
-        return out
-    if canary and not declared:
-        return [doc.problem(("spec", "canary"), "spec.canary: canary needs versions; declare the versions it "
-                            "names under spec.versions", at_key=True)]
+    catch_all: int | None = None
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, dict) or not isinstance(rule.get("serve"), dict):
+            continue
+        where: Path = (*at, "rules", i)
+        if catch_all is not None:
+            out.append(doc.problem(where, f"spec.canary.rules[{i}]: never reached: rules[{catch_all}] before it "
+                                   "has no match and so takes every call (the first rule that matches wins)"))
+        if not rule.get("match"):
+            catch_all = i if catch_all is None else catch_all
+        serve = rule["serve"]
+        if ("version" in serve) == ("rollout" in serve):
+            out.append(doc.problem((*where, "serve"), f"spec.canary.rules[{i}].serve: give exactly one of "
+                                   "version (serve one version) or rollout (a weighted split)", at_key=True))
+            continue
+        if not declared:
+            return [_needs_versions(doc)]
+        if isinstance(serve.get("version"), str):
+            out.extend(_version_ref(doc, (*where, "serve", "version"), serve["version"], versions))
+        elif isinstance(serve.get("rollout"), list):
+            slots = [(k, s.get("version"), s.get("weight")) for k, s in enumerate(serve["rollout"])
+                     if isinstance(s, dict)]
+            out.extend(_rollout(doc, (*where, "serve", "rollout"), slots, versions, "rollout", "weights"))
+    return out
+
+
+def _needs_versions(doc: Document) -> ManifestProblem:
+    return doc.problem(("spec", "canary"), "spec.canary: canary needs versions; declare the versions it "
+                       "names under spec.versions", at_key=True)
+
+
+def _version_ref(doc: Document, path: Path, name: str, versions: dict[str, Path]) -> list[ManifestProblem]:
+    if name in versions:
+        return []
+    known = ", ".join(sorted(shown(v) for v in versions)) or "none"
+    hint = did_you_mean(name, list(versions)) if not any(map(_secret, (name, *versions))) else ""
+    return [doc.problem(path, f"{dotted(path)}: '{shown(name)}' names no entry of spec.versions "
+                              f"(declared: {known}){hint}")]
+
+
+def _rollout(doc: Document, at: Path, slots: list[tuple[int, Any, Any]], versions: dict[str, Path],
+             label: str, what: str) -> list[ManifestProblem]:
+    """Versions of one split (the short form or a rule's rollout): declared, each once, sum below 100."""
+    out: list[ManifestProblem] = []
     total = 0.0
     listed: dict[str, int] = {}
-    for i, entry in enumerate(canary):
-        if not isinstance(entry, dict):
-            continue
-        name = entry.get("version")
+    for i, name, share in slots:
         if isinstance(name, str):
-            if name not in versions:
-                known = ", ".join(sorted(shown(v) for v in versions)) or "none"
-                hint = did_you_mean(name, list(versions)) if not any(map(_secret, (name, *versions))) else ""
-                out.append(doc.problem(("spec", "canary", i, "version"),
-                                       f"spec.canary[{i}].version: '{shown(name)}' names no entry of "
-                                       f"spec.versions (declared: {known}){hint}"))
-            elif name in listed:
-                text = f"spec.canary[{i}].version: version '{shown(name)}' is already in canary[{listed[name]}]"
-                out.append(doc.problem(("spec", "canary", i, "version"), text))
-            else:
+            if name in listed:
+                text = f"{dotted((*at, i, 'version'))}: version '{shown(name)}' is already in {label}[{listed[name]}]"
+                out.append(doc.problem((*at, i, "version"), text))
+            elif not (found := _version_ref(doc, (*at, i, "version"), name, versions)):
                 listed[name] = i
-        pct = entry.get("percentage")
-        if isinstance(pct, int | float) and not isinstance(pct, bool):
-            total += pct
+            else:
+                out.extend(found)
+        if isinstance(share, int | float) and not isinstance(share, bool):
+            total += share
     if total >= 100:
-        out.append(doc.problem(("spec", "canary"), f"spec.canary: percentages sum to {total:g}; the sum must be "
-                               "below 100 (the rest goes to the main version)", at_key=True))
+        out.append(doc.problem(at, f"{dotted(at)}: {what} sum to {total:g}; the sum must be below 100 (the rest "
+                               "goes to the main version)", at_key=True))
     return out
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any
 
+from reconciler import canary as canary_rules
 from reconciler.errors import ConfigError, ManifestError, ManifestProblem
 from reconciler.kinds import MANIFEST_KINDS as KINDS
 from reconciler.manifest import environments
@@ -22,7 +23,6 @@ from reconciler.manifest.schema import did_you_mean, dotted, findings, missing_k
 from reconciler.manifest.yamlpos import Budget, Document, Path, load_documents
 from reconciler.model import (
     ENV_REF,
-    CanaryEntry,
     DesiredResource,
     DesiredState,
     EnvironmentSpec,
@@ -349,8 +349,8 @@ def _resource(doc: Document, kind: str, spec: dict[str, Any]) -> DesiredResource
                 for i, e in enumerate(entries)
             )
         split = spec.pop("canary", None)
-        if isinstance(split, list):
-            canary = tuple(CanaryEntry(version=e["version"], percentage=e["percentage"]) for e in split)
+        if isinstance(split, list | dict):
+            canary = canary_rules.from_manifest(split)
     return DesiredResource(
         kind=kind,
         metadata=metadata,

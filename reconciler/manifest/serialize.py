@@ -10,11 +10,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler import canary as canary_rules
 from reconciler.errors import ManifestError, ManifestProblem
 from reconciler.manifest.schema import dotted
 from reconciler.manifest.yamlpos import Path
 from reconciler.model import (
-    CanaryEntry,
     DesiredResource,
     DesiredState,
     EnvironmentSpec,
@@ -84,7 +84,7 @@ def _dump_resource(resource: DesiredResource) -> dict[str, Any]:
         "main_version": resource.main_version,
         "canary": None
         if resource.canary is None
-        else [{"version": c.version, "percentage": c.percentage} for c in resource.canary],
+        else {"rules": to_references(list(resource.canary))},
     }
 
 
@@ -160,7 +160,7 @@ def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> DesiredState:
                 ),
                 canary=None
                 if canary is None
-                else tuple(CanaryEntry(version=c["version"], percentage=c["percentage"]) for c in canary),
+                else canary_rules.from_manifest(resolve(canary, ("canary",))),
                 main_version=item.get("main_version"),
             )
         )

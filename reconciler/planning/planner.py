@@ -12,6 +12,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from reconciler import canary as canary_rules
 from reconciler.api import endpoints as api
 from reconciler.errors import PlanError
 from reconciler.kinds import KINDS, PROTECT_TAG, SERVER_DEFAULTED, SERVER_SET_PATHS
@@ -437,8 +438,8 @@ class _Planner:
         if promoting and obj is not None:
             self._promote(res, obj, assistant, by_name, version_ids)
         canary_changed = self._canary(res, obj, assistant, by_name, version_ids, promoting)
-        live_split = api.canary_split(self.live.canaries.get(str(obj["id"]))) if obj else []
-        in_live_canary = {str(e.get("version_id")) for e in live_split}
+        live_rules = canary_rules.from_live(self.live.canaries.get(str(obj["id"])), {}) if obj else ()
+        in_live_canary = {str(v) for v in canary_rules.served(live_rules)}  # every rule's versions, by id
         for change in deletes:
             if canary_changed:
                 change.depends_on.append(canary_address)  # traffic leaves the version before it goes
@@ -447,55 +448,53 @@ class _Planner:
                                    f"declare `canary` without it")
             self.ctx.add(change)
 
-    def _live_split(self, obj: dict[str, Any] | None, by_name: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-        """The live canary as `[{version: name, percentage}]` (an unnamed version by its id)."""
+    def _live_rules(self, obj: dict[str, Any] | None, by_name: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """The live canary as rules naming versions (an unnamed version by its id)."""
         live_canary = self.live.canaries.get(str(obj["id"])) if obj else None
         id_to_name = {str(v.get("version_id")): n for n, v in by_name.items()}
-        return sorted(({"version": id_to_name.get(str(e["version_id"]), str(e["version_id"])),
-                        "percentage": e["percentage"]} for e in api.canary_split(live_canary)),
-                      key=lambda e: str(e["version"]))
+        return list(canary_rules.from_live(live_canary, id_to_name))
 
     def _promote(self, res: DesiredResource, obj: dict[str, Any], assistant: str | Ref,
                  by_name: dict[str, dict[str, Any]], version_ids: dict[str, str | Ref]) -> None:
         """Gate (if the version has one) and promote `res.main_version`, once it is in place."""
         entry = res.main_entry()
         assert entry is not None
-        split = self._live_split(obj, by_name)
+        live_rules = self._live_rules(obj, by_name)
+        split = canary_rules.traffic_split(live_rules)
         version_id = version_ids.get(entry.name, Ref(f"{res.address}.version.{entry.name}", "version_id"))
         pending = {c.address for c in self.ctx.changes if c.operations}
         waits = [a for a in (f"{res.address}.version.{entry.name}",) if a in pending]
         gate = rollout.plan_gate(self.ctx, res, entry, version_id, assistant,
                                  rollout.traffic(split).get(entry.name, 0.0), rollout.MAIN_TRAFFIC)
         waits += [gate] if gate else []
-        rollout.plan_promotion(self.ctx, res, assistant, version_id, str(obj.get("version_name")), split, waits)
+        rollout.plan_promotion(self.ctx, res, assistant, version_id, str(obj.get("version_name")), live_rules, waits)
 
     def _canary(self, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref,
                 by_name: dict[str, dict[str, Any]], version_ids: dict[str, str | Ref], promoting: bool = False
                 ) -> bool:
+        """The canary's rules, compared as rules naming versions (a changed clause is one changed field)."""
         if res.canary is None:
             return False
         address = f"{res.address}.canary"
         # A promotion deletes the canary configuration: after it, there is none to compare with.
         live_canary = self.live.canaries.get(str(obj["id"])) if obj and not promoting else None
-        live_split = self._live_split(obj, by_name)
-        before = [] if promoting else live_split
-        after = sorted(({"version": c.version, "percentage": c.percentage} for c in res.canary),
-                       key=lambda e: str(e["version"]))
-        # The split is one value: show it whole, not entry by entry.
-        changes = [FieldChange("versions", before, after)] if not diff.equal(
-            {"versions": before}, {"versions": after}) else []
+        live_rules = self._live_rules(obj, by_name)
+        before = [] if promoting else live_rules
+        after = list(res.canary)
+        changes = diff.field_changes({"rules": before}, {"rules": after})
         assistant_id = str(obj["id"]) if obj else None
         if not changes:
             if live_canary is not None or after:
                 self.ctx.add(ResourceChange(address, KIND_CANARY, "canary", [NOOP], id=assistant_id))
             return False
-        # Traffic moves only once what it moves to is in place: the versions it routes to, and main
+        # Traffic moves only once what it moves to is in place: the versions its rules serve, and main
         # (a promotion: if main's update fails, the canary and the version it promoted must stay).
         pending = {c.address for c in self.ctx.changes if c.operations}
-        waits = [a for a in (res.address, *(f"{res.address}.version.{c.version}" for c in res.canary),
+        waits = [a for a in (res.address, *(f"{res.address}.version.{n}" for n in canary_rules.served(after)),
                              rollout.promotion_address(res)) if a in pending]
         # Traffic to a gated version rises only after its suite passed against it.
-        now, then = rollout.traffic(live_split), rollout.traffic(after)
+        now = rollout.traffic(canary_rules.traffic_split(live_rules))
+        then = rollout.traffic(canary_rules.traffic_split(after))
         for version in res.versions or ():
             if version.name in version_ids:  # not main: main_version is never in the canary
                 gate = rollout.plan_gate(self.ctx, res, version, version_ids[version.name], assistant,
@@ -505,10 +504,10 @@ class _Planner:
             self.ctx.add(ResourceChange(address, KIND_CANARY, "canary", [DELETE], id=assistant_id, changes=changes,
                                      operations=[api.op_delete_canary(str(assistant))], depends_on=waits))
             return True
-        split = [{"version_id": version_ids[c.version], "percentage": c.percentage} for c in res.canary]
+        body = canary_rules.body(res.canary, version_ids)
         action = UPDATE if live_canary is not None else CREATE
         self.ctx.add(ResourceChange(address, KIND_CANARY, "canary", [action], id=assistant_id, changes=changes,
-                                 operations=[api.op_put_canary(assistant, split, live_canary is not None)],
+                                 operations=[api.op_put_canary(assistant, body, live_canary is not None)],
                                  depends_on=waits))
         return True
 

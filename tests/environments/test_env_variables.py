@@ -77,7 +77,7 @@ def test_whole_value_variables_keep_their_type(tmp_path: Path) -> None:
     bot = staging.resources[0]
     assert bot.spec["telephony_settings"]["time_limit_secs"] == 900
     assert isinstance(bot.spec["telephony_settings"]["time_limit_secs"], int)
-    assert bot.canary is not None and bot.canary[0].percentage == 10
+    assert bot.canary is not None and bot.canary[0]["serve"]["rollout"][0]["weight"] == 10
     assert bot.spec["greeting"] == "Hello from staging, caller"  # inside a string: as text
     assert bot.spec["tags"] == ["beta"]
     production = load([str(folder)], environment="production")
@@ -95,11 +95,11 @@ def test_typed_variables_plan_as_numbers_not_secrets(
     doc: dict[str, Any] = json.loads(out)
     changes = {(rc["address"], c["path"]): c["after"] for rc in doc["resource_changes"] for c in rc["changes"]}
     assert changes[("assistant.bot", "telephony_settings")] == {"time_limit_secs": 900}
-    assert changes[("assistant.bot.canary", "versions")] == [{"percentage": 10, "version": "v2"}]
+    assert changes[("assistant.bot.canary", "rules[0]")] == {"serve": {"rollout": [{"version": "v2", "weight": 10}]}}
     assert changes[("assistant.bot", "greeting")] == "Hello from staging, caller"  # a value, not "(sensitive)"
     assert "(sensitive)" not in out
     code, text, _ = run(capsys, "plan", "--env", "staging", folder)
-    assert '"time_limit_secs": 900' in text and '"percentage": 10' in text
+    assert '"time_limit_secs": 900' in text and '"weight": 10' in text
 
 
 def test_a_string_variable_in_a_number_field_is_an_error_at_the_reference(

@@ -14,7 +14,6 @@ from reconciler.errors import ManifestError
 from reconciler.kinds import DEFAULT_OWNER_TAG
 from reconciler.manifest import desired_from_dict, dump_desired, load, read_manifests
 from reconciler.model import (
-    CanaryEntry,
     ProjectSpec,
     PrunePolicy,
     SensitiveStr,
@@ -56,7 +55,7 @@ def test_examples_validate_and_load_the_expected_resources() -> None:
     assert support.spec["mcp_servers"] == [{"server": "crm", "allowed_tools": ["lookup_customer"]}]
     assert "versions" not in support.spec and "canary" not in support.spec
     assert support.versions is not None and [v.name for v in support.versions] == ["concise-greeting"]
-    assert support.canary == (CanaryEntry("concise-greeting", 10),)
+    assert support.canary == ({"serve": {"rollout": [{"version": "concise-greeting", "weight": 10}]}},)
     assert {t["type"] for t in support.spec["tools"]} == {"hangup", "transfer", "webhook"}
     # Telnyx templates pass through untouched.
     header = support.spec["tools"][2]["webhook"]["headers"][0]["value"]

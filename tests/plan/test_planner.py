@@ -252,8 +252,8 @@ def test_versions_and_canary_created_in_order(tmp_path: Path) -> None:
     assert op.body["greeting"] == "Hi" and op.path_refs == {"a": Ref("assistant.bot")}
     canary = changes["assistant.bot.canary"]
     assert canary.operations[0].method == "POST"
-    assert canary.operations[0].body == {"versions": [{"version_id": Ref("assistant.bot.version.short", "version_id"),
-                                                       "percentage": 10}]}
+    assert canary.operations[0].body == {"rules": [{"serve": {"rollout": [
+        {"version_id": Ref("assistant.bot.version.short", "version_id"), "weight": 10}]}}]}
     assert set(canary.depends_on) == {"assistant.bot", "assistant.bot.version.short"}
 
 
