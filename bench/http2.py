@@ -60,7 +60,7 @@ def serve(port_file: str, cert: str, key: str, latency: float) -> None:
     config.accesslog = None
 
     async def main() -> None:
-        await hypercorn_serve(app, config, shutdown_trigger=asyncio.Event().wait)  # type: ignore[arg-type]
+        await hypercorn_serve(app, config, shutdown_trigger=asyncio.Event().wait)  # type: ignore[arg-type,unused-ignore]
 
     # Hypercorn binds inside serve(); a fixed free port is simpler to announce than to discover.
     import socket
