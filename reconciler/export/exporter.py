@@ -3,9 +3,10 @@
 `export(live)` turns what the API returned (a LiveState with every assistant's versions and canary)
 into the text of one manifest file per resource, so that `plan` on the result shows no change. What
 it writes is only what the user owns: no ids, timestamps or server-created ids, no value equal to the
-API's declared default (read from the schemas, see exporter_schema.py), references by name rather
-than id (`shared_tools`, `mcp_servers[].server`, canary versions), versions as overlays holding only
-what differs from the main version, and long instructions in their own file.
+API's declared default (read from the schemas, see schema.py), references by name rather than id
+(`shared_tools`, `mcp_servers[].server`, canary versions), versions as overlays holding only what
+differs from the main version, and long instructions in their own file. How each object is named
+and pinned is naming.py.
 
 The output is deterministic: the same account exports to the same bytes (keys in a fixed order, lists
 that compare as sets sorted), and a change in the account shows as a small, readable git diff.
@@ -13,8 +14,6 @@ that compare as sets sorted), and a change in the account shows as a small, read
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from reconciler import canary as canary_rules
 from reconciler.api.endpoints import tool_spec
 from reconciler.export.dump import dump_document
+from reconciler.export.naming import Identity, identities, metadata, slugify
 from reconciler.export.schema import spec_keys, strip_spec, type_enum
 from reconciler.export.tests import test_spec
 from reconciler.kinds import (
@@ -42,7 +42,6 @@ FOLDERS = {"Assistant": "assistants", "Tool": "tools", "McpServer": "mcp_servers
 PROMPTS = "prompts"
 # Instructions longer than this, or on several lines, go to prompts/<slug>.md.
 INLINE_INSTRUCTIONS_MAX = 200
-SLUG_MAX = 60
 
 
 @dataclass
@@ -52,106 +51,6 @@ class ExportResult:
     files: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class _Identity:
-    """How one live object is named in the manifests."""
-
-    name: str  # metadata.name
-    slug: str = ""  # file name without extension
-    pinned: bool = False  # metadata.id written
-    renamed: bool = False  # metadata.name differs from the live name: the live name is kept (ignore_changes)
-    note: str = ""  # a comment for the top of the file
-
-
-def slugify(name: str) -> str:
-    """A file-name-safe form of `name`: lowercase letters, digits and single dashes, at most 60 chars."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug[:SLUG_MAX].rstrip("-")
-
-
-def short_id(obj_id: str) -> str:
-    """The first 8 letters and digits of an id, after an `assistant-` prefix: enough to tell apart
-    the few objects that share a name, and stable across exports."""
-    cleaned = re.sub(r"[^A-Za-z0-9]", "", obj_id.removeprefix("assistant-")).lower()
-    return cleaned[:8] or "x"
-
-
-def _identities(kind: str, objects: list[dict[str, Any]], warnings: list[str]) -> dict[str, _Identity]:
-    """id -> identity for every live object of one kind.
-
-    A unique name is the identity as is. Names that cannot be identities (shared by several live
-    objects, or empty) are pinned with `metadata.id`; the oldest keeps the live name, the others get
-    a suffix from their id and `ignore_changes: [<name field>]`, so the plan never renames them.
-    """
-    name_field = KINDS[kind].name_field
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for obj in objects:
-        groups.setdefault(str(obj.get(name_field) or ""), []).append(obj)
-    taken = {n for n in groups if n}
-    out: dict[str, _Identity] = {}
-    for name, group in sorted(groups.items()):
-        group.sort(key=lambda o: (str(o.get("created_at") or ""), str(o.get("id"))))
-        if len(group) == 1 and name:
-            out[str(group[0]["id"])] = _Identity(name)
-            continue
-        ids = ", ".join(str(o.get("id")) for o in group)
-        if name:
-            warnings.append(f"{len(group)} live {kind} objects are named {name!r} ({ids}): exported with "
-                            f"metadata.id pins; all but the oldest get a suffixed manifest name")
-        else:
-            warnings.append(f"live {kind} objects without a name ({ids}): exported with metadata.id pins "
-                            f"under made-up manifest names")
-        for i, obj in enumerate(group):
-            obj_id = str(obj["id"])
-            if i == 0 and name:
-                out[obj_id] = _Identity(name, pinned=True,
-                                        note=f"Live name {name!r} is shared by {len(group)} {kind} objects ({ids}).")
-                continue
-            base = f"{name or 'unnamed'}-{short_id(obj_id)}"
-            alias = base if base not in taken else f"{name or 'unnamed'}-{obj_id}"
-            taken.add(alias)
-            out[obj_id] = _Identity(alias, pinned=True, renamed=True,
-                                    note=f"Live name {name!r} is shared by several {kind} objects ({ids}); "
-                                         f"this one is pinned by id and keeps its live name.")
-    _assign_slugs(kind, objects, out)
-    return out
-
-
-def _assign_slugs(kind: str, objects: list[dict[str, Any]], identities: dict[str, _Identity]) -> None:
-    """File names from manifest names. Names whose slugs collide ("Billing Bot", "billing-bot") all
-    get a suffix hashed from the exact name: stable across exports and across re-creating the
-    account, since it depends on nothing but the names."""
-    by_slug: dict[str, list[str]] = {}
-    for obj in objects:
-        obj_id = str(obj["id"])
-        by_slug.setdefault(slugify(identities[obj_id].name) or kind.lower(), []).append(obj_id)
-    for slug, ids in by_slug.items():
-        for obj_id in ids:
-            name = identities[obj_id].name
-            digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-            identities[obj_id].slug = slug if len(ids) == 1 else f"{slug}-{digest}"
-    # A hashed name can still equal another object's plain one ("dup-<hash>" is a valid name too):
-    # number the later ones, so that no file ever overwrites another.
-    taken: set[str] = set()
-    for obj_id in sorted((str(o["id"]) for o in objects), key=lambda i: (identities[i].slug, identities[i].name, i)):
-        slug, n = identities[obj_id].slug, 2
-        while slug in taken:
-            slug, n = f"{identities[obj_id].slug}-{n}", n + 1
-        taken.add(slug)
-        identities[obj_id].slug = slug
-
-
-def _metadata(ident: _Identity, obj_id: str, name_field: str, protect: bool = False) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": ident.name}
-    if ident.pinned:
-        meta["id"] = obj_id
-    if ident.renamed:
-        meta["ignore_changes"] = [name_field]
-    if protect:
-        meta["protect"] = True
-    return meta
 
 
 def _sorted_sets(value: Any, key: str | None = None) -> Any:
@@ -175,16 +74,16 @@ class _Exporter:
         self.owner_tag = owner_tag
         self.result = ExportResult()
         self.warnings = self.result.warnings
-        self.tools = _identities("Tool", live.tools, self.warnings)
-        self.servers = _identities("McpServer", live.mcp_servers, self.warnings)
-        self.assistants = _identities("Assistant", live.assistants, self.warnings)
+        self.tools = identities("Tool", live.tools, self.warnings)
+        self.servers = identities("McpServer", live.mcp_servers, self.warnings)
+        self.assistants = identities("Assistant", live.assistants, self.warnings)
         # Names are chosen as for the other kinds; a test's id is its `test_id`.
-        self.tests = _identities("AssistantTest", [{**t, "id": t.get(KINDS["AssistantTest"].id_field)}
+        self.tests = identities("AssistantTest", [{**t, "id": t.get(KINDS["AssistantTest"].id_field)}
                                                    for t in live.tests], self.warnings)
 
     # --- output --------------------------------------------------------------------------------------
 
-    def _write(self, kind: str, ident: _Identity, metadata: dict[str, Any], spec: dict[str, Any]) -> None:
+    def _write(self, kind: str, ident: Identity, metadata: dict[str, Any], spec: dict[str, Any]) -> None:
         doc = {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
         path = f"{FOLDERS[kind]}/{ident.slug}.yaml"
         self.result.files[path] = dump_document(doc, [ident.note] if ident.note else [])
@@ -227,7 +126,7 @@ class _Exporter:
                                  f"manifest ({problems[0]}); assistants still refer to it by name")
             return
         self._check_strings(f"tool {ident.name!r}", spec)
-        self._write("Tool", ident, _metadata(ident, str(obj["id"]), KINDS["Tool"].name_field), spec)
+        self._write("Tool", ident, metadata(ident, str(obj["id"]), KINDS["Tool"].name_field), spec)
 
     def mcp_server(self, obj: dict[str, Any]) -> None:
         """One MCP server as an McpServer manifest: type, url, api_key_ref, allowed_tools."""
@@ -235,7 +134,7 @@ class _Exporter:
         spec = {k: obj[k] for k in sorted(spec_keys("McpServer")) if obj.get(k) is not None}
         spec = _sorted_sets(strip_spec("McpServer", spec))
         self._check_strings(f"MCP server {ident.name!r}", spec)
-        self._write("McpServer", ident, _metadata(ident, str(obj["id"]), "name"), spec)
+        self._write("McpServer", ident, metadata(ident, str(obj["id"]), "name"), spec)
 
     # --- assistants ------------------------------------------------------------------------------------
 
@@ -319,7 +218,7 @@ class _Exporter:
         if canary is not None:
             spec["canary"] = canary
         protect = PROTECT_TAG in (obj.get("tags") or [])
-        meta = _metadata(ident, aid, "name", protect)
+        meta = metadata(ident, aid, "name", protect)
         if self.owner_tag not in (obj.get("tags") or []) and "id" not in meta:
             # Not this project's yet: `adopt: true` confirms the adoption (issue #11), so the
             # exported manifests plan clean instead of as adoptions that apply refuses.
@@ -336,7 +235,7 @@ class _Exporter:
             self.warnings.append(f"{where}: fields {', '.join(unknown)} have no manifest form; left out")
         self._check_strings(where, spec)
         spec = self._instructions(spec, f"test-{ident.slug}", None)
-        self._write("AssistantTest", ident, _metadata(ident, test_id, "name"), spec)
+        self._write("AssistantTest", ident, metadata(ident, test_id, "name"), spec)
 
     def _instructions(self, spec: dict[str, Any], slug: str, version: str | None) -> dict[str, Any]:
         """Long or multi-line instructions move to prompts/<slug>[.<version>].md, referenced by

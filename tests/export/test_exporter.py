@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from reconciler.export.dump import dump_document
-from reconciler.export.exporter import export, overlay_diff, short_id, slugify
+from reconciler.export.exporter import export, overlay_diff
+from reconciler.export.naming import short_id, slugify
 from reconciler.export.schema import same_value, strip_spec
 from reconciler.manifest import load
 from reconciler.model import LiveState

@@ -1,0 +1,118 @@
+"""How live objects are named in exported manifests: `metadata.name`, file names, pins.
+
+A unique live name is used as is. Names that cannot be identities (shared by several live objects,
+or empty) are pinned with `metadata.id`, and all but the oldest get a suffixed manifest name that
+keeps the live name through `ignore_changes`. File names (slugs) are derived from manifest names
+only, so they are stable across exports and across re-creating an account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.kinds import KINDS
+
+SLUG_MAX = 60
+
+
+@dataclass
+class Identity:
+    """How one live object is named in the manifests."""
+
+    name: str  # metadata.name
+    slug: str = ""  # file name without extension
+    pinned: bool = False  # metadata.id written
+    renamed: bool = False  # metadata.name differs from the live name: the live name is kept (ignore_changes)
+    note: str = ""  # a comment for the top of the file
+
+
+def slugify(name: str) -> str:
+    """A file-name-safe form of `name`: lowercase letters, digits and single dashes, at most 60 chars."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:SLUG_MAX].rstrip("-")
+
+
+def short_id(obj_id: str) -> str:
+    """The first 8 letters and digits of an id, after an `assistant-` prefix: enough to tell apart
+    the few objects that share a name, and stable across exports."""
+    cleaned = re.sub(r"[^A-Za-z0-9]", "", obj_id.removeprefix("assistant-")).lower()
+    return cleaned[:8] or "x"
+
+
+def identities(kind: str, objects: list[dict[str, Any]], warnings: list[str]) -> dict[str, Identity]:
+    """id -> identity for every live object of one kind.
+
+    A unique name is the identity as is. Names that cannot be identities (shared by several live
+    objects, or empty) are pinned with `metadata.id`; the oldest keeps the live name, the others get
+    a suffix from their id and `ignore_changes: [<name field>]`, so the plan never renames them.
+    """
+    name_field = KINDS[kind].name_field
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for obj in objects:
+        groups.setdefault(str(obj.get(name_field) or ""), []).append(obj)
+    taken = {n for n in groups if n}
+    out: dict[str, Identity] = {}
+    for name, group in sorted(groups.items()):
+        group.sort(key=lambda o: (str(o.get("created_at") or ""), str(o.get("id"))))
+        if len(group) == 1 and name:
+            out[str(group[0]["id"])] = Identity(name)
+            continue
+        ids = ", ".join(str(o.get("id")) for o in group)
+        if name:
+            warnings.append(f"{len(group)} live {kind} objects are named {name!r} ({ids}): exported with "
+                            f"metadata.id pins; all but the oldest get a suffixed manifest name")
+        else:
+            warnings.append(f"live {kind} objects without a name ({ids}): exported with metadata.id pins "
+                            f"under made-up manifest names")
+        for i, obj in enumerate(group):
+            obj_id = str(obj["id"])
+            if i == 0 and name:
+                out[obj_id] = Identity(name, pinned=True,
+                                        note=f"Live name {name!r} is shared by {len(group)} {kind} objects ({ids}).")
+                continue
+            base = f"{name or 'unnamed'}-{short_id(obj_id)}"
+            alias = base if base not in taken else f"{name or 'unnamed'}-{obj_id}"
+            taken.add(alias)
+            out[obj_id] = Identity(alias, pinned=True, renamed=True,
+                                    note=f"Live name {name!r} is shared by several {kind} objects ({ids}); "
+                                         f"this one is pinned by id and keeps its live name.")
+    assign_slugs(kind, objects, out)
+    return out
+
+
+def assign_slugs(kind: str, objects: list[dict[str, Any]], identities: dict[str, Identity]) -> None:
+    """File names from manifest names. Names whose slugs collide ("Billing Bot", "billing-bot") all
+    get a suffix hashed from the exact name: stable across exports and across re-creating the
+    account, since it depends on nothing but the names."""
+    by_slug: dict[str, list[str]] = {}
+    for obj in objects:
+        obj_id = str(obj["id"])
+        by_slug.setdefault(slugify(identities[obj_id].name) or kind.lower(), []).append(obj_id)
+    for slug, ids in by_slug.items():
+        for obj_id in ids:
+            name = identities[obj_id].name
+            digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+            identities[obj_id].slug = slug if len(ids) == 1 else f"{slug}-{digest}"
+    # A hashed name can still equal another object's plain one ("dup-<hash>" is a valid name too):
+    # number the later ones, so that no file ever overwrites another.
+    taken: set[str] = set()
+    for obj_id in sorted((str(o["id"]) for o in objects), key=lambda i: (identities[i].slug, identities[i].name, i)):
+        slug, n = identities[obj_id].slug, 2
+        while slug in taken:
+            slug, n = f"{identities[obj_id].slug}-{n}", n + 1
+        taken.add(slug)
+        identities[obj_id].slug = slug
+
+
+def metadata(ident: Identity, obj_id: str, name_field: str, protect: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": ident.name}
+    if ident.pinned:
+        meta["id"] = obj_id
+    if ident.renamed:
+        meta["ignore_changes"] = [name_field]
+    if protect:
+        meta["protect"] = True
+    return meta
