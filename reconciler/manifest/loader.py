@@ -19,10 +19,10 @@ from reconciler.manifest import environments
 from reconciler.manifest import files as files_mod
 from reconciler.manifest.checks import Declared, cross_checks, document_checks
 from reconciler.manifest.limits import MAX_MANIFEST_BYTES
-from reconciler.manifest.schema import did_you_mean, dotted, findings, missing_key, to_problem
+from reconciler.manifest.resolve import Resolver, unset_paths, with_env_values
+from reconciler.manifest.schema import did_you_mean, findings, missing_key, to_problem
 from reconciler.manifest.yamlpos import Budget, Document, Path, load_documents
 from reconciler.model import (
-    ENV_REF,
     DesiredResource,
     DesiredState,
     EnvironmentSpec,
@@ -30,10 +30,8 @@ from reconciler.model import (
     Metadata,
     ProjectSpec,
     PrunePolicy,
-    SensitiveStr,
     SourcePos,
     VersionSpec,
-    resolve_env,
 )
 
 SUFFIXES = (".yaml", ".yml")
@@ -163,8 +161,8 @@ def _build(read: _Read, s: environments.Settings, env: Mapping[str, str], proble
         if doc is None:
             continue  # not part of this environment
         before = len(problems)
-        unset = (_unset_paths(doc, env) if allow_unset_env else frozenset()) | unresolved
-        kind = _check(_with_env_values(doc, env), problems, unset or None)
+        unset = (unset_paths(doc, env) if allow_unset_env else frozenset()) | unresolved
+        kind = _check(with_env_values(doc, env), problems, unset or None)
         if kind is None:
             continue
         meta = doc.data["metadata"]
@@ -175,8 +173,8 @@ def _build(read: _Read, s: environments.Settings, env: Mapping[str, str], proble
         spec = None
         if kind != "Project" and isinstance(raw, dict):
             # Resolved even when the document has other problems, so that those are reported too.
-            resolver = _Resolver(doc, env, problems, refs, read.roots[doc.file], report_unset=not allow_unset_env,
-                                 settings=s)
+            resolver = Resolver(doc, env, problems, refs, read.roots[doc.file], report_unset=not allow_unset_env,
+                                settings=s)
             spec = resolver.spec(raw, ("spec",), kind in ("Assistant", "AssistantTest"))
         if len(problems) > before:
             continue  # declared for the checks across documents, but not built from a bad shape
@@ -224,28 +222,6 @@ def _expand(paths: list[str], problems: list[ManifestProblem]) -> list[tuple[str
     return files
 
 
-def _with_env_values(doc: Document, env: Mapping[str, str]) -> Document:
-    """The document as the schema checks must see it: in `spec`, a string whose `${env:NAME}`
-    references are all set becomes a SensitiveStr of its value (a reference to an enum-typed field is
-    valid when its value is). Messages print a SensitiveStr as the reference text, never the value.
-    Unset variables stay as written; the resolver reports them, at their own line."""
-    data = doc.data
-    if not isinstance(data, dict) or "${env:" not in repr(data.get("spec")):  # C-speed test, no rebuild
-        return doc
-
-    def values(node: Any) -> Any:
-        if isinstance(node, str) and "${env:" in node:
-            value, missing = resolve_env(node, env)
-            return node if missing else value
-        if isinstance(node, dict):
-            return {k: values(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [values(v) for v in node]
-        return node
-
-    return replace(doc, data={**data, "spec": values(data["spec"])})
-
-
 def problems_of(data: dict[str, Any]) -> list[str]:
     """What `validate` would say of one document given as data (schema and per-document checks):
     export uses it never to write a manifest that would not validate."""
@@ -255,27 +231,6 @@ def problems_of(data: dict[str, Any]) -> list[str]:
     for doc in documents:
         _check(doc, problems)
     return [problem.message for problem in problems]
-
-
-def _unset_paths(doc: Document, env: Mapping[str, str]) -> frozenset[Path]:
-    """Where in `spec` a string references a variable that `env` does not set."""
-    found: set[Path] = set()
-
-    def walk(node: Any, path: Path) -> None:
-        if isinstance(node, str):
-            if any(name not in env for name in ENV_REF.findall(node)):
-                found.add(path)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, (*path, key))
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                walk(value, (*path, i))
-
-    data = doc.data
-    if isinstance(data, dict) and "${env:" in repr(data.get("spec")):
-        walk(data["spec"], ("spec",))
-    return frozenset(found)
 
 
 def _check(doc: Document, problems: list[ManifestProblem], unset: frozenset[Path] | None = None) -> str | None:
@@ -366,73 +321,3 @@ def _gate(data: Any) -> Gate | None:
     if not isinstance(data, dict):
         return None
     return Gate(suite=data["suite"], timeout_s=float(data.get("timeout_seconds", Gate.timeout_s)))
-
-
-class _Resolver:
-    """Resolves `${env:NAME}` into SensitiveStr and `instructions_file` into `instructions` (with the
-    `${var:NAME}` of `settings` in its text)."""
-
-    def __init__(
-        self, doc: Document, env: Mapping[str, str], problems: list[ManifestProblem], refs: files_mod.References,
-        root: str, *, report_unset: bool = True, settings: environments.Settings | None = None,
-    ) -> None:
-        self.doc = doc
-        self.settings = settings or environments.Settings()
-        self.report_unset = report_unset
-        self.env = env
-        self.problems = problems
-        self.refs = refs
-        self.root = root
-        self.base = os.path.dirname(doc.file) or "."
-
-    def spec(self, spec: dict[str, Any], path: Path, assistant: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in spec.items():
-            if not assistant:
-                out[key] = self.value(value, (*path, key))
-            elif key == "instructions_file":
-                if isinstance(value, str):
-                    out["instructions"] = self.instructions(value, (*path, key))
-                # `instructions_file: null` only says "no file": it never reaches the API.
-            elif key == "versions" and isinstance(value, list):
-                out[key] = [
-                    {**e, "spec": self.spec(e["spec"], (*path, key, i, "spec"), True)}
-                    if isinstance(e, dict) and isinstance(e.get("spec"), dict)
-                    else e
-                    for i, e in enumerate(value)
-                ]
-            else:
-                out[key] = self.value(value, (*path, key))
-        return out
-
-    def instructions(self, name: str, path: Path) -> str:
-        try:
-            text = self.refs.read(name, self.base, self.root)
-        except files_mod.Refused as exc:
-            # The reason never holds the file's content: only the path as written and why.
-            self.problems.append(self.doc.problem(path, f"{dotted(path)}: '{name}' {exc}"))
-            return ""
-        # The file's content counts as if written inline, so `${var:…}` and `${env:…}` work the same in it.
-        text = environments.in_text(text, self.settings, self.doc, path, self.problems)
-        resolved = self.value(text, path)
-        return str(resolved) if not isinstance(resolved, SensitiveStr) else resolved
-
-    def value(self, value: Any, path: Path) -> Any:
-        if isinstance(value, str):
-            return self.string(value, path) if "${env:" in value else value
-        if isinstance(value, dict):
-            return {k: self.value(v, (*path, k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.value(v, (*path, i)) for i, v in enumerate(value)]
-        return value
-
-    def string(self, text: str, path: Path) -> str:
-        value, missing = resolve_env(text, self.env)
-        for name in missing if self.report_unset else ():
-            self.problems.append(self.doc.problem(path, f"environment variable {name} is not set "
-                                                  f"(referenced as ${{env:{name}}})"))
-        if "${env:" in ENV_REF.sub("", text):
-            self.problems.append(self.doc.problem(path, "malformed ${env:…} reference; write ${env:NAME} "
-                                                  "with NAME made of letters, digits and _"))
-        return value
-
