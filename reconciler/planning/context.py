@@ -10,7 +10,7 @@ from reconciler.api import endpoints as api
 from reconciler.kinds import KINDS
 from reconciler.model import DesiredResource, DesiredState, LiveState
 from reconciler.planning import identity
-from reconciler.planning.plan import DELETE, Ref, ResourceChange
+from reconciler.planning.plan import DELETE, Orphan, Ref, ResourceChange
 
 
 def refs_in(value: Any) -> list[str]:
@@ -28,11 +28,13 @@ class Context:
     """One planning run's shared state. `managed` maps a live assistant id to the manifest that manages
     it; `ids` maps a Tool/McpServer name to its live id (or a Ref when the plan creates it); `names`
     maps a live id back to the name to show; `pruned_address` maps the id of an assistant the plan
-    deletes to its address."""
+    deletes to its address; `orphans` are what the plan keeps though no manifest declares it."""
 
-    def __init__(self, desired: DesiredState, live: LiveState) -> None:
+    def __init__(self, desired: DesiredState, live: LiveState, *, prune: bool = False) -> None:
         self.desired = desired
         self.live = live
+        self.prune = prune  # delete what is owned and undeclared (otherwise it is reported as an orphan)
+        self.orphans: list[Orphan] = []
         self.errors: list[str] = []
         self.changes: list[ResourceChange] = []
         self.pruned_address: dict[str, str] = {}  # live id of an assistant the plan deletes -> its address

@@ -7,7 +7,7 @@ whatever the actions are. The planner states both directions in that one form:
   routes to it);
 - deletes carry their reversed dependencies explicitly: a version delete depends on the canary
   change that stops routing to it, and a pruned tool or MCP server depends on the deletes or updates
-  of the assistants that used it (`planner._users`).
+  of the assistants that used it (`pruning._users`).
 So deletes run "the graph backwards" without this module having to reverse anything: reversing
 again here would undo the planner's work. `tests/apply/test_ordering.py` checks both directions on
 real plans.

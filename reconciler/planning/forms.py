@@ -1,0 +1,167 @@
+"""Between manifest form and API form, and the field-by-field comparison of the two: what a live object
+looks like in manifest form (ids back to names), what a manifest spec looks like as an API body (names
+to ids, or Refs to what the same plan creates), the field changes between live and desired (both whole,
+undeclared fields at their defaults), and the update body that carries exactly those changes. No I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from reconciler.kinds import API_NAME, KINDS, REFERENCE_KEYS, SERVER_DEFAULTED, SERVER_SET_PATHS
+from reconciler.model import DesiredResource
+from reconciler.planning import diff, whole
+from reconciler.planning.context import Context
+from reconciler.planning.plan import FieldChange
+
+
+def strip_nulls(value: Any) -> Any:
+    """A create sends no nulls: clearing a field of a resource that does not exist means omitting it."""
+    if isinstance(value, dict):
+        return {k: strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [strip_nulls(v) for v in value]
+    return value
+
+
+def parse_path(dotted: str) -> list[str | int]:
+    """`tools[0].webhook.url` -> ["tools", 0, "webhook", "url"] (the inverse of `tree.dotted`)."""
+    parts: list[str | int] = []
+    for piece in dotted.split("."):
+        name, *indexes = piece.split("[")
+        if name:
+            parts.append(name)
+        parts.extend(int(i.rstrip("]")) for i in indexes)
+    return parts
+
+
+def _aligned(live: dict[str, Any], want: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both sides with an object that one side leaves out (it held only defaults) present as `{}` on
+    that side, so that a change inside it shows leaf by leaf (`telephony_settings.time_limit_secs`)."""
+    a, b = dict(live), dict(want)
+    for key in set(a) | set(b):
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict):
+            a[key], b[key] = _aligned(x, y)
+        elif isinstance(x, dict) and key not in b:
+            b[key] = {}
+            a[key], b[key] = _aligned(x, {})
+        elif isinstance(y, dict) and key not in a:
+            a[key], b[key] = _aligned({}, y)
+    return a, b
+
+
+def _get_path(value: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _set_path(value: dict[str, Any], dotted: str, item: Any) -> None:
+    """Set (or, for None, remove) a dotted key path inside `value`, creating objects on the way."""
+    *parents, last = dotted.split(".")
+    node = value
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            if item is None:
+                return
+            child = node[part] = {}
+        node = child
+    if item is None:
+        node.pop(last, None)
+    else:
+        node[last] = item
+
+
+def top_fields(changes: list[FieldChange]) -> list[str]:
+    tops = {c.path.split(".")[0].split("[")[0] for c in changes}
+    return sorted(tops)
+
+
+def api_body(ctx: Context, spec: dict[str, Any], user: str) -> dict[str, Any]:
+    """A manifest-form assistant spec as an API body: names become ids or Refs."""
+    body = {k: v for k, v in spec.items() if k not in REFERENCE_KEYS}
+    if spec.get("shared_tools") is not None:
+        body["tool_ids"] = [ctx.ref("Tool", n, user) for n in spec["shared_tools"]]
+    if spec.get("mcp_servers") is not None:
+        body["mcp_servers"] = [
+            {"id": ctx.ref("McpServer", e["server"], user), **({k: v for k, v in e.items() if k != "server"})}
+            for e in spec["mcp_servers"]
+        ]
+    return body
+
+
+def manifest_form(ctx: Context, obj: dict[str, Any]) -> dict[str, Any]:
+    """A live assistant (or version) in manifest form, for comparison."""
+    out = dict(obj)
+    tool_ids = out.pop("tool_ids", None)
+    if tool_ids is not None:
+        out["shared_tools"] = [ctx.names["Tool"].get(str(t), str(t)) for t in tool_ids]
+    if isinstance(out.get("mcp_servers"), list):
+        out["mcp_servers"] = [
+            {"server": ctx.names["McpServer"].get(str(e.get("id")), str(e.get("id"))),
+             **{k: v for k, v in e.items() if k != "id"}}
+            for e in out["mcp_servers"] if isinstance(e, dict)
+        ]
+    return out
+
+
+def compare(kind: str, res: DesiredResource, have: dict[str, Any], want: dict[str, Any]
+            ) -> list[FieldChange]:
+    """Field changes from `have` (live, manifest form) to `want` (the manifest's spec), both whole:
+    undeclared fields are desired at their default (shown as such) or absent."""
+    name_field = KINDS[kind].name_field
+    # Identity fields outside the spec schema: the name, and main's version_name under main_version.
+    names = (name_field, "version_name")
+    keep = {k: have[k] for k in SERVER_DEFAULTED.get(kind, ()) if k in have and k not in want}
+    live_c = whole.canonical(kind, {k: v for k, v in have.items() if k not in names}, live=True)
+    want_c = whole.canonical(kind, {**keep, **{k: v for k, v in want.items() if k not in names}})
+    for c in (live_c, want_c):
+        for key in names:
+            if key in want:
+                c[key] = have.get(key) if c is live_c else want[key]
+        for path in res.metadata.ignore_changes:
+            diff.drop_path(c, path)
+    changes = diff.field_changes(*_aligned(live_c, want_c))
+    out = []
+    for change in changes:
+        # A side left out because it equals its default is shown as that default.
+        before, after = change.before, change.after
+        if before is None:
+            before = whole.default_at(kind, have, parse_path(change.path))
+        if after is None:
+            after = whole.default_at(kind, want, parse_path(change.path))
+        if diff.equal({"v": before}, {"v": after}):
+            continue
+        out.append(FieldChange(change.path, before, after, change.sensitive))
+    return out
+
+
+def update_body(ctx: Context, kind: str, res: DesiredResource, live: dict[str, Any], want: dict[str, Any],
+                changes: list[FieldChange], user: str) -> dict[str, Any]:
+    """For each changed top-level field, its whole desired value (defaults filled in), or null to
+    clear it; what the server created inside it, and ignored paths, as they are live."""
+    body: dict[str, Any] = {}
+    api_want = api_body(ctx, {k: want[k] for k in REFERENCE_KEYS if k in want}, user)
+    filled = whole.fill_defaults(kind, {k: v for k, v in want.items() if k not in REFERENCE_KEYS})
+    for top in top_fields(changes):
+        if top in REFERENCE_KEYS:
+            name = API_NAME.get(top, top)
+            body[name] = api_want.get(name)  # absent means the manifest clears it: send null
+            continue
+        value = copy.deepcopy(filled.get(top))
+        for parent, key in SERVER_SET_PATHS.get(kind, ()):
+            held = live.get(parent)
+            if parent == top and value is None and isinstance(held, dict) and key in held:
+                # Cleared: reset to its defaults, but the object the server created stays.
+                value = whole.fill_defaults(kind, {top: {}})[top]
+            if parent == top and isinstance(value, dict) and isinstance(held, dict) and key in held:
+                value.setdefault(key, held[key])
+        for path in res.metadata.ignore_changes:
+            head, _, rest = path.partition(".")
+            if head == top and rest and isinstance(value, dict):
+                _set_path(value, rest, _get_path(live.get(top), rest))
+        body[top] = value
+    return body

@@ -1,0 +1,183 @@
+"""An assistant's named versions and its canary rules: each version created, updated or (only with
+pruning) deleted as the manifest says, a promotion of `main_version`, and the canary's rules planned as
+rule changes whose traffic moves only once what it routes to is in place (and its gate passed). Plain
+functions over the planning Context. No I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler import canary as canary_rules
+from reconciler.api import endpoints as api
+from reconciler.kinds import API_NAME
+from reconciler.model import DesiredResource
+from reconciler.planning import diff, forms, rollout, whole
+from reconciler.planning.context import Context
+from reconciler.planning.plan import (
+    CREATE,
+    DELETE,
+    KIND_CANARY,
+    KIND_VERSION,
+    NOOP,
+    UPDATE,
+    Orphan,
+    Ref,
+    ResourceChange,
+)
+
+
+def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref) -> None:
+    if res.versions is None and res.canary is None:
+        return
+    live_versions = ctx.live.versions.get(str(obj["id"]), []) if obj else []
+    main_id = obj.get("version_id") if obj else None
+    promoting = obj is not None and rollout.promoting(res, obj)
+    # The live main's name, when a promotion turns it into a named version.
+    demoted = str(obj.get("version_name")) if obj is not None and promoting else None
+    by_name: dict[str, dict[str, Any]] = {}
+    for v in live_versions:
+        if main_id is not None and v.get("version_id") == main_id:
+            continue
+        vname = str(v.get("version_name"))
+        if vname in by_name:
+            ctx.errors.append(f"{res.address}: two live versions are named {vname!r} "
+                               f"({by_name[vname].get('version_id')}, {v.get('version_id')})")
+        by_name[vname] = v
+    canary_address = f"{res.address}.canary"
+    version_ids: dict[str, str | Ref] = {n: str(v.get("version_id")) for n, v in by_name.items()}
+    if demoted is not None and main_id is not None and demoted not in by_name:
+        version_ids[demoted] = str(main_id)
+    promotion = rollout.promotion_address(res)
+    deletes: list[ResourceChange] = []
+    for version in res.versions or ():
+        if version.name == res.main_version and not promoting:
+            continue  # it is main: planned as the assistant itself, above
+        address = f"{res.address}.version.{version.name}"
+        # A version starts as a copy of main: what its overlay clears (`null`) at the top level
+        # must be cleared explicitly, and compared as cleared. (A nested null is merged away: the
+        # nested object is sent whole without the key, and a cleared nested field may come back
+        # as its server default, so it is not compared.)
+        cleared = {k: None for k, v in version.overlay.items() if v is None and k != "tags"}
+        full = {**{k: v for k, v in res.version_spec(version).items() if k != "tags"}, **cleared}
+        want = full
+        found = by_name.get(version.name)
+        after_promotion = found is None and version.name == demoted
+        if after_promotion:
+            found = obj  # the live main, a named version once the promotion is done
+        if found is None:
+            body = forms.strip_nulls(forms.api_body(ctx, full, address))
+            body.update({API_NAME.get(k, k): None for k in cleared})
+            # Shown as what the overlay sets: the rest is the main version's, shown above it.
+            shown = {k: want[k] for k in version.overlay if k in want and want[k] is not None}
+            ctx.add(ResourceChange(address, KIND_VERSION, version.name, [CREATE],
+                                     changes=diff.creation_changes(shown),
+                                     operations=[api.op_create_version(assistant, body, version.name)]))
+            version_ids[version.name] = Ref(address, "version_id")
+            continue
+        have = {k: v for k, v in forms.manifest_form(ctx, found).items() if k != "tags"}
+        changes = forms.compare("Assistant", res, have, {k: v for k, v in want.items() if v is not None})
+        vid = str(found.get("version_id"))
+        ops = [api.op_update_version(str(assistant), vid,
+                                     forms.update_body(ctx, "Assistant", res, have, want, changes, address))
+               ] if changes else []
+        # The main version cannot be updated as a version: the old main waits for the promotion.
+        ctx.add(ResourceChange(address, KIND_VERSION, version.name, [UPDATE] if changes else [NOOP],
+                                 id=vid, changes=changes, operations=ops,
+                                 depends_on=[promotion] if after_promotion and ops else []))
+    if res.versions is not None:
+        declared = {v.name for v in res.versions}
+        gone = sorted(by_name.items())
+        if demoted is not None and demoted not in declared and demoted not in by_name and obj is not None:
+            gone.append((demoted, obj))
+        for vname, v in gone:
+            if vname not in declared and not ctx.prune:
+                # Nothing is deleted unless pruning is asked for, versions included.
+                ctx.orphans.append(Orphan(f"{res.address}.version.{vname}", KIND_VERSION, vname,
+                                           str(v.get("version_id")), "a live version the manifest does not "
+                                           "declare: kept; `--prune` deletes it"))
+            elif vname not in declared:
+                vid = str(v.get("version_id"))
+                deletes.append(ResourceChange(
+                    f"{res.address}.version.{vname}", KIND_VERSION, vname, [DELETE], id=vid,
+                    changes=whole.removal_changes("Assistant", forms.manifest_form(ctx, v)),
+                    operations=[api.op_delete_version(str(assistant), vid)],
+                    depends_on=[promotion] if vname == demoted else []))
+    if promoting and obj is not None:
+        _promote(ctx, res, obj, assistant, by_name, version_ids)
+    canary_changed = _canary(ctx, res, obj, assistant, by_name, version_ids, promoting)
+    live_rules = canary_rules.from_live(ctx.live.canaries.get(str(obj["id"])), {}) if obj else ()
+    in_live_canary = {str(v) for v in canary_rules.served(live_rules)}  # every rule's versions, by id
+    for change in deletes:
+        if canary_changed:
+            change.depends_on.append(canary_address)  # traffic leaves the version before it goes
+        elif change.id in in_live_canary:
+            ctx.errors.append(f"{change.address}: the live canary still routes traffic to it; "
+                               f"declare `canary` without it")
+        ctx.add(change)
+
+
+def _live_rules(ctx: Context, obj: dict[str, Any] | None, by_name: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The live canary as rules naming versions (an unnamed version by its id)."""
+    live_canary = ctx.live.canaries.get(str(obj["id"])) if obj else None
+    id_to_name = {str(v.get("version_id")): n for n, v in by_name.items()}
+    return list(canary_rules.from_live(live_canary, id_to_name))
+
+
+def _promote(ctx: Context, res: DesiredResource, obj: dict[str, Any], assistant: str | Ref,
+             by_name: dict[str, dict[str, Any]], version_ids: dict[str, str | Ref]) -> None:
+    """Gate (if the version has one) and promote `res.main_version`, once it is in place."""
+    entry = res.main_entry()
+    assert entry is not None
+    live_rules = _live_rules(ctx, obj, by_name)
+    split = canary_rules.traffic_split(live_rules)
+    version_id = version_ids.get(entry.name, Ref(f"{res.address}.version.{entry.name}", "version_id"))
+    pending = {c.address for c in ctx.changes if c.operations}
+    waits = [a for a in (f"{res.address}.version.{entry.name}",) if a in pending]
+    gate = rollout.plan_gate(ctx, res, entry, version_id, assistant,
+                             rollout.traffic(split).get(entry.name, 0.0), rollout.MAIN_TRAFFIC)
+    waits += [gate] if gate else []
+    rollout.plan_promotion(ctx, res, assistant, version_id, str(obj.get("version_name")), live_rules, waits)
+
+
+def _canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref,
+            by_name: dict[str, dict[str, Any]], version_ids: dict[str, str | Ref], promoting: bool = False
+            ) -> bool:
+    """The canary's rules, compared as rules naming versions (a changed clause is one changed field)."""
+    if res.canary is None:
+        return False
+    address = f"{res.address}.canary"
+    # A promotion deletes the canary configuration: after it, there is none to compare with.
+    live_canary = ctx.live.canaries.get(str(obj["id"])) if obj and not promoting else None
+    live_rules = _live_rules(ctx, obj, by_name)
+    before = [] if promoting else live_rules
+    after = list(res.canary)
+    changes = diff.field_changes({"rules": before}, {"rules": after})
+    assistant_id = str(obj["id"]) if obj else None
+    if not changes:
+        if live_canary is not None or after:
+            ctx.add(ResourceChange(address, KIND_CANARY, "canary", [NOOP], id=assistant_id))
+        return False
+    # Traffic moves only once what it moves to is in place: the versions its rules serve, and main
+    # (a promotion: if main's update fails, the canary and the version it promoted must stay).
+    pending = {c.address for c in ctx.changes if c.operations}
+    waits = [a for a in (res.address, *(f"{res.address}.version.{n}" for n in canary_rules.served(after)),
+                         rollout.promotion_address(res)) if a in pending]
+    # Traffic to a gated version rises only after its suite passed against it.
+    now = rollout.traffic(canary_rules.traffic_split(live_rules))
+    then = rollout.traffic(canary_rules.traffic_split(after))
+    for version in res.versions or ():
+        if version.name in version_ids:  # not main: main_version is never in the canary
+            gate = rollout.plan_gate(ctx, res, version, version_ids[version.name], assistant,
+                                     now.get(version.name, 0.0), then.get(version.name, 0.0))
+            waits += [gate] if gate else []
+    if not after:
+        ctx.add(ResourceChange(address, KIND_CANARY, "canary", [DELETE], id=assistant_id, changes=changes,
+                                 operations=[api.op_delete_canary(str(assistant))], depends_on=waits))
+        return True
+    body = canary_rules.body(res.canary, version_ids)
+    action = UPDATE if live_canary is not None else CREATE
+    ctx.add(ResourceChange(address, KIND_CANARY, "canary", [action], id=assistant_id, changes=changes,
+                             operations=[api.op_put_canary(assistant, body, live_canary is not None)],
+                             depends_on=waits))
+    return True
