@@ -44,7 +44,7 @@ def child(folder: Path) -> None:
 
 
 def prepare(folder: Path, n: int) -> None:
-    import scale  # type: ignore[import-not-found]  # bench/scale.py, on sys.path when run as a script
+    import account  # type: ignore[import-not-found]  # bench/account.py, on sys.path when run as a script
 
     from reconciler import live
     from reconciler.api.client import ApiClient
@@ -52,12 +52,12 @@ def prepare(folder: Path, n: int) -> None:
     from reconciler.manifest import load
 
     (folder / "manifests").mkdir()
-    scale.write_manifests(folder / "manifests", n)
+    account.write_manifests(folder / "manifests", n)
     app = EmulatorApp()
-    asyncio.run(scale.seed("http://emulator/v2", n, transport=app.async_transport()))
+    asyncio.run(account.seed("http://emulator/v2", n, transport=app.async_transport()))
 
     async def fetch() -> dict[str, object]:
-        async with ApiClient("http://emulator/v2", scale.KEY, transport=app.async_transport()) as client:
+        async with ApiClient("http://emulator/v2", account.KEY, transport=app.async_transport()) as client:
             state = await live.fetch_live(client, load([folder / "manifests"]))
         return dataclasses.asdict(state)
 

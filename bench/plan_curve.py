@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import account  # type: ignore[import-not-found]  # bench/account.py, next to this script
 import scale  # type: ignore[import-not-found]  # bench/scale.py, next to this script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,14 +71,13 @@ def main() -> int:
     latency = args.latency_ms / 1000
     points: list[dict[str, Any]] = []
     naive: dict[int, tuple[float, int]] = {}
-    state = tempfile.TemporaryDirectory()
-    emu = scale.seeded_emulator(max(args.n), Path(state.name))
+    emu = account.seeded_emulator(max(args.n))
     try:
         emu.faults(latency_ms=args.latency_ms)
         for n in sorted(args.n):
             with tempfile.TemporaryDirectory() as tmp:
                 folder = Path(tmp)
-                scale.write_manifests(folder, n)
+                account.write_manifests(folder, n)
                 times = [scale.plan_cli(folder, emu, args.parallelism)[0] for _ in range(args.runs)]
             requests = 3 + 2 * n
             points.append({"n": n, "plan_s": round(statistics.median(times), 3), "plan_min_s": round(min(times), 3),
@@ -90,7 +90,6 @@ def main() -> int:
             naive[n] = naive_script(emu, n)
     finally:
         emu.stop()
-        state.cleanup()
     cost = sum(s for s, _ in naive.values()) / sum(r for _, r in naive.values()) if naive else latency
     for p in points:
         measured = naive.get(p["n"])
@@ -115,7 +114,7 @@ def naive_script(emu: Any, n: int) -> tuple[float, int]:
     import telnyx
 
     emu.reset_stats()
-    client = telnyx.Telnyx(api_key=scale.KEY, base_url=emu.base_url, max_retries=0, timeout=60)
+    client = telnyx.Telnyx(api_key=account.KEY, base_url=emu.base_url, max_retries=0, timeout=60)
     import time
 
     t0 = time.perf_counter()

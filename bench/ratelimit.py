@@ -1,6 +1,6 @@
 """Plan and apply under a declared rate limit: requests sent, 429s, and time next to the rate bound.
 
-The emulator (its own process) is seeded with N assistants as in bench/scale.py (each with two named
+The emulator (its own process) is seeded with N assistants as in bench/account.py (each with two named
 versions and a canary, 100 shared tools, 20 MCP servers), then told to allow `--limit` requests per
 one-second window and to answer with `--latency-ms`. Over it `reconciler plan` and then `reconciler
 apply --auto-approve` of the 10% change run as subprocesses (whole process, start-up included).
@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import account  # type: ignore[import-not-found]  # bench/account.py, next to this script
 import httpx
-import scale  # type: ignore[import-not-found]  # bench/scale.py, next to this script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ def stats(emu: Any) -> dict[str, Any]:
 def run_cli(emu: Any, *argv: str) -> tuple[float, int, int, int]:
     """Wall time, exit code, requests answered and 429s of one reconciler command."""
     emu.reset_stats()
-    env = {**os.environ, "TELNYX_API_KEY": scale.KEY, "TELNYX_BASE_URL": emu.base_url}
+    env = {**os.environ, "TELNYX_API_KEY": account.KEY, "TELNYX_BASE_URL": emu.base_url}
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "reconciler", *argv], env=env, capture_output=True, cwd=ROOT)
     seconds = time.perf_counter() - t0
@@ -64,12 +64,12 @@ def main() -> int:
     parser.add_argument("--parallelism", type=int, default=16)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    emu = scale.Emulator()
+    emu = account.Emulator()
     try:
-        asyncio.run(scale.seed(emu.base_url, args.n))
+        asyncio.run(account.seed(emu.base_url, args.n))
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            scale.write_manifests(folder, args.n)
+            account.write_manifests(folder, args.n)
             emu.faults(latency_ms=args.latency_ms, rate_limit_per_s=args.limit)
             common = ["--parallelism", str(args.parallelism), str(folder)]
             plan = figures("plan", *run_cli(emu, "plan", "--detailed-exitcode", "--format", "json", *common),

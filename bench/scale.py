@@ -14,8 +14,8 @@ describe all of it, with 10% of the assistants changed, are written to a tempora
 - apply of the 10% change: wall time of the apply phase next to the bound of its dependency levels,
   sum over levels of ceil(width / parallelism) x latency.
 
-The account is built by the same requests in-process and handed to the emulator process as its
---state-file (seeding 1,000 assistants over loopback took minutes on a busy machine).
+The account (bench/account.py) is built by the same requests inside the emulator's process, before
+it listens.
 
 Usage: python bench/scale.py [--n 1000] [--latency-ms 50] [--parallelism 16] [--runs 3] [--skip-naive] [--json]
 """
@@ -34,128 +34,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-import httpx
+from account import (  # type: ignore[import-not-found]  # bench/account.py, next to this script
+    KEY,
+    MCPS,
+    TOOLS,
+    Emulator,
+    seeded_emulator,
+    write_manifests,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-OWNER = "managed-by:reconciler"
-KEY = "bench-key"
-TOOLS, MCPS = 100, 20
-
-
-class Emulator:
-    """`reconciler emulator` in a subprocess on a free loopback port."""
-
-    def __init__(self, state_file: Path | None = None) -> None:
-        more = ["--state-file", str(state_file)] if state_file is not None else []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "emulator", "--port", "0", *more],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # "emulator listening on http://127.0.0.1:PORT (...)"
-        self.url = line.split("listening on ")[1].split()[0]
-        self.base_url = f"{self.url}/v2"
-
-    def faults(self, **faults: Any) -> None:
-        httpx.post(f"{self.url}/_emulator/faults", json=faults, timeout=10).raise_for_status()
-
-    def reset_stats(self) -> None:
-        httpx.post(f"{self.url}/_emulator/reset", json={"stats_only": True}, timeout=10).raise_for_status()
-
-    def requests(self) -> int:
-        return int(httpx.get(f"{self.url}/_emulator/stats", timeout=10).json()["total"])
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
-def assistant_spec(i: int, changed: bool = False) -> dict[str, Any]:
-    return {
-        "model": "openai/gpt-4o",
-        "instructions": f"You are assistant {i}. Answer briefly and politely.",
-        "greeting": f"Hello from assistant {i}" + (", now changed" if changed else ""),
-        "voice_settings": {"voice": "Telnyx.KokoroTTS.af_heart"},
-        "telephony_settings": {"time_limit_secs": 900},
-        "tags": [f"team-{i % 7}", "bench"],
-    }
-
-
-VERSION_OVERLAYS = [("short", {"greeting": "Hi!"}), ("formal", {"greeting": "Good day."})]
-
-
-async def seed(base_url: str, n: int, concurrency: int = 32,
-               transport: httpx.AsyncBaseTransport | None = None) -> None:
-    """Create the account through plain HTTP, as someone would have built it by hand."""
-    slots = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {KEY}"}, transport=transport,
-                                 timeout=60, limits=httpx.Limits(max_connections=concurrency)) as http:
-        async def call(method: str, path: str, body: dict[str, Any]) -> Any:
-            async with slots:
-                r = await http.request(method, path, json=body)
-            r.raise_for_status()
-            return r.json()
-
-        tools = await asyncio.gather(*(call("POST", "/ai/tools", {
-            "type": "webhook", "display_name": f"tool-{t:03d}",
-            "webhook": {"name": f"tool_{t}", "description": "Looks something up", "url": f"https://x.example/{t}"},
-        }) for t in range(TOOLS)))
-        mcps = await asyncio.gather(*(call("POST", "/ai/mcp_servers", {
-            "name": f"mcp-{m:02d}", "type": "http", "url": f"https://mcp.example/{m}"}) for m in range(MCPS)))
-
-        async def one(i: int) -> None:
-            spec = assistant_spec(i)
-            body = {**spec, "name": f"bot-{i:04d}", "tags": [*spec["tags"], OWNER],
-                    "tool_ids": [tools[i % TOOLS]["id"]], "mcp_servers": [{"id": mcps[i % MCPS]["id"]}]}
-            created = await call("POST", "/ai/assistants", body)
-            vids = []
-            for vname, overlay in VERSION_OVERLAYS:
-                version = await call("POST", f"/ai/assistants/{created['id']}", {
-                    **{k: v for k, v in body.items() if k not in ("name", "tags")}, **overlay,
-                    "version_name": vname, "promote_to_main": False})
-                vids.append(version["version_id"])
-            await call("POST", f"/ai/assistants/{created['id']}/canary-deploys",
-                       {"versions": [{"version_id": v, "percentage": 5} for v in vids]})
-
-        await asyncio.gather(*(one(i) for i in range(n)))
-
-
-def seeded_emulator(n: int, folder: Path) -> Emulator:
-    """An emulator process whose account was seeded with `n` assistants by `seed`, through the same
-    requests but in-process (a 5,000-assistant account takes minutes over loopback on a busy machine);
-    the state reaches the process as its --state-file."""
-    from reconciler.emulator.app import EmulatorApp
-
-    app = EmulatorApp()
-    asyncio.run(seed("http://emulator/v2", n, transport=app.async_transport()))
-    state = folder / "emulator-state.json"
-    state.write_bytes(app.state.snapshot())
-    return Emulator(state)
-
-
-def write_manifests(folder: Path, n: int, changed_every: int = 10) -> None:
-    """The manifests describing the seeded account, every `changed_every`-th assistant changed."""
-    import yaml
-
-    docs: list[dict[str, Any]] = []
-    docs += [{"apiVersion": "reconciler/v1", "kind": "Tool", "metadata": {"name": f"tool-{t:03d}"},
-              "spec": {"type": "webhook", "webhook": {"name": f"tool_{t}", "description": "Looks something up",
-                                                      "url": f"https://x.example/{t}"}}} for t in range(TOOLS)]
-    docs += [{"apiVersion": "reconciler/v1", "kind": "McpServer", "metadata": {"name": f"mcp-{m:02d}"},
-              "spec": {"type": "http", "url": f"https://mcp.example/{m}"}} for m in range(MCPS)]
-    for i in range(n):
-        spec = assistant_spec(i, changed=i % changed_every == 0)
-        spec["shared_tools"] = [f"tool-{i % TOOLS:03d}"]
-        spec["mcp_servers"] = [{"server": f"mcp-{i % MCPS:02d}"}]
-        spec["versions"] = [{"name": v, "spec": o} for v, o in VERSION_OVERLAYS]
-        spec["canary"] = [{"version": v, "percentage": 5} for v, _ in VERSION_OVERLAYS]
-        docs.append({"apiVersion": "reconciler/v1", "kind": "Assistant", "metadata": {"name": f"bot-{i:04d}"},
-                     "spec": spec})
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    (folder / "all.yaml").write_text(yaml.dump_all(docs, Dumper=dumper, sort_keys=False))
 
 
 def plan_cli(folder: Path, emu: Emulator, parallelism: int) -> tuple[float, int, int, float]:
@@ -225,9 +115,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
     latency = args.latency_ms / 1000
-    state = tempfile.TemporaryDirectory()
     t0 = time.perf_counter()
-    emu = seeded_emulator(args.n, Path(state.name))
+    emu = seeded_emulator(args.n)
     seed_s = time.perf_counter() - t0
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -246,7 +135,6 @@ def main() -> int:
             _, after_code, _, _ = plan_cli(folder, emu, args.parallelism)
     finally:
         emu.stop()
-        state.cleanup()
     results = {
         "n": args.n, "latency_ms": args.latency_ms, "parallelism": args.parallelism, "seed_s": round(seed_s, 2),
         "plan_s": round(plan_s, 3), "plan_runs_s": [round(t, 3) for t in plan_times],
