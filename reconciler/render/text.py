@@ -4,8 +4,9 @@ document. Colour only when asked (the command asks when stdout is a terminal).""
 from __future__ import annotations
 
 import difflib
+import functools
 import json
-from typing import Any
+from typing import Any, Literal
 
 from reconciler.planning.plan import action_word
 
@@ -48,21 +49,53 @@ def is_long_text(before: Any, after: Any) -> bool:
 
 def line_diff(before: Any, after: Any) -> list[str]:
     """A long string's change as a line diff (`-`/`+` lines with a little context)."""
-    old = before.splitlines() if isinstance(before, str) else []
-    new = after.splitlines() if isinstance(after, str) else []
+    return list(_line_diff(before if isinstance(before, str) else "", after if isinstance(after, str) else ""))
+
+
+CONTEXT = 2  # unchanged lines shown around each change
+
+
+_Opcode = tuple[Literal["replace", "delete", "insert", "equal"], int, int, int, int]
+
+
+class _Trimmed(difflib.SequenceMatcher[str]):
+    """A matcher that aligns only the lines between the common first and last lines: difflib's
+    alignment is quadratic (worse with repeated lines), those lines need none, and a prompt with one
+    line changed is the common case. Grouping into hunks with context still sees the whole texts."""
+
+    def __init__(self, old: list[str], new: list[str]) -> None:
+        super().__init__(None, old, new)
+        self.old, self.new = old, new
+
+    def get_opcodes(self) -> list[_Opcode]:
+        old, new = self.old, self.new
+        same = min(len(old), len(new))
+        head = next((i for i in range(same) if old[i] != new[i]), same)
+        tail = next((i for i in range(same - head) if old[-1 - i] != new[-1 - i]), same - head)
+        middle = difflib.SequenceMatcher(None, old[head:len(old) - tail], new[head:len(new) - tail])
+        ops: list[_Opcode] = [("equal", 0, head, 0, head)] if head else []
+        ops += [(tag, i1 + head, i2 + head, j1 + head, j2 + head) for tag, i1, i2, j1, j2 in middle.get_opcodes()]
+        if tail:
+            ops.append(("equal", len(old) - tail, len(old), len(new) - tail, len(new)))
+        return ops
+
+
+@functools.lru_cache(maxsize=256)  # the markdown renderer may draw a change at several fold levels
+def _line_diff(before: str, after: str) -> tuple[str, ...]:
+    old, new = before.splitlines(), after.splitlines()
     out: list[str] = []
-    for line in difflib.unified_diff(old, new, lineterm="", n=2):
-        if line.startswith(("---", "+++")):
-            continue
-        if line.startswith("@@"):
-            # A fold marker only where lines were left out: before a hunk that does not start at the
-            # first line (a one-line text never shows one).
-            start = int(line.split()[1].lstrip("-").split(",")[0] or 1)
-            if out or start > 1:
-                out.append("...")
-            continue
-        out.append(line)
-    return out
+    for group in _Trimmed(old, new).get_grouped_opcodes(CONTEXT):
+        # A fold marker only where lines were left out: before a hunk that does not start at the
+        # first line (a one-line text never shows one).
+        if out or group[0][1] > 0:
+            out.append("...")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out.extend(" " + line for line in old[i1:i2])
+                continue
+            out.extend("-" + line for line in old[i1:i2])
+            out.extend("+" + line for line in new[j1:j2])
+    return tuple(out)
 
 
 # Longest value a text or markdown plan prints whole; the JSON plan always has every character.

@@ -8,7 +8,7 @@ from reconciler.model import SensitiveStr
 from reconciler.planning.plan import FieldChange, Plan, ResourceChange
 from reconciler.render.document import plan_document
 from reconciler.render.markdown import LIMIT, render_markdown
-from reconciler.render.text import render_text
+from reconciler.render.text import line_diff, render_text
 
 
 def doc(*changes: ResourceChange, warnings: list[str] | None = None) -> dict[str, Any]:
@@ -46,6 +46,15 @@ def test_long_strings_are_shown_as_a_line_diff() -> None:
     assert "-Always be brief." in text and "+Always be very brief." in text
     assert "End politely." in text.split("~ instructions:")[1]  # context lines
     assert "You are helpful.\\n" not in text  # not one escaped JSON string
+
+
+def test_a_line_diff_of_a_long_repetitive_text_shows_only_the_change_with_its_context() -> None:
+    lines = [f"rule {i % 7}" for i in range(3000)]  # repeated lines: the slow case for difflib
+    before, after = "\n".join(lines), "\n".join([*lines[:1500], "a new rule", *lines[1500:]])
+    assert line_diff(before, after) == ["...", " rule 0", " rule 1", "+a new rule", " rule 2", " rule 3"]
+    assert line_diff(after, before) == ["...", " rule 0", " rule 1", "-a new rule", " rule 2", " rule 3"]
+    assert line_diff("a\nb", "a\nb\nc") == [" a", " b", "+c"]  # no fold marker at the first line
+    assert line_diff("x\n" + before, "y\n" + before)[:3] == ["-x", "+y", " rule 0"]
 
 
 def test_sensitive_values_never_rendered() -> None:
