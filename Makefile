@@ -21,7 +21,7 @@ demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 4
 
 lint: install
 	$(BIN)/ruff check .
