@@ -34,7 +34,10 @@ MAX_SNIFF_BYTES = 64 * 1024 * 1024  # all files together; beyond it, no early pe
 _DOCUMENTS = re.compile(r"^---", re.MULTILINE)
 _KIND = re.compile(r"^kind:[ \t]*[\"']?(\w+)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
 # The first `name:` of the block under a top-level `metadata:`, block style as manifests are written.
-_NAME = re.compile(r"^metadata:[ \t]*\n(?:[ \t]+.*\n|[ \t]*\n)*?[ \t]+name:[ \t]*[\"']?([^\"'#\n]*?)[\"']?[ \t]*"
+# Each line of the block can match one way only (`[ \t][^\n]*\n` or an empty line): with two ways per
+# leading blank, a block without `name:` took time exponential in its lines before the loader could
+# say what is wrong with it.
+_NAME = re.compile(r"^metadata:[ \t]*\n(?:[ \t][^\n]*\n|\n)*?[ \t]+name:[ \t]*[\"']?([^\"'#\n]*?)[\"']?[ \t]*"
                    r"(?:#.*)?$", re.MULTILINE)
 _VERSIONED = re.compile(r"^[ \t]+(?:versions|canary):", re.MULTILINE)
 _ENVIRONMENTS = re.compile(r"^[ \t]+environments:", re.MULTILINE)

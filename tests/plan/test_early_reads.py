@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from reconciler import early
 from reconciler.cli import main
 from tests.support.emulator import Emulator
 from tests.support.manifests import write
+from tests.support.paths import REPO
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -52,6 +55,16 @@ def test_the_quick_look_finds_the_versioned_assistants(tmp_path: Path) -> None:
     os.symlink(outside, tmp_path / "link.yaml")
     assert early.sniff([str(tmp_path)]) == frozenset({"bot-a", "bot-b", "bot-c", "bot-e"})
     assert early.sniff([str(tmp_path / "a.yaml")]) == frozenset({"bot-a"})
+
+
+def test_the_quick_look_takes_linear_time_on_a_metadata_block_without_a_name(tmp_path: Path) -> None:
+    # The loader reports the missing name; the quick look before it must not hang on the block (it
+    # once took time exponential in its lines). A subprocess, so a hang is a failure, not a stuck suite.
+    lines = "".join(f"    - spec.field_{i}\n" for i in range(60))
+    write(tmp_path, "bot.yaml", f"kind: Assistant\nmetadata:\n  ignore_changes:\n{lines}spec:\n  versions: []\n")
+    code = f"from reconciler import early; print(sorted(early.sniff([{str(tmp_path)!r}]) or []))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
 
 
 def test_no_early_read_when_an_environment_could_choose_the_connection(tmp_path: Path) -> None:
