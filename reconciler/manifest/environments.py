@@ -20,14 +20,14 @@ import copy
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import ConfigError, ManifestProblem
 from reconciler.kinds import DEFAULT_OWNER_TAG
 from reconciler.manifest.checks import merge_overlay
 from reconciler.manifest.schema import did_you_mean
-from reconciler.manifest.yamlpos import Document, Path, Pos
+from reconciler.manifest.yamlpos import Document, Path, Pos, Positions
 from reconciler.model import EnvironmentSpec
 from reconciler.tree import dotted, map_strings
 
@@ -164,13 +164,18 @@ def for_environment(doc: Document, s: Settings, problems: list[ManifestProblem]
     if not isinstance(spec, dict) or ("overlays" not in data and not (isinstance(meta, dict) and "environments" in meta)
                                       and "${var:" not in repr(spec)):
         return doc, frozenset()  # nothing to do: the common case costs one repr
-    values, keys = doc.values, doc.keys
     overlay = overlays.get(s.environment) if isinstance(overlays, dict) and s.environment else None
+    out = doc.replaced()
     if isinstance(overlay, dict):
-        values, keys = dict(values), dict(keys)
-        _move_positions(values, keys, spec, overlay, ("overlays", str(s.environment)), ("spec",))
+        base, where = spec, ("overlays", str(s.environment))
+
+        def moved() -> Positions:  # only when a problem must be placed: see yamlfast.py
+            values, keys = dict(doc.values), dict(doc.keys)
+            _move_positions(values, keys, base, overlay, where, ("spec",))
+            return values, keys
+
+        out = doc.replaced(locate=moved)
         spec = merge_overlay(spec, overlay)
-    out = replace(doc, values=values, keys=keys)
     unresolved: set[Path] = set()
     spec = _Substitution(s, out, problems, unresolved).value(spec, ("spec",))
     new = {k: v for k, v in data.items() if k != "overlays"}

@@ -14,6 +14,7 @@ from typing import Any
 
 from reconciler import canary as canary_rules
 from reconciler.errors import ConfigError, ManifestError, ManifestProblem
+from reconciler.gcpause import paused_gc
 from reconciler.kinds import MANIFEST_KINDS as KINDS
 from reconciler.manifest import environments
 from reconciler.manifest import files as files_mod
@@ -21,7 +22,8 @@ from reconciler.manifest.checks import Declared, cross_checks, document_checks
 from reconciler.manifest.limits import MAX_MANIFEST_BYTES
 from reconciler.manifest.resolve import Resolver, unset_paths, with_env_values
 from reconciler.manifest.schema import did_you_mean, findings, missing_key, to_problem
-from reconciler.manifest.yamlpos import Budget, Document, Path, load_documents
+from reconciler.manifest.yamlfast import documents as load_documents
+from reconciler.manifest.yamlpos import Budget, Document, Path
 from reconciler.model import (
     DesiredResource,
     DesiredState,
@@ -35,6 +37,7 @@ from reconciler.model import (
 )
 
 SUFFIXES = (".yaml", ".yml")
+VERSIONS: Path = ("spec", "versions")  # each version's position is part of the desired state
 
 
 @dataclass
@@ -70,15 +73,16 @@ def read_manifests(
 
     `environment` chooses one of the Project's environments (required when it declares any; a
     ConfigError otherwise): its overlays, its variables, its owner tag."""
-    read = _read(paths, root)
-    try:
-        s = environments.settings(read.project, read.environments, environment)
-    except ConfigError:
-        if read.problems:  # a file that cannot be read may be the Project declaring --env: say why first
-            raise ManifestError(read.problems) from None
-        raise
-    problems = list(read.problems)
-    state = _build(read, s, os.environ if environ is None else environ, problems, allow_unset_env)
+    with paused_gc():
+        read = _read(paths, root)
+        try:
+            s = environments.settings(read.project, read.environments, environment)
+        except ConfigError:
+            if read.problems:  # a file that cannot be read may be the Project declaring --env: say why first
+                raise ManifestError(read.problems) from None
+            raise
+        problems = list(read.problems)
+        state = _build(read, s, os.environ if environ is None else environ, problems, allow_unset_env)
     if problems:
         raise ManifestError(problems)
     return LoadResult(state, read.files)
@@ -90,17 +94,18 @@ def read_every_environment(
 ) -> dict[str | None, LoadResult]:
     """`read_manifests` for every environment the Project declares (the key None when it declares
     none), reading the files once. A problem found in some environments only says in which."""
-    read = _read(paths, root)
-    env = os.environ if environ is None else environ
-    names: list[str | None] = [e.name for e in read.environments] or [None]
-    found: dict[str | None, list[ManifestProblem]] = {}
-    out: dict[str | None, LoadResult] = {}
-    for name in names:
-        problems: list[ManifestProblem] = []
-        state = _build(read, environments.settings(read.project, read.environments, name), env, problems,
-                       allow_unset_env)
-        found[name] = problems
-        out[name] = LoadResult(state, read.files)
+    with paused_gc():
+        read = _read(paths, root)
+        env = os.environ if environ is None else environ
+        names: list[str | None] = [e.name for e in read.environments] or [None]
+        found: dict[str | None, list[ManifestProblem]] = {}
+        out: dict[str | None, LoadResult] = {}
+        for name in names:
+            problems: list[ManifestProblem] = []
+            state = _build(read, environments.settings(read.project, read.environments, name), env, problems,
+                           allow_unset_env)
+            found[name] = problems
+            out[name] = LoadResult(state, read.files)
     every = set.intersection(*(set(p) for p in found.values()))
     problems = list(read.problems) + sorted(every, key=str)
     for name, own in found.items():
@@ -141,7 +146,7 @@ def _read(paths: Sequence[str | os.PathLike[str]], root: str | os.PathLike[str] 
         except files_mod.Refused as exc:
             problems.append(ManifestProblem(label, 1, 1, f"this manifest {exc}"))
             continue
-        docs, found = load_documents(text, label, budget)
+        docs, found = load_documents(text, label, budget, early=(VERSIONS,))
         problems.extend(found)
         documents.extend(docs)
     # The first Project rules (cross_checks reports any other): it says which environments exist.
@@ -298,7 +303,7 @@ def _resource(doc: Document, kind: str, spec: dict[str, Any]) -> DesiredResource
                 VersionSpec(
                     name=e["name"],
                     overlay=e["spec"],
-                    source=SourcePos(doc.file, *doc.pos(("spec", "versions", i))),
+                    source=SourcePos(doc.file, *doc.pos((*VERSIONS, i))),
                     gate=_gate(e.get("gate")),
                 )
                 for i, e in enumerate(entries)

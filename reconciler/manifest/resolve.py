@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from reconciler.errors import ManifestProblem
@@ -39,7 +38,7 @@ def with_env_values(doc: Document, env: Mapping[str, str]) -> Document:
             return [values(v) for v in node]
         return node
 
-    return replace(doc, data={**data, "spec": values(data["spec"])})
+    return doc.replaced(data={**data, "spec": values(data["spec"])})
 
 
 def unset_paths(doc: Document, env: Mapping[str, str]) -> frozenset[Path]:

@@ -15,7 +15,7 @@ Choices that differ from `yaml.safe_load`, each on purpose:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -32,20 +32,57 @@ Path = tuple[PathKey, ...]
 Pos = tuple[int, int]  # 1-based line and column
 
 
-@dataclass
-class Document:
-    """One YAML document of one file, with the position of every node by path."""
+Positions = tuple[dict[Path, Pos], dict[Path, Pos]]  # of every value, of every mapping key
 
-    file: str
-    data: Any
-    start: Pos
-    values: dict[Path, Pos] = field(default_factory=dict)
-    keys: dict[Path, Pos] = field(default_factory=dict)
+
+class Document:
+    """One YAML document of one file, with the position of every node by path.
+
+    The positions may be found only when first asked for (`locate`, see yamlfast.py): a valid
+    document never needs them, so they are not recorded while loading it."""
+
+    def __init__(self, file: str, data: Any, start: Pos, values: dict[Path, Pos] | None = None,
+                 keys: dict[Path, Pos] | None = None, *, locate: Callable[[], Positions] | None = None,
+                 early: dict[Path, Pos] | None = None) -> None:
+        self.file = file
+        self.data = data
+        self.start = start
+        self.early = early or {}  # positions of some values known before the others are located
+        self._positions: Positions | None = None
+        self._locate = locate
+        if locate is None:
+            self._positions = ({} if values is None else values, {} if keys is None else keys)
+
+    def _located(self) -> Positions:
+        if self._positions is None:
+            assert self._locate is not None
+            self._positions, self._locate = self._locate(), None
+        return self._positions
+
+    @property
+    def values(self) -> dict[Path, Pos]:
+        """Position of each value (mapping, list or scalar) by its path."""
+        return self._located()[0]
+
+    @property
+    def keys(self) -> dict[Path, Pos]:
+        """Position of each mapping key by the path of the value it introduces."""
+        return self._located()[1]
+
+    def replaced(self, *, data: Any = None, locate: Callable[[], Positions] | None = None) -> Document:
+        """A copy with other data and/or positions found by `locate` (else this one's, shared)."""
+        out = Document(self.file, self.data if data is None else data, self.start,
+                       early=self.early if locate is None else None)  # other positions: `early` may be wrong
+        out._positions, out._locate = (self._positions, self._locate) if locate is None else (None, locate)
+        return out
 
     def pos(self, path: Path) -> Pos:
         """Position of the value at `path`, or of its nearest ancestor that exists."""
+        if path in self.early:
+            return self.early[path]
+        values = self.values
         for cut in range(len(path), -1, -1):
-            found = self.values.get(path[:cut])
+            found = values.get(path[:cut])
             if found is not None:
                 return found
         return self.start
@@ -85,6 +122,7 @@ class _Builder:
 
     def __init__(self, doc: Document, problems: list[ManifestProblem], budget: Budget) -> None:
         self.doc = doc
+        self.values, self.keys = doc.values, doc.keys  # bound once: written for every node
         self.problems = problems
         self.budget = budget
         self.built = 0
@@ -93,7 +131,7 @@ class _Builder:
 
     def build(self, node: Node, path: Path) -> Any:
         mark = node.start_mark
-        self.doc.values[path] = (mark.line + 1, mark.column + 1)
+        self.values[path] = (mark.line + 1, mark.column + 1)
         self.built += 1
         self.budget.built += 1
         if self.built > MAX_BUILT_NODES:
@@ -136,7 +174,7 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 self.problems.append(self.doc.problem(path, "mapping keys must be plain strings"))
                 continue
-            if key_node.tag not in _KEY_TAGS:
+            if key_node.tag not in KEY_TAGS:
                 kmark = key_node.start_mark
                 self.problems.append(ManifestProblem(self.doc.file, kmark.line + 1, kmark.column + 1,
                                                      yamlsafe.unsupported(key_node.tag)))
@@ -145,7 +183,7 @@ class _Builder:
             child = (*path, key)
             kmark = key_node.start_mark
             if key in out:
-                first = self.doc.keys[child]
+                first = self.keys[child]
                 self.problems.append(
                     ManifestProblem(
                         self.doc.file,
@@ -155,7 +193,7 @@ class _Builder:
                     )
                 )
                 continue
-            self.doc.keys[child] = (kmark.line + 1, kmark.column + 1)
+            self.keys[child] = (kmark.line + 1, kmark.column + 1)
             out[key] = self.build(value_node, child)
         for key, value in merged.items():
             out.setdefault(key, value)  # keys written here override those merged in
@@ -168,7 +206,7 @@ class _Builder:
             if key_node.tag == MERGE:
                 sources += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
         merged: dict[str, Any] = {}
-        own = self.doc.values[path]
+        own = self.values[path]
         for source in sources:
             if not isinstance(source, MappingNode):
                 self.problems.append(self.doc.problem(path, "a << merge key needs a mapping"))
@@ -176,11 +214,11 @@ class _Builder:
             # Built before this mapping's own keys, which then record their own (later) positions.
             for key, value in self.build(source, path).items():
                 merged.setdefault(key, value)
-        self.doc.values[path] = own
+        self.values[path] = own
         return merged
 
 
-_KEY_TAGS = frozenset({yamlsafe.STR, yamlsafe.NULL, yamlsafe.BOOL, yamlsafe.INT, yamlsafe.FLOAT,
+KEY_TAGS = frozenset({yamlsafe.STR, yamlsafe.NULL, yamlsafe.BOOL, yamlsafe.INT, yamlsafe.FLOAT,
                        yamlsafe.TIMESTAMP})
 
 
@@ -199,10 +237,7 @@ def load_documents(text: str, file: str, budget: Budget | None = None
     documents: list[Document] = []
     loader = yamlsafe.loader(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
+        for node in yamlsafe.document_nodes(loader):
             mark = node.start_mark
             doc = Document(file=file, data=None, start=(mark.line + 1, mark.column + 1))
             # Without aliases the graph is a tree: its size is what was composed and the builder

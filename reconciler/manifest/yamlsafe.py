@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import yaml
@@ -116,6 +116,14 @@ def loader(text: str) -> FastLoader | BoundedLoader:
     """The loader for `text`: libyaml's composer when the text is small (MAX_FAST_COMPOSE_CHARS, so
     at most ~130,000 nodes), else the bounded one. Both build the same node graph."""
     return FastLoader(text) if len(text) <= MAX_FAST_COMPOSE_CHARS else BoundedLoader(text)
+
+
+def document_nodes(loader: FastLoader | BoundedLoader) -> Iterator[Node]:
+    """The root node of each document of the stream (YAML errors raised as the loader meets them)."""
+    while loader.check_node():
+        node = loader.get_node()
+        if node is not None:
+            yield node
 
 
 def oversized(root: Node, max_values: int, max_depth: int) -> tuple[Node, str] | None:

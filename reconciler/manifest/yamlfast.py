@@ -1,0 +1,131 @@
+"""YAML documents fast: the values of a plain file without recording positions, which are found
+again (by yamlpos, from the same text) only when a problem must be reported.
+
+Recording the line and column of every node is half the cost of loading a valid file, and a valid
+document never needs them. So a file is first built here, with exactly yamlpos's rules, but
+without the position maps; anything this path does not handle the same way as yamlpos, or that
+yamlpos would report (a duplicate key, an alias or merge key, a tag or value it refuses, a limit,
+a syntax error, a control character) makes it give up on the whole file, which yamlpos then
+loads as before. Either way the documents, values and every message are yamlpos's own.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.errors import ManifestProblem
+from reconciler.manifest import yamlsafe
+from reconciler.manifest.limits import MAX_BUILT_NODES, MAX_BUILT_NODES_TOTAL, MAX_DEPTH
+from reconciler.manifest.yamlpos import KEY_TAGS, Budget, Document, Path, Pos, Positions, load_documents
+
+_PLAIN = (yamlsafe.STR, yamlsafe.TIMESTAMP)  # scalars whose value is their text (yamlsafe.scalar)
+_COLLECTIONS = (yamlsafe.MAP, yamlsafe.SEQ)
+
+
+class _GiveUp(Exception):
+    """This file is yamlpos's to load (it may hold something to report)."""
+
+
+def documents(text: str, file: str, budget: Budget | None = None, early: tuple[Path, ...] = ()
+              ) -> tuple[list[Document], list[ManifestProblem]]:
+    """yamlpos.load_documents, with the positions found only when first asked for, except those of
+    the items of the lists at the paths `early` (needed whatever the problems: a version's source)."""
+    budget = budget if budget is not None else Budget()
+    fast = _plain_documents(text, file, budget, early)
+    return (fast, []) if fast is not None else load_documents(text, file, budget)
+
+
+class _Source:
+    """One file's text, loaded again with positions (once, for all its documents) when one of them
+    is first asked where something is."""
+
+    def __init__(self, text: str, file: str) -> None:
+        self.text: str | None = text
+        self.file = file
+        self.found: list[Positions] = []
+
+    def positions(self, index: int) -> Positions:
+        if self.text is not None:
+            docs, _ = load_documents(self.text, self.file)
+            self.found = [(d.values, d.keys) for d in docs]
+            self.text = None
+        # The same text gives the same documents; the fallback is never expected to be used.
+        return self.found[index] if index < len(self.found) else ({}, {})
+
+
+def _plain_documents(text: str, file: str, budget: Budget, early: tuple[Path, ...]) -> list[Document] | None:
+    """The documents of `text` with lazy positions, or None when yamlpos must load it."""
+    if yamlsafe.first_non_printable(text) is not None or "<<" in text:
+        return None
+    source = _Source(text, file)
+    out: list[Document] = []
+    built = 0
+    loader = yamlsafe.loader(text)
+    try:
+        for node in yamlsafe.document_nodes(loader):
+            if loader.aliases:
+                return None  # yamlpos measures what aliases expand to before building
+            counter = [1]  # the root: yamlpos counts every value built (keys are not values)
+            data = _build(node, 0, counter)
+            if counter[0] > MAX_BUILT_NODES:
+                return None
+            built += counter[0]
+            if budget.built + built > MAX_BUILT_NODES_TOTAL:
+                return None
+            if data is not None:
+                mark = node.start_mark
+                out.append(Document(file, data, (mark.line + 1, mark.column + 1),
+                                    locate=partial(source.positions, len(out)), early=_items(node, early)))
+    except (_GiveUp, yaml.YAMLError):
+        return None
+    finally:
+        loader.dispose()
+    budget.built += built
+    return out
+
+
+def _build(node: Node, depth: int, counter: list[int]) -> Any:
+    """yamlpos._Builder.build for a node graph without aliases or merge keys, giving up where that
+    would record a problem."""
+    if type(node) is ScalarNode:
+        if node.tag in _PLAIN:
+            return node.value
+        value, problem = yamlsafe.scalar(node)
+        if problem is not None:
+            raise _GiveUp
+        return value
+    if node.tag not in _COLLECTIONS or depth >= MAX_DEPTH:
+        raise _GiveUp
+    depth += 1
+    items = node.value
+    counter[0] += len(items)
+    if type(node) is SequenceNode:
+        return [_build(item, depth, counter) for item in items]
+    if type(node) is not MappingNode:
+        raise _GiveUp
+    out: dict[str, Any] = {}
+    for key_node, value_node in items:
+        if type(key_node) is not ScalarNode or key_node.tag not in KEY_TAGS:
+            raise _GiveUp
+        key = str(key_node.value)
+        if key in out:
+            raise _GiveUp  # a duplicate key: reported at both places
+        out[key] = _build(value_node, depth, counter)
+    return out
+
+
+def _items(root: Node, lists: tuple[Path, ...]) -> dict[Path, Pos]:
+    """The positions of the items of the lists at `lists` (paths of mapping keys from the root)."""
+    out: dict[Path, Pos] = {}
+    for path in lists:
+        node: Node | None = root
+        for key in path:
+            node = next((v for k, v in node.value if k.value == key), None) if type(node) is MappingNode else None
+        if type(node) is SequenceNode:
+            for i, item in enumerate(node.value):
+                out[(*path, i)] = (item.start_mark.line + 1, item.start_mark.column + 1)
+    return out

@@ -1,0 +1,75 @@
+"""The fast loader (values first, positions on demand) must give exactly yamlpos's documents: the same
+values, the same positions once asked for, the same problems, on every file it takes or gives up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.manifest.limits import MAX_DEPTH
+from reconciler.manifest.yamlfast import documents
+from reconciler.manifest.yamlpos import Budget, Document, load_documents
+from tests.support.paths import EXAMPLES
+
+HERE = Path(__file__).parent
+
+TEXTS = {
+    "plain": "a: 1\nb: [x, 2.5, true, null, ~]\nc: {d: 2021-01-01, on: yes, 1: one}\n",
+    "several documents": "a: 1\n---\n---\nnull\n---\n- x\n- {y: z}\n",
+    "empty": "",
+    "comment only": "# nothing\n",
+    "scalar document": "just text\n",
+    "alias": "a: &x {b: 1}\nc: *x\n",
+    "merge key": "base: &b {x: 1}\nthis:\n  <<: *b\n  y: 2\n",
+    "duplicate key": "a: 1\nb: 2\na: 3\n",
+    "bad tag": "a: !custom x\n",
+    "bad int": "a: !!int x\n",
+    "huge number": "a: 1e400\n",
+    "complex key": "? [a, b]\n: 1\n",
+    "binary": "a: !!binary aGk=\n",
+    "seq tag on a mapping": "a: !!seq {b: 1}\n",
+    "syntax error late": "a: 1\n---\nb: [unclosed\n",
+    "tab indent": "a:\n\tb: 1\n",
+    "control character": "a: \x01\n",
+    "deep": "a: " + "[" * (MAX_DEPTH + 2) + "]" * (MAX_DEPTH + 2) + "\n",
+    "quoted keys and values": "'a': \"1\"\n\"b\": '2021-01-01'\n",
+    "star in a string": "a: '*not an alias*'\n",
+    "null key": "~: 1\nnull: 2\n",
+}
+
+
+def _same(fast: list[Document], slow: list[Document]) -> None:
+    assert [(d.file, d.data, d.start) for d in fast] == [(d.file, d.data, d.start) for d in slow]
+    assert [(d.values, d.keys) for d in fast] == [(d.values, d.keys) for d in slow]
+
+
+@pytest.mark.parametrize("name", sorted(TEXTS))
+def test_same_documents_as_yamlpos(name: str) -> None:
+    text = TEXTS[name]
+    fast_budget, slow_budget = Budget(), Budget()
+    fast, fast_problems = documents(text, "f.yaml", fast_budget)
+    slow, slow_problems = load_documents(text, "f.yaml", slow_budget)
+    assert fast_problems == slow_problems
+    assert fast_budget.built == slow_budget.built
+    _same(fast, slow)
+
+
+FILES = sorted([*EXAMPLES.glob("*.yaml"), *(HERE / "invalid").glob("*.yaml"), *(HERE / "current_era").glob("*.yaml")])
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_same_documents_on_the_project_files(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    fast, fast_problems = documents(text, str(path))
+    slow, slow_problems = load_documents(text, str(path))
+    assert fast_problems == slow_problems
+    _same(fast, slow)
+
+
+def test_positions_asked_for_later_are_each_documents_own() -> None:
+    text = "a: 1\n---\nb:\n  c: [x, y]\n"
+    fast, _ = documents(text, "f.yaml")
+    assert fast[1].pos(("b", "c", 1)) == (4, 10)
+    assert fast[0].key_pos(("a",)) == (1, 1)
+    assert fast[0].pos(("b",)) == (1, 1)  # not of this document: its start
