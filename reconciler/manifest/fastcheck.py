@@ -90,7 +90,7 @@ class Compiler:
         if "type" in s:
             types = s["type"] if isinstance(s["type"], list) else [s["type"]]
             fns = [_TYPES[t] for t in types]
-            checks.append(lambda x: any(f(x) for f in fns))
+            checks.append(fns[0] if len(fns) == 1 else _any(fns))
         if "enum" in s:
             checks.append(_enum(list(s["enum"])))
         if "const" in s:
@@ -169,14 +169,15 @@ class Compiler:
 
             out.append(check_props)
         if required:
-            out.append(lambda x: not isinstance(x, dict) or all(k in x for k in required))
+            needed = frozenset(required)
+            out.append(lambda x: not isinstance(x, dict) or needed <= x.keys())
         return out
 
     def _array(self, s: dict[str, Any], ctx: Any) -> list[Check]:
         out: list[Check] = []
         if "items" in s:
             item = self.compile(s["items"], ctx)
-            out.append(lambda x: not isinstance(x, list) or all(item(v) for v in x))
+            out.append(lambda x: not isinstance(x, list) or _every(item, x))
         if "minItems" in s:
             n = s["minItems"]
             out.append(lambda x: not isinstance(x, list) or len(x) >= n)
@@ -224,12 +225,36 @@ def _bound(ok: Callable[[Any, Any], bool], bound: Any) -> Check:
     return lambda x: not is_number(x) or ok(x, bound)
 
 
+# Plain loops rather than all()/any() over a generator: these run for every node of every document.
+def _every(f: Check, items: list[Any]) -> bool:
+    for v in items:  # noqa: SIM110  (see above)
+        if not f(v):
+            return False
+    return True
+
+
 def _all(fns: list[Check]) -> Check:
-    return lambda x: all(f(x) for f in fns)
+    if len(fns) == 2:
+        first, second = fns
+        return lambda x: first(x) and second(x)
+
+    def check(x: Any) -> bool:
+        for f in fns:  # noqa: SIM110
+            if not f(x):
+                return False
+        return True
+
+    return check
 
 
 def _any(fns: list[Check]) -> Check:
-    return lambda x: any(f(x) for f in fns)
+    def check(x: Any) -> bool:
+        for f in fns:  # noqa: SIM110
+            if f(x):
+                return True
+        return False
+
+    return check
 
 
 def _one(fns: list[Check]) -> Check:

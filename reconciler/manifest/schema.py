@@ -159,7 +159,8 @@ def without_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         out = None
         for key, item in value.items():
-            new = without_nulls(item) if item is not None else None
+            # Only containers can change: a scalar is its own result (no call for each of them).
+            new = without_nulls(item) if isinstance(item, dict | list) else item
             if item is None or new is not item:
                 if out is None:
                     out = {k: v for k, v in value.items()}
@@ -169,7 +170,7 @@ def without_nulls(value: Any) -> Any:
                     out[key] = new
         return value if out is None else out
     if isinstance(value, list):
-        items = [without_nulls(v) for v in value]
+        items = [without_nulls(v) if isinstance(v, dict | list) else v for v in value]
         return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 

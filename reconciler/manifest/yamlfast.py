@@ -11,6 +11,7 @@ loads as before. Either way the documents, values and every message are yamlpos'
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Any
 
@@ -19,7 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import ManifestProblem
 from reconciler.manifest import yamlsafe
-from reconciler.manifest.limits import MAX_BUILT_NODES, MAX_BUILT_NODES_TOTAL, MAX_DEPTH
+from reconciler.manifest.limits import MAX_BUILT_NODES, MAX_BUILT_NODES_TOTAL, MAX_DEPTH, MAX_FAST_COMPOSE_CHARS
 from reconciler.manifest.yamlpos import KEY_TAGS, Budget, Document, Path, Pos, Positions, load_documents
 
 _PLAIN = (yamlsafe.STR, yamlsafe.TIMESTAMP)  # scalars whose value is their text (yamlsafe.scalar)
@@ -61,31 +62,67 @@ def _plain_documents(text: str, file: str, budget: Budget, early: tuple[Path, ..
     """The documents of `text` with lazy positions, or None when yamlpos must load it."""
     if yamlsafe.first_non_printable(text) is not None or "<<" in text:
         return None
+    pieces = _pieces(text)
+    if pieces is None:
+        return None
     source = _Source(text, file)
     out: list[Document] = []
     built = 0
-    loader = yamlsafe.loader(text)
-    try:
-        for node in yamlsafe.document_nodes(loader):
-            if loader.aliases:
-                return None  # yamlpos measures what aliases expand to before building
-            counter = [1]  # the root: yamlpos counts every value built (keys are not values)
-            data = _build(node, 0, counter)
-            if counter[0] > MAX_BUILT_NODES:
-                return None
-            built += counter[0]
-            if budget.built + built > MAX_BUILT_NODES_TOTAL:
-                return None
-            if data is not None:
-                mark = node.start_mark
-                out.append(Document(file, data, (mark.line + 1, mark.column + 1),
-                                    locate=partial(source.positions, len(out)), early=_items(node, early)))
-    except (_GiveUp, yaml.YAMLError):
-        return None
-    finally:
-        loader.dispose()
+    for piece, lines in pieces:
+        loader = yamlsafe.loader(piece)
+        try:
+            for node in yamlsafe.document_nodes(loader):
+                if loader.aliases:
+                    return None  # yamlpos measures what aliases expand to before building
+                counter = [1]  # the root: yamlpos counts every value built (keys are not values)
+                data = _build(node, 0, counter)
+                if counter[0] > MAX_BUILT_NODES:
+                    return None
+                built += counter[0]
+                if budget.built + built > MAX_BUILT_NODES_TOTAL:
+                    return None
+                if data is not None:
+                    mark = node.start_mark
+                    out.append(Document(file, data, (mark.line + 1 + lines, mark.column + 1),
+                                        locate=partial(source.positions, len(out)),
+                                        early=_items(node, early, lines)))
+        except (_GiveUp, yaml.YAMLError):
+            return None
+        finally:
+            loader.dispose()
     budget.built += built
     return out
+
+
+# A line that starts a document: libyaml's scanner reads `---` and a blank at column 0 as one
+# wherever it is (ending a plain or block scalar, an error inside a quoted one or a flow collection).
+_DOCUMENT_START = re.compile(r"^---(?=[ \t\n]|\Z)", re.MULTILINE)
+
+
+def _pieces(text: str) -> list[tuple[str, int]] | None:
+    """`text` cut at document starts into pieces of at most MAX_FAST_COMPOSE_CHARS (libyaml's
+    composer then builds one piece's graph at a time, as yamlsafe allows), each with the number of
+    lines before it; None when that cannot be done exactly (a document over the size, a directive,
+    which applies to the next document, or line breaks other than \\n, which the count would miss).
+    A cut that was not a document boundary to libyaml leaves a piece it cannot parse: yamlpos then."""
+    if len(text) <= MAX_FAST_COMPOSE_CHARS:
+        return [(text, 0)]
+    if text.startswith("%") or "\n%" in text or any(c in text for c in "\r\x85\u2028\u2029"):
+        return None
+    cuts = [m.start() for m in _DOCUMENT_START.finditer(text) if m.start()] + [len(text)]
+    pieces: list[tuple[str, int]] = []
+    start = line = 0
+    previous = 0
+    for i, cut in enumerate(cuts):
+        if cut - previous > MAX_FAST_COMPOSE_CHARS:
+            return None  # one document larger than libyaml's composer may build
+        last = i == len(cuts) - 1
+        if last or cuts[i + 1] - start > MAX_FAST_COMPOSE_CHARS:
+            pieces.append((text[start:cut], line))
+            line += text.count("\n", start, cut)
+            start = cut
+        previous = cut
+    return pieces
 
 
 def _build(node: Node, depth: int, counter: list[int]) -> Any:
@@ -118,8 +155,9 @@ def _build(node: Node, depth: int, counter: list[int]) -> Any:
     return out
 
 
-def _items(root: Node, lists: tuple[Path, ...]) -> dict[Path, Pos]:
-    """The positions of the items of the lists at `lists` (paths of mapping keys from the root)."""
+def _items(root: Node, lists: tuple[Path, ...], lines: int) -> dict[Path, Pos]:
+    """The positions of the items of the lists at `lists` (paths of mapping keys from the root), in a
+    piece that starts after `lines` lines."""
     out: dict[Path, Pos] = {}
     for path in lists:
         node: Node | None = root
@@ -127,5 +165,5 @@ def _items(root: Node, lists: tuple[Path, ...]) -> dict[Path, Pos]:
             node = next((v for k, v in node.value if k.value == key), None) if type(node) is MappingNode else None
         if type(node) is SequenceNode:
             for i, item in enumerate(node.value):
-                out[(*path, i)] = (item.start_mark.line + 1, item.start_mark.column + 1)
+                out[(*path, i)] = (item.start_mark.line + 1 + lines, item.start_mark.column + 1)
     return out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.manifest.limits import MAX_DEPTH
+from reconciler.manifest.limits import MAX_DEPTH, MAX_FAST_COMPOSE_CHARS
 from reconciler.manifest.yamlfast import documents
 from reconciler.manifest.yamlpos import Budget, Document, load_documents
 from tests.support.paths import EXAMPLES
@@ -65,6 +65,37 @@ def test_same_documents_on_the_project_files(path: Path) -> None:
     slow, slow_problems = load_documents(text, str(path))
     assert fast_problems == slow_problems
     _same(fast, slow)
+
+
+def _large(docs: int) -> str:
+    return "".join(f"---\nkind: Assistant\nmetadata: {{name: a{i}}}\nspec:\n"
+                   "  versions:\n    - {name: v, spec: {}}\n"
+                   f"  greeting: |\n    line one\n    --- not a document start\n  note: '{'x' * 200}'\n"
+                   for i in range(docs))
+
+
+LARGE = {
+    "many documents": _large(2_000),
+    "many documents, no marker first": "kind: first\n" + _large(2_000),
+    "one document too large to compose at once": "a:\n" + "".join(f"  k{i}: {'v' * 100}\n" for i in range(3_000)),
+    "a directive": _large(1_500) + "%YAML 1.1\n---\na: 1\n",
+    "a marker inside a quoted string": _large(1_500) + "a: 'x\n--- y'\n",
+    "windows line breaks": _large(1_500).replace("\n", "\r\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LARGE))
+def test_same_documents_as_yamlpos_in_large_files(name: str) -> None:
+    text = LARGE[name]
+    assert len(text) > MAX_FAST_COMPOSE_CHARS  # read in pieces, or by yamlpos
+    fast, fast_problems = documents(text, "f.yaml", early=(("spec", "versions"),))
+    slow, slow_problems = load_documents(text, "f.yaml")
+    assert fast_problems == slow_problems
+    _same(fast, slow)
+    for fast_doc, slow_doc in zip(fast, slow, strict=True):
+        assert fast_doc.early == {p: slow_doc.values[p] for p in fast_doc.early}
+    if name.startswith("many"):
+        assert fast[-1].early  # the fast path took it (yamlpos records no early positions)
 
 
 def test_positions_asked_for_later_are_each_documents_own() -> None:
