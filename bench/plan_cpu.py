@@ -1,5 +1,5 @@
-"""Planning CPU with no latency: time and peak memory of loading the manifests and planning, for
-1,000 and 5,000 assistants (issue 7 target: 5,000 under 5 s and 1 GiB).
+"""Planning CPU with no latency: CPU time and peak memory of loading the manifests and planning, for
+1,000 and 5,000 assistants (issue 16 target: 5,000 within 2 s of CPU and 512 MiB).
 
 The account (each assistant with tags, two named versions and a canary; 100 tools, 20 MCP servers,
 10% of the assistants changed) is seeded into an in-process emulator and its live state saved to a
@@ -33,14 +33,15 @@ def child(folder: Path) -> None:
     from reconciler.planning import planner
 
     live = LiveState(**json.loads((folder / "live.json").read_text()))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     desired = load([folder / "manifests"])
-    t1 = time.perf_counter()
+    c1 = time.process_time()
     plan = planner.plan(desired, live)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"load_s": t1 - t0, "plan_s": t2 - t1, "total_s": t2 - t0, "peak_mb": peak_mb,
-                      "changes": plan.summary()}))
+    # CPU (user+sys of this process) is the figure to read on a shared machine; wall is also given.
+    print(json.dumps({"load_s": c1 - c0, "plan_s": c2 - c1, "total_s": c2 - c0, "wall_s": t2 - t0,
+                      "peak_mb": peak_mb, "changes": plan.summary()}))
 
 
 def prepare(folder: Path, n: int) -> None:
@@ -84,7 +85,8 @@ def main() -> int:
         results.append(figures)
         if not args.json:
             print(f"planning CPU, N={n}: load {figures['load_s']:.2f} s + plan {figures['plan_s']:.2f} s = "
-                  f"{figures['total_s']:.2f} s; peak RSS {figures['peak_mb']:.0f} MiB; {figures['changes']}")
+                  f"{figures['total_s']:.2f} s of CPU (wall {figures['wall_s']:.2f} s); peak RSS "
+                  f"{figures['peak_mb']:.0f} MiB; {figures['changes']}")
     if args.json:
         print(json.dumps(results))
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import posixpath
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.schemas import SCHEMAS
@@ -115,7 +116,79 @@ def _if_holds(cond: Schema, value: Any) -> bool:
 
 def applicable(node: Schema, base: str, value: Any) -> list[Located]:
     """Every (resolved) schema that applies to `value`: the node itself, its `allOf` members, the
-    `then` of each `if` that holds, and the `oneOf`/`anyOf` variant its `type` selects."""
+    `then` of each `if` that holds, and the `oneOf`/`anyOf` variant its `type` selects.
+
+    Memoised: what applies depends on `value` only through the keys the conditions below `node`
+    look at (`_looked_at`), so the planner, which asks this for every object of thousands of
+    assistants, walks the schema once per shape instead of once per object."""
+    signature = _signature(node, base, value)
+    if signature is None:
+        return _applicable(node, base, value)
+    key = (id(node), base, signature)
+    hit = _APPLICABLE.get(key)
+    if hit is None or hit[0] is not node:
+        if len(_APPLICABLE) > 100_000:
+            _APPLICABLE.clear()
+        hit = _APPLICABLE[key] = (node, _applicable(node, base, value))  # holding `node` keeps its id its own
+    return list(hit[1])
+
+
+_APPLICABLE: dict[tuple[int, str, tuple[Any, ...]], tuple[Schema, list[Located]]] = {}
+_LOOKED_AT: dict[tuple[int, str], tuple[Schema, tuple[str, ...]]] = {}
+_ABSENT = ("absent",)  # a key's place in a signature when the value lacks it (never equal to a JSON value)
+
+
+def _signature(node: Schema, base: str, value: Any) -> tuple[Any, ...] | None:
+    """What `_applicable(node, base, value)` depends on in `value`: nothing but "not an object" for
+    anything but an object, else the values of the keys the conditions look at (None: a value that
+    cannot be a dictionary key, computed without the memo)."""
+    if not isinstance(value, dict):
+        return ()
+    keys = _looked_at(node, base)
+    out = tuple(value.get(k, _ABSENT) for k in keys)
+    try:
+        hash(out)
+    except TypeError:
+        return None
+    return (True, *out)
+
+
+def _looked_at(node: Schema, base: str) -> tuple[str, ...]:
+    """Every key that an `if` (its `required` and `properties`) or a `type` discriminator below
+    `node` may read, following the same `allOf`/`then`/`oneOf`/`anyOf` steps as `_applicable`."""
+    hit = _LOOKED_AT.get((id(node), base))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    found: set[str] = set()
+    held: list[Schema] = []  # the nodes met, kept alive so that their ids stay theirs during the walk
+    seen: set[tuple[int, str]] = set()
+    todo: list[Located] = [(node, base)]
+    while todo:
+        at, at_base = resolve(*todo.pop())
+        if (id(at), at_base) in seen:
+            continue
+        seen.add((id(at), at_base))
+        held.append(at)
+        for sub in at.get("allOf", []):
+            sub_node, sub_base = resolve(sub, at_base)
+            if "if" in sub_node:
+                cond = resolve(sub_node["if"], sub_base)[0]
+                found.update(cond.get("required", []))
+                found.update(cond.get("properties", {}))
+                if "then" in sub_node:
+                    todo.append((sub_node["then"], sub_base))
+            else:
+                todo.append((sub_node, sub_base))
+        for key in ("oneOf", "anyOf"):
+            for variant in at.get(key, []):
+                found.add("type")
+                todo.append(resolve(variant, at_base))
+    keys = tuple(sorted(found))
+    _LOOKED_AT[(id(node), base)] = (node, keys)
+    return keys
+
+
+def _applicable(node: Schema, base: str, value: Any) -> list[Located]:
     node, base = resolve(node, base)
     out: list[Located] = [(node, base)]
     for sub in node.get("allOf", []):
@@ -155,41 +228,73 @@ def _default(subs: list[Located]) -> Any:
     return _MISSING
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What the schemas that apply to one value (`applicable`) say about its parts. Shared by
+    every value of the same shape: never to be modified."""
+
+    schemas: list[Located]
+    props: dict[str, list[Located]]  # each key's schemas, in the order of `schemas`
+    required: frozenset[str]
+    declared: bool  # some applicable schema declares properties (else the object is free-form)
+    items: Located | None  # the first applicable `items` schema, for a list
+    defaults: dict[str, Any]  # each key's declared default, when it has one
+
+
+_SHAPES: dict[tuple[int, str, tuple[Any, ...]], tuple[Schema, Shape]] = {}
+
+
+def shape(node: Schema, base: str, value: Any) -> Shape:
+    """The `Shape` of `value` under `node`, memoised like `applicable`."""
+    signature = _signature(node, base, value)
+    key = (id(node), base, signature) if signature is not None else None
+    hit = _SHAPES.get(key) if key is not None else None
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    schemas = applicable(node, base, value)
+    props: dict[str, list[Located]] = {}
+    required: set[str] = set()
+    for s_node, s_base in schemas:
+        for name, sub in s_node.get("properties", {}).items():
+            props.setdefault(name, []).append((sub, s_base))
+        required.update(s_node.get("required", []))
+    defaults = {name: d for name, subs in props.items() if (d := _default(subs)) is not _MISSING}
+    items = next(((s["items"], b) for s, b in schemas if isinstance(s.get("items"), dict)), None)
+    found = Shape(schemas, props, frozenset(required), any("properties" in s for s, _ in schemas), items, defaults)
+    if key is not None:
+        if len(_SHAPES) > 100_000:
+            _SHAPES.clear()
+        _SHAPES[key] = (node, found)
+    return found
+
+
 def strip_defaults(value: Any, node: Schema, base: str) -> Any:
     """`value` without what the user did not say: nulls, values equal to the declared default of
     their field (recursively, through nested settings and tool variants), and objects that only held
     such values. A required key is always kept, whatever its value, so the result stays valid."""
     if not isinstance(value, dict | list):
         return value  # a scalar's own default was handled by its parent
-    schemas = applicable(node, base, value)
+    found = shape(node, base, value)
     if isinstance(value, dict):
-        props: dict[str, list[Located]] = {}
-        required: set[str] = set()
-        for s_node, s_base in schemas:
-            for key, sub in s_node.get("properties", {}).items():
-                props.setdefault(key, []).append((sub, s_base))
-            required.update(s_node.get("required", []))
+        props, required, defaults = found.props, found.required, found.defaults
         out: dict[str, Any] = {}
         for key, item in value.items():
             if item is None:
                 continue
-            subs = props.get(key, [])
-            default = _default(subs)
+            default = defaults.get(key, _MISSING)
             if key not in required and default is not _MISSING and same_value(item, default):
                 continue
             stripped = item
-            for sub, sub_base in subs:
+            for sub, sub_base in props.get(key, ()):
                 stripped = strip_defaults(stripped, sub, sub_base)
             if isinstance(item, dict) and item and not stripped and key not in required:
                 continue  # held nothing but defaults
             out[key] = stripped
         return out
-    if isinstance(value, list):
-        items = next(((s["items"], b) for s, b in schemas if isinstance(s.get("items"), dict)), None)
-        if items is None:
-            return list(value)
-        return [strip_defaults(v, items[0], items[1]) for v in value]
-    return value
+    if found.items is None:
+        return list(value)
+    sub, sub_base = found.items
+    return [strip_defaults(v, sub, sub_base) for v in value]
 
 
 def strip_spec(kind: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from reconciler.export.schema import Located, applicable, resolve, spec_schema, strip_defaults
+from reconciler.export.schema import Located, applicable, resolve, shape, spec_schema, strip_defaults
 from reconciler.kinds import SERVER_SET_PATHS
 from reconciler.planning.diff import holds_secret
 from reconciler.planning.plan import FieldChange
@@ -28,14 +28,8 @@ _MISSING = object()
 
 def _props(node: dict[str, Any], base: str, value: Any) -> tuple[dict[str, list[Located]], bool]:
     """Property schemas that apply to `value`, and whether any applicable schema declares properties."""
-    props: dict[str, list[Located]] = {}
-    declared = False
-    for s_node, s_base in applicable(node, base, value):
-        if "properties" in s_node:
-            declared = True
-        for key, sub in s_node.get("properties", {}).items():
-            props.setdefault(key, []).append((sub, s_base))
-    return props, declared
+    found = shape(node, base, value)
+    return found.props, found.declared
 
 
 def _known(value: Any, node: dict[str, Any], base: str) -> Any:
@@ -52,8 +46,7 @@ def _known(value: Any, node: dict[str, Any], base: str) -> Any:
             out[key] = item
         return out
     if isinstance(value, list):
-        items = next(((s["items"], b) for s, b in applicable(node, base, value) if isinstance(s.get("items"), dict)),
-                     None)
+        items = shape(node, base, value).items
         return [_known(v, *items) for v in value] if items else list(value)
     return value
 
@@ -122,8 +115,7 @@ def _fill(value: Any, node: dict[str, Any], base: str) -> Any:
                     value[key] = _fill(value[key], sub, sub_base)
         return value
     if isinstance(value, list):
-        items = next(((s["items"], b) for s, b in applicable(node, base, value) if isinstance(s.get("items"), dict)),
-                     None)
+        items = shape(node, base, value).items
         return [_fill(v, *items) for v in value] if items else value
     return value
 
