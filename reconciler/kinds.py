@@ -67,6 +67,13 @@ TOOL_PAYLOAD_KEYS = ("client_side_tool", "function", "handoff", "invite", "pay",
 # channel the manifest leaves out is the API's default, web_chat.
 TEST_ASSISTANT_CHANNELS = ("web_call", "web_chat")
 DEFAULT_TEST_CHANNEL = "web_chat"
+# Top-level fields the server sets on a live object: never compared, never sent back, never exported.
+SERVER_FIELDS: dict[str, frozenset[str]] = {
+    "Assistant": frozenset({"id", "created_at", "version_id", "version_name", "version_created_at",
+                            "import_metadata"}),
+    "McpServer": frozenset({"id", "created_at"}),
+    "AssistantTest": frozenset({ASSISTANT_TEST.id_field, "created_at", "updated_at"}),
+}
 # Ids the server creates inside an object it nests in a resource: never compared, and copied from live
 # into a body that sends their parent object, so that an update never drops them.
 SERVER_SET_PATHS: dict[str, tuple[tuple[str, str], ...]] = {

@@ -31,6 +31,7 @@ from reconciler.kinds import (
     PROTECT_TAG,
     REFERENCE_KEYS,
     RESOURCE_KINDS,
+    SERVER_FIELDS,
     SET_LIKE_KEYS,
 )
 from reconciler.manifest.loader import problems_of
@@ -320,8 +321,7 @@ class _Exporter:
 
 
 # API fields that are the server's, or are written in another form: never reported as left out.
-_NOT_EXPORTED = frozenset({"id", "name", "created_at", "version_id", "version_name", "version_created_at",
-                           "import_metadata", "tool_ids", "mcp_servers", "tags"})
+_NOT_EXPORTED = SERVER_FIELDS["Assistant"] | {"name", "tool_ids", "mcp_servers", "tags"}
 
 
 def overlay_diff(base: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:

@@ -108,6 +108,8 @@ def assign_slugs(kind: str, objects: list[dict[str, Any]], identities: dict[str,
 
 
 def metadata(ident: Identity, obj_id: str, name_field: str, protect: bool = False) -> dict[str, Any]:
+    """The metadata block of an exported manifest: its name, and its id, ignore_changes or protect when
+    it is pinned, renamed or protected."""
     meta: dict[str, Any] = {"name": ident.name}
     if ident.pinned:
         meta["id"] = obj_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.export.schema import spec_keys, strip_spec
-from reconciler.kinds import ASSISTANT_TEST, DEFAULT_TEST_CHANNEL, TEST_ASSISTANT_CHANNELS
+from reconciler.kinds import ASSISTANT_TEST, DEFAULT_TEST_CHANNEL, SERVER_FIELDS, TEST_ASSISTANT_CHANNELS
 
 # Manifest-only keys, never read from the API object.
 _MANIFEST_ONLY = ("assistant", "instructions_file")
@@ -34,4 +34,4 @@ def test_spec(obj: dict[str, Any], assistant_names: dict[str, str]) -> tuple[dic
     return dict(sorted(out.items())), unknown
 
 
-_SERVER_FIELDS = frozenset({ASSISTANT_TEST.id_field, ASSISTANT_TEST.name_field, "created_at", "updated_at"})
+_SERVER_FIELDS = SERVER_FIELDS[ASSISTANT_TEST.kind] | {ASSISTANT_TEST.name_field}

@@ -76,6 +76,7 @@ def _set_path(value: dict[str, Any], dotted: str, item: Any) -> None:
 
 
 def top_fields(changes: list[FieldChange]) -> list[str]:
+    """The top-level fields the changes are in (`tools[0].webhook.url` -> `tools`): what a body sends."""
     tops = {c.path.split(".")[0].split("[")[0] for c in changes}
     return sorted(tops)
 

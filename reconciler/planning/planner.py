@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler.api import endpoints as api
 from reconciler.errors import PlanError
-from reconciler.kinds import KINDS, PROTECT_TAG
+from reconciler.kinds import KINDS, PROTECT_TAG, SERVER_FIELDS
 from reconciler.model import (
     DesiredResource,
     DesiredState,
@@ -35,9 +35,6 @@ from reconciler.planning.plan import (
     ResourceChange,
 )
 from reconciler.planning.targets import select
-
-# Server-set fields of a live MCP server that are never sent back.
-MCP_READ_ONLY = ("id", "created_at")
 
 
 def plan(
@@ -100,7 +97,8 @@ class _Planner:
                 self.ctx.add(ResourceChange(res.address, kind, res.name, [CREATE], changes=diff.creation_changes(want),
                                          operations=[create(body, res.name)]))
                 continue
-            have = api.tool_spec(obj) if kind == "Tool" else {k: v for k, v in obj.items() if k not in MCP_READ_ONLY}
+            server = SERVER_FIELDS.get(kind, frozenset())
+            have = api.tool_spec(obj) if kind == "Tool" else {k: v for k, v in obj.items() if k not in server}
             have[name_field] = obj.get(name_field)
             changes = forms.compare(kind, res, have, want)
             ops: list[Operation] = []

@@ -28,6 +28,8 @@ from reconciler.planning.plan import (
 
 
 def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref) -> None:
+    """Plan the named versions, the promotion and the canary of one assistant (`obj` its live object, None
+    when the plan creates it; `assistant` its id or the Ref to its creation)."""
     if res.versions is None and res.canary is None:
         return
     live_versions = ctx.live.versions.get(str(obj["id"]), []) if obj else []
