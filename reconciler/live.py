@@ -11,7 +11,6 @@ from typing import Any, Protocol
 
 from reconciler.api import reads
 from reconciler.api.client import ApiClient, gather_all
-from reconciler.early import EarlyReads
 from reconciler.kinds import BY_PREFIX, KINDS
 from reconciler.model import DesiredState, LiveState
 from reconciler.planning import identity
@@ -34,35 +33,22 @@ class LiveListener(Protocol):
 
 
 async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = False,
-                     listener: LiveListener | None = None, early: EarlyReads | None = None) -> LiveState:
+                     listener: LiveListener | None = None) -> LiveState:
     """Read what `planner.plan(desired, prune=…)` needs, and nothing more.
 
     Pruning a tool or MCP server needs proof that no assistant still uses it, named versions
     included: only then, and only when there is a candidate to delete, are the versions of every
-    other assistant read too. `early`: reads started before the manifests were loaded (early.py),
-    taken where they are what is needed; the rest of them is dropped before this returns.
+    other assistant read too.
     """
-    try:
-        return await _fetch(client, desired, prune, listener, early)
-    finally:
-        if early is not None:
-            await early.drop()
-
-
-async def _fetch(client: ApiClient, desired: DesiredState, prune: bool, listener: LiveListener | None,
-                 early: EarlyReads | None) -> LiveState:
     async def no_tests() -> list[dict[str, Any]]:
         return []
 
-    async def listings() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-        if early is not None:
-            return await early.listings()
-        found = await gather_all(reads.list_assistants(client), reads.list_tools(client),
-                                 reads.list_mcp_servers(client))
-        return found[0], found[1], found[2]
-
-    (assistants, tools, mcp_servers), tests = await gather_all(
-        listings(), reads.list_tests(client) if needs_tests(desired, prune) else no_tests())
+    assistants, tools, mcp_servers, tests = await gather_all(
+        reads.list_assistants(client),
+        reads.list_tools(client),
+        reads.list_mcp_servers(client),
+        reads.list_tests(client) if needs_tests(desired, prune) else no_tests(),
+    )
     live = LiveState(assistants=assistants, tools=tools, mcp_servers=mcp_servers, tests=tests)
     if listener is not None:
         listener.listed(live)
@@ -78,10 +64,7 @@ async def _fetch(client: ApiClient, desired: DesiredState, prune: bool, listener
             to_read.append((str(obj["id"]), True, True))
 
     async def read(assistant_id: str, canary: bool) -> None:
-        started = early.take(assistant_id) if early is not None and canary else None
-        if started is not None:
-            versions, live.canaries[assistant_id] = await started
-        elif canary:
+        if canary:
             versions, split = await gather_all(
                 reads.list_versions(client, assistant_id), reads.get_canary(client, assistant_id)
             )

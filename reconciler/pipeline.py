@@ -1,22 +1,18 @@
-"""The shared front half of `plan` and `apply`: load the manifests while the first reads go out,
-connect to the API, read what the plan needs, and plan as the reads arrive. Commands call
-`load_connected` then `compute`; nothing here prints."""
+"""The shared front half of `plan` and `apply`: connect to the API, read what the plan needs, and plan
+as the reads arrive. Commands call `compute`; nothing here prints."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 
-from reconciler import early as early_reads
 from reconciler import live as live_state
 from reconciler.api.client import ApiClient
 from reconciler.cli import DEFAULT_BASE_URL
@@ -53,46 +49,6 @@ def client_for(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | N
     return ApiClient(base_url(args, project), api_key(project), parallelism=args.parallelism, transport=transport)
 
 
-Loaded = TypeVar("Loaded")
-
-
-async def load_connected(args: argparse.Namespace, load: Callable[[], Loaded],
-                         project_of: Callable[[Loaded], ProjectSpec], paths: Sequence[str]
-                         ) -> tuple[Loaded, ApiClient, early_reads.EarlyReads | None]:
-    """`load()` (the manifests, read and validated in a worker thread) and the client to use, not yet
-    entered. Where the connection is known without the manifests (early.allowed), the listings and
-    the versions and canaries the manifests seem to declare are read meanwhile (early.py), so the
-    network wait overlaps the loading; they come back as the third value, for `compute`. When
-    `load()` fails, the early reads are cancelled and its error alone is raised: only reads were
-    sent, and no error of theirs hides the manifests' own."""
-    early: early_reads.EarlyReads | None = None
-    names = early_reads.sniff(paths) if early_reads.allowed(getattr(args, "env", None)) else None
-    if names is not None:
-        try:
-            early = early_reads.EarlyReads(client_for(args), names)
-        except ConfigError:
-            early = None  # a bad base URL, say: reported after the manifests' errors, as without early reads
-    if early is not None:
-        early.start()
-    try:
-        loaded = await asyncio.to_thread(load)
-    except BaseException:
-        if early is not None:
-            await _close(early)
-        raise
-    project = project_of(loaded)
-    if early is not None and project.current is None:
-        return loaded, early.client, early
-    if early is not None:
-        await _close(early)  # an environment (a saved plan's) chose the connection: the early one may differ
-    return loaded, client_for(args, project=project), None
-
-
-async def _close(early: early_reads.EarlyReads) -> None:
-    await early.drop()
-    await early.client.aclose()
-
-
 class _PlanAsReadsArrive:
     """Plans each assistant as soon as its versions and canary have arrived, so that planning CPU
     overlaps the reads still in flight instead of following them (same plan as `planner.plan`)."""
@@ -115,17 +71,16 @@ class _PlanAsReadsArrive:
             self.planner.assistant(res)
 
 
-async def compute(client: ApiClient, desired: DesiredState, *, prune: bool, targets: list[str],
-                  early: early_reads.EarlyReads | None = None) -> tuple[Plan, LiveState]:
-    """Fetch what the plan needs and plan: the shared first half of `plan` and `apply`. `early`:
-    reads started while the manifests loaded (`load_connected`)."""
+async def compute(client: ApiClient, desired: DesiredState, *, prune: bool, targets: list[str]
+                  ) -> tuple[Plan, LiveState]:
+    """Fetch what the plan needs and plan: the shared first half of `plan` and `apply`."""
     incremental = _PlanAsReadsArrive(desired, prune)
     # The diff library's import overlaps the network wait instead of stalling the event loop at the
     # first change (bench/scale.py); joined before planning ends, so no import outlives the command.
     importer = threading.Thread(target=diff.preload, name="preload-deepdiff", daemon=True)
     importer.start()
     try:
-        live = await live_state.fetch_live(client, desired, prune=prune, listener=incremental, early=early)
+        live = await live_state.fetch_live(client, desired, prune=prune, listener=incremental)
     finally:
         importer.join()
     assert incremental.planner is not None

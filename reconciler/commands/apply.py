@@ -23,7 +23,7 @@ from reconciler.apply import applier, concurrency, savedplan
 from reconciler.errors import ApplyError, ConfigError, StalePlanError
 from reconciler.manifest import load
 from reconciler.model import DesiredState
-from reconciler.pipeline import compute, load_connected, origin, use_color
+from reconciler.pipeline import client_for, compute, origin, use_color
 from reconciler.planning.plan import Plan
 from reconciler.render.document import Origin, plan_document
 from reconciler.render.progress import JsonProgress, TextProgress
@@ -57,7 +57,7 @@ def _source(args: argparse.Namespace) -> _Source:
         savedplan.check_environment(saved, args.env, paths[0])
         about = saved.origin or Origin(saved.desired.project.name, saved.environment)
         return _Source(saved.desired, saved.prune, saved.targets, about, saved, paths[0])
-    # Bad manifests write nothing: at most the early reads were sent (pipeline.load_connected).
+    # Manifests are read before any network access: bad manifests make no API call.
     desired = load(paths, environment=args.env, root=args.root)
     return _Source(desired, args.prune, list(args.target), origin(desired, paths))
 
@@ -108,15 +108,13 @@ def _check_saved(source: _Source, plan: Plan) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Apply manifests or a saved plan; return 0 when everything was done, 1 otherwise."""
+    source = _source(args)
     hooks: applier.ApplyHooks = (JsonProgress(sys.stdout) if args.format == "json"
                                  else TextProgress(sys.stdout, color=use_color(args)))
 
     async def go() -> int:
-        source, client, early = await load_connected(args, lambda: _source(args), lambda s: s.desired.project,
-                                                     args.paths)
-        async with client:
-            plan, live = await compute(client, source.desired, prune=source.prune, targets=source.targets,
-                                       early=early)
+        async with client_for(args, project=source.desired.project) as client:
+            plan, live = await compute(client, source.desired, prune=source.prune, targets=source.targets)
             if source.saved is not None:
                 savedplan.check_fresh(source.saved, live)
                 _check_saved(source, plan)

@@ -9,8 +9,8 @@ import sys
 
 from reconciler.apply import savedplan
 from reconciler.manifest import load
-from reconciler.model import DesiredState, LiveState
-from reconciler.pipeline import compute, load_connected, origin, use_color
+from reconciler.model import LiveState
+from reconciler.pipeline import client_for, compute, origin, use_color
 from reconciler.planning.plan import Plan
 from reconciler.render.document import plan_document
 from reconciler.render.markdown import render_markdown
@@ -18,15 +18,14 @@ from reconciler.render.text import render_text
 
 
 def run(args: argparse.Namespace) -> int:
-    async def go() -> tuple[DesiredState, Plan, LiveState]:
-        # Bad manifests write nothing: at most the early reads were sent (pipeline.load_connected).
-        desired, client, early = await load_connected(
-            args, lambda: load(args.paths, environment=args.env, root=args.root), lambda d: d.project, args.paths)
-        async with client:
-            plan, live = await compute(client, desired, prune=args.prune, targets=args.target, early=early)
-        return desired, plan, live
+    # Before any network access: bad manifests make no API call.
+    desired = load(args.paths, environment=args.env, root=args.root)
 
-    desired, plan, live = asyncio.run(go())
+    async def go() -> tuple[Plan, LiveState]:
+        async with client_for(args, project=desired.project) as client:
+            return await compute(client, desired, prune=args.prune, targets=args.target)
+
+    plan, live = asyncio.run(go())
     about = origin(desired, args.paths)
     doc = plan_document(plan, about)
     if args.format == "json":
