@@ -161,8 +161,8 @@ class EmulatorApp:
         # Validation is pure, so it runs before taking the lock.
         if route.body and not (route.body_optional and body is None):
             validate_body(route.body, body, nullable_top=route.nullable_top)
-        call = Call(params=params, query=dict(parse_qsl(query, keep_blank_values=True)), body=body,
-                    headers=dict(headers))
+        call = Call(params=params, query=dict(parse_qsl(query, keep_blank_values=True)) if query else {},
+                    body=body, headers=dict(headers))
         idem = headers.get("idempotency-key") if route.method == "POST" else None
         idem_key = f"{idem} {route.template} {sorted(params.items())}" if idem else None
         try:

@@ -108,21 +108,26 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/ai/mcp_servers/{mcp_server_id}", r.delete_mcp),
 )
 
-_INDEX: dict[tuple[str, int], list[Route]] = {}
+# Routes by (method, number of segments), each with the positions of its static segments and of its
+# parameters worked out once: the matcher runs for every request.
+_Shape = tuple[Route, tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]
+_INDEX: dict[tuple[str, int], list[_Shape]] = {}
 for _route in ROUTES:
-    _INDEX.setdefault((_route.method, len(_route.segments)), []).append(_route)
+    _segs = _route.segments
+    _INDEX.setdefault((_route.method, len(_segs)), []).append((
+        _route,
+        tuple((i, s) for i, s in enumerate(_segs) if not s.startswith("{")),
+        tuple((i, s[1:-1]) for i, s in enumerate(_segs) if s.startswith("{")),
+    ))
 
 
 def match(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
     """The route for `method` and a percent-encoded path relative to /v2, with its decoded parameters."""
     parts = raw_path.strip("/").split("/")
-    for route in _INDEX.get((method, len(parts)), ()):
-        params: dict[str, str] = {}
-        for want, got in zip(route.segments, parts, strict=True):
-            if want.startswith("{"):
-                params[want[1:-1]] = unquote(got) if "%" in got else got
-            elif want != got:
+    for route, statics, names in _INDEX.get((method, len(parts)), ()):
+        for i, want in statics:
+            if parts[i] != want:
                 break
         else:
-            return route, params
+            return route, {name: unquote(parts[i]) if "%" in parts[i] else parts[i] for i, name in names}
     return None
