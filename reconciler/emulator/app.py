@@ -1,8 +1,8 @@
 """The framework-free core of the emulator: `EmulatorApp.dispatch` turns one HTTP request into one
 `Reply`: authentication, injected faults, routing, body validation, the handler under the state lock,
-idempotency keys, persistence and the `/_emulator/` control endpoints. The front-ends (`asgi.py`, served by
-uvicorn in `server.py` or mounted in-process by `transport.py`) only move bytes and sleep the reply's
-delay outside every lock, so injected latency never serialises."""
+idempotency keys, persistence, the request log and the `/_emulator/` control endpoints. The front-ends
+(`asgi.py`, served by uvicorn in `server.py` or mounted in-process by `transport.py`) only move bytes and
+sleep the reply's delay outside every lock, so injected latency never serialises."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from reconciler.emulator import routes, testruns
 from reconciler.emulator.apierrors import ApiFault, Invalid
 from reconciler.emulator.bodies import parse_json, validate_body
 from reconciler.emulator.faults import INJECTED, Faults, Meter, parse_faults
+from reconciler.emulator.query import int_param
 from reconciler.emulator.reply import Headers, Raw, Reply, dumps, encode, with_headers
+from reconciler.emulator.requestlog import RequestLog
 from reconciler.emulator.store import Call, State, StateFile
 from reconciler.emulator.transport import AsyncEmulatorTransport, EmulatorTransport
 from reconciler.errors import ConfigError
@@ -42,6 +44,7 @@ class EmulatorApp:
         self._lock = threading.Lock()  # guards self.state (and the state file's dirty flag)
         self.state = State()
         self.meter = Meter(Faults(latency_ms=float(latency_ms)))
+        self.requests = RequestLog()  # what /v2 was asked and answered; never a header
         self._file = StateFile(state_file, self.state, self._lock) if state_file is not None else None
         if self._file is not None:
             raw = self._file.read()
@@ -83,7 +86,7 @@ class EmulatorApp:
         method = method.upper()
         lowered = {k.lower(): v for k, v in headers.items()}
         if path.startswith("/_emulator/"):
-            return Reply(*self._control(method, path, body))
+            return Reply(*self._control(method, path, query, body))
         if path != "/v2" and not path.startswith("/v2/"):
             return Reply(*encode(404, ApiFault(404, "10005", "Resource not found",
                                                 "Unknown path; the API is served under /v2").body()))
@@ -97,6 +100,7 @@ class EmulatorApp:
             fault = ApiFault(500, "10007", "Unexpected error", "The emulator failed; see its log")
             status, out_headers, out = encode(500, fault.body())
         self.meter.record(route_key, status)
+        self.requests.record(method, path, query, body, status)
         # The injected latency is what the request costs in all: the time spent answering it (waiting
         # for the lock, working, encoding) is part of it, not added on top. Otherwise, with many
         # requests in flight, the emulator's own CPU would stretch every round trip beyond it.
@@ -200,8 +204,14 @@ class EmulatorApp:
 
     # --- control endpoints -------------------------------------------------------------------------
 
-    def _control(self, method: str, path: str, raw: bytes) -> tuple[int, Headers, bytes]:
+    def _control(self, method: str, path: str, query: str, raw: bytes) -> tuple[int, Headers, bytes]:
         try:
+            if (method, path) == ("GET", "/_emulator/requests"):
+                since = int_param(dict(parse_qsl(query, keep_blank_values=True)), "since", 0, low=0, high=None)
+                return encode(200, self.requests.to_json(since))
+            if (method, path) == ("POST", "/_emulator/requests/clear"):
+                self.requests.clear()
+                return encode(200, {"cleared": "requests"})
             if (method, path) == ("GET", "/_emulator/stats"):
                 return encode(200, self.meter.stats())
             if (method, path) == ("GET", "/_emulator/faults"):
@@ -223,8 +233,9 @@ class EmulatorApp:
         return encode(404, ApiFault(404, "10005", "Resource not found", f"No control route {path}").body())
 
     def reset(self, *, stats_only: bool = False) -> None:
-        """Clear stats; unless `stats_only`, also every resource and the faults."""
+        """Clear stats and the request log; unless `stats_only`, also every resource and the faults."""
         self.meter.reset(stats_only=stats_only)
+        self.requests.clear()
         if stats_only:
             return
         with self._lock:
