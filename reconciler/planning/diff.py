@@ -69,11 +69,26 @@ def comparable(live: dict[str, Any], desired: dict[str, Any]) -> tuple[Any, Any]
 
 
 def equal(live: dict[str, Any], desired: dict[str, Any]) -> bool:
-    # Fast path: the same JSON text is the same value under every rule (C-speed, no normalising);
-    # only when the texts differ can `1` vs `1.0` or a set's order still make them equal.
-    if _sort_key(live) == _sort_key(desired):
+    # Python's == (C-speed, no text built) is equality under every rule as long as no boolean
+    # stands where the other side has a number (`True == 1` in Python, not in JSON); a NaN, which
+    # only live data could hold (manifests refuse it), is unequal either way. Only when == fails
+    # can a set's order or `1` vs `1.0` still make the two equal.
+    if live == desired and not _bool_for_number(live, desired):
         return True
-    return _sort_key(normalize(live)) == _sort_key(normalize(desired))
+    before, after = normalize(live), normalize(desired)  # integral floats as ints, sets in order
+    return before == after and not _bool_for_number(before, after)
+
+
+def _bool_for_number(a: Any, b: Any) -> bool:
+    """Whether, in two values that are == , a boolean on one side meets a number on the other."""
+    if type(a) is bool or type(b) is bool:
+        return type(a) is not type(b)
+    if isinstance(a, dict):
+        return any(_bool_for_number(v, b[k]) for k, v in a.items() if isinstance(v, dict | list | bool | int | float))
+    if isinstance(a, list | tuple):
+        return any(_bool_for_number(u, v) for u, v in zip(a, b, strict=True)
+                   if isinstance(u, dict | list | tuple | bool | int | float))
+    return False
 
 
 # Live values that are probably secrets: a plan must not print the old value of a field that held
