@@ -162,11 +162,23 @@ class References:
     def __init__(self) -> None:
         self.texts: dict[str, str | Refused] = {}
         self.total = 0
+        # Each (name, folder, root) is checked once per load, like each file is read once: a
+        # thousand assistants naming one prompt file cost one realpath walk, not a thousand.
+        self.confined: dict[tuple[str, str, str], Confined | Refused] = {}
 
     def read(self, name: str, base: str, root: str) -> str:
         """The text of the file `name` (relative to the folder `base`) under `root`; raises Refused
         (the same refusal for every reference to one file)."""
-        file = confine(name, base, root, MAX_REFERENCED_FILE_BYTES, reference=True)
+        key = (name, base, root)
+        file = self.confined.get(key)
+        if file is None:
+            try:
+                file = confine(name, base, root, MAX_REFERENCED_FILE_BYTES, reference=True)
+            except Refused as exc:
+                file = exc
+            self.confined[key] = file
+        if isinstance(file, Refused):
+            raise file
         known = self.texts.get(file.path)
         if known is None:
             if self.total + file.size > MAX_REFERENCED_TOTAL_BYTES:
