@@ -17,6 +17,19 @@ from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.kinds import RESOURCE_KINDS
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
+DEFAULT_REQUEST_TIMEOUT_S = 30.0  # --request-timeout: one request's wait for an answer
+DEFAULT_DEADLINE_S = 600.0  # --deadline: a command's API work (waits it was told to do come on top)
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds above zero (`--request-timeout`, `--deadline`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
 
 
 def _env(p: argparse.ArgumentParser, what: str) -> None:
@@ -30,6 +43,12 @@ def _connection(p: argparse.ArgumentParser) -> None:
         help=f"API base URL (default: the environment's base_url, else env TELNYX_BASE_URL, else {DEFAULT_BASE_URL})",
     )
     p.add_argument("--parallelism", type=int, default=10, help="parallel requests (default 10)")
+    p.add_argument("--request-timeout", type=_seconds, default=DEFAULT_REQUEST_TIMEOUT_S, metavar="S",
+                   help="give up on one request after S seconds without an answer; it is tried at most 3 times "
+                   "(default %(default)g)")
+    p.add_argument("--deadline", type=_seconds, default=None, metavar="S",
+                   help=f"give up the whole command after S seconds (default {DEFAULT_DEADLINE_S:g}, plus the "
+                   "waits it was told to do: the gates' timeout_seconds in apply, --timeout in test)")
 
 
 def _root(p: argparse.ArgumentParser) -> None:

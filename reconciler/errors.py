@@ -38,13 +38,17 @@ class ConfigError(ReconcilerError):
 class ApiError(ReconcilerError):
     """The API answered with an error, or could not be reached after retries.
 
-    The message names the request and the resource; it never contains the API key.
+    The message names the request and the resource; it never contains the API key. `uncertain`: a
+    write whose outcome is unknown (a 5xx, a timeout or a dropped connection after it was sent, and
+    no read could tell whether it landed).
     """
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
+                 uncertain: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        self.uncertain = uncertain
 
 
 class PlanError(ReconcilerError):

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from reconciler import live as live_state
+from reconciler import waits
 from reconciler.api.client import ApiClient
 from reconciler.cli import DEFAULT_BASE_URL
 from reconciler.errors import ConfigError
@@ -46,7 +47,9 @@ def base_url(args: argparse.Namespace, project: ProjectSpec | None = None) -> st
 def client_for(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None = None, *,
                project: ProjectSpec | None = None) -> ApiClient:
     """The API client for a command's connection options and the environment being run."""
-    return ApiClient(base_url(args, project), api_key(project), parallelism=args.parallelism, transport=transport)
+    client = ApiClient(base_url(args, project), api_key(project), parallelism=args.parallelism,
+                       transport=transport, timeout=args.request_timeout)
+    return waits.watch(client)  # its slow requests are reported, and named when the deadline passes
 
 
 class _PlanAsReadsArrive:

@@ -11,6 +11,12 @@ Retry policy, and why:
   create is retried only after `adopt()` looked the resource up by name and did not find it: if the
   first attempt landed, its result is adopted instead of creating a duplicate.
 - A retried DELETE that answers 404 succeeded the first time.
+- A request that timed out is tried at most `MAX_TIMEOUT_ATTEMPTS` times (a hung API is not waited
+  for 9 x 30 s); the command's `--deadline` bounds everything else (pipeline.py).
+- A write that gives up while its outcome is unknown (it may have landed) raises an ApiError with
+  `uncertain=True`, so the applier reports the step as unknown and settles it by reading, never as
+  failed. The lookup that settles an uncertain create is itself tried only a few times
+  (`SETTLE_RETRIES`): when the API is unwell the step is settled later, after the run.
 Backoff is exponential with jitter, capped. The API key lives only in the Authorization header:
 no message, exception or repr built here contains it.
 
@@ -24,7 +30,11 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import random
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -36,11 +46,36 @@ from reconciler.errors import ApiError, ConfigError
 # 409 is left out on purpose: for us it means a real conflict (a canary that already exists).
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_CONNECT_ATTEMPTS = 3
+MAX_TIMEOUT_ATTEMPTS = 3  # tries of one request that keeps timing out
+SETTLE_RETRIES = 2  # retries of each read that settles an uncertain create
+DEFAULT_TIMEOUT_S = 30.0  # --request-timeout
 POOL_SIZE = 4  # connections per httpx pool (see ApiClient.__init__)
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "PATCH", "HEAD"})
 UNTRUSTED_HINT = "behind a TLS-inspecting proxy or with a private CA, name its certificate in SSL_CERT_FILE"
 
 Adopt = Callable[[], Awaitable[Any | None]]
+
+# A cap on retries for the requests of the current task (and the tasks it starts): see few_retries.
+_RETRY_CAP: ContextVar[int | None] = ContextVar("reconciler_retry_cap", default=None)
+
+
+@contextmanager
+def few_retries(retries: int) -> Iterator[None]:
+    """Within this block, the requests this task sends are retried at most `retries` times (reads
+    that settle an uncertain outcome: their caller tries again later, with its own backoff)."""
+    token = _RETRY_CAP.set(retries)
+    try:
+        yield
+    finally:
+        _RETRY_CAP.reset(token)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One request the client is working on (sending, waiting for, or waiting to retry)."""
+
+    label: str
+    since: float  # time.monotonic() when the caller asked for it
 
 
 class ApiClient:
@@ -53,7 +88,7 @@ class ApiClient:
         *,
         parallelism: int = 10,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT_S,
         max_retries: int = 8,
         rate_limit_budget: float = 300.0,
         backoff_base: float = 0.2,
@@ -74,6 +109,10 @@ class ApiClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.requests_sent = 0
+        self.timeout = timeout
+        # What is pending now, for the "waiting for the API" progress line and the deadline's message.
+        self.pending: dict[int, Pending] = {}
+        self._next_pending = 0
         self._rng = random.Random(seed)
         self._slots = asyncio.Semaphore(parallelism)
         self.pacer = Pacer()
@@ -136,16 +175,39 @@ class ApiClient:
         error messages ("create assistant support-bot")."""
         method = method.upper()
         label = what or f"{method} {path}"
+        ticket = self._next_pending
+        self._next_pending += 1
+        self.pending[ticket] = Pending(label, time.monotonic())
+        try:
+            return await self._request(method, path, label, json=json, params=params, idempotent=idempotent,
+                                       idempotency_key=idempotency_key, adopt=adopt, not_found_ok=not_found_ok)
+        finally:
+            del self.pending[ticket]
+
+    async def _request(self, method: str, path: str, label: str, *, json: Any, params: dict[str, Any] | None,
+                       idempotent: bool | None, idempotency_key: str | None, adopt: Adopt | None,
+                       not_found_ok: bool) -> Any:
+        cap = _RETRY_CAP.get()
+        max_retries = self.max_retries if cap is None else min(cap, self.max_retries)
         safe = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         uncertain = False  # an earlier attempt may have landed
+        failure = ""
         attempt = 0
         rate_limited = 0
         waited_for_rate = 0.0
         refused = 0
+        timeouts = 0
         while True:
             if uncertain and adopt is not None:
-                found = await adopt()
+                try:
+                    with few_retries(SETTLE_RETRIES):
+                        found = await adopt()
+                except ApiError as exc:
+                    # It may have landed, and the read that would tell failed too: unknown, not failed.
+                    raise ApiError(f"{label}: outcome unknown: {failure}, and the lookup that would settle "
+                                   f"it got no answer either ({exc})", status=exc.status, retryable=True,
+                                   uncertain=True) from None
                 if found is not None:
                     return found
             try:
@@ -163,7 +225,8 @@ class ApiClient:
                         self._free.append(shard)
                         self.pacer.finished()
             except httpx.TimeoutException as exc:
-                failure: str = f"timed out ({type(exc).__name__})"
+                timeouts += 1
+                failure = f"timed out ({type(exc).__name__})"
                 wait = None
             except httpx.ConnectError as exc:
                 # Nothing was sent. A refused or unresolvable address is most often a wrong base URL:
@@ -209,8 +272,14 @@ class ApiClient:
                     self.pacer.block(delay)
                     continue
             # 5xx, timeout or dropped connection: the outcome is unknown.
-            if attempt >= self.max_retries or not (safe or adopt is not None or idempotency_key):
-                raise ApiError(f"{label}: {failure}", retryable=True)
+            gave_up = attempt >= max_retries or timeouts >= MAX_TIMEOUT_ATTEMPTS
+            if gave_up or not (safe or adopt is not None or idempotency_key):
+                tries = f" after {attempt + 1} tries" if attempt else ""
+                if timeouts:
+                    tries += f" (request timeout {self.timeout:g} s, --request-timeout)"
+                # A read changes nothing; a write that gave up may have landed (or not).
+                raise ApiError(f"{label}: {failure}{tries}", retryable=True,
+                               uncertain=method not in ("GET", "HEAD"))
             uncertain = True
             attempt += 1
             await asyncio.sleep(self._backoff(attempt, wait))

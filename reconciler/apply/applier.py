@@ -10,6 +10,9 @@
   an object created before this apply began (a replay) is checked by name before it is trusted.
 - A failed step marks everything that depends on it, transitively, as skipped; independent work goes
   on. The result lists what was done, what failed and why, and what was skipped.
+- A step whose write may have landed, when no read could tell, is `unknown` (results.py), not failed:
+  what depends on it waits; after the other steps it is settled by reading again (settle.py), and
+  the steps that waited for it run once it is found done.
 - Nothing here prints: progress goes to an `ApplyHooks` (see `reconciler.render.progress`).
 """
 
@@ -18,18 +21,17 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from graphlib import TopologicalSorter
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 from reconciler.api import endpoints, reads
 from reconciler.api.client import Adopt, ApiClient
-from reconciler.apply import idempotency
+from reconciler.apply import idempotency, settle
 from reconciler.apply.gate import run_gate
-from reconciler.errors import ApplyError, ReconcilerError
+from reconciler.apply.results import ApplyHooks, ApplyResult, NoHooks, Outcome, StepResult
+from reconciler.errors import ApiError, ApplyError, ReconcilerError
 from reconciler.kinds import KIND_GATE
 from reconciler.planning import ordering
 from reconciler.planning.plan import (
@@ -45,81 +47,7 @@ from reconciler.planning.plan import (
     action_word,
 )
 
-
-class Outcome(StrEnum):
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """How one resource change ended. `id` is the resource's id afterwards (None after a delete)."""
-
-    change: ResourceChange
-    outcome: Outcome
-    duration: float
-    error: str | None = None
-    id: str | None = None
-
-    @property
-    def address(self) -> str:
-        return self.change.address
-
-
-@dataclass
-class ApplyResult:
-    """Every step's result, in the order the steps finished, and the wall time of the apply."""
-
-    steps: list[StepResult] = field(default_factory=list)
-    duration: float = 0.0
-
-    def _with(self, outcome: Outcome) -> list[StepResult]:
-        return [s for s in self.steps if s.outcome is outcome]
-
-    @property
-    def done(self) -> list[StepResult]:
-        return self._with(Outcome.DONE)
-
-    @property
-    def failed(self) -> list[StepResult]:
-        return self._with(Outcome.FAILED)
-
-    @property
-    def skipped(self) -> list[StepResult]:
-        return self._with(Outcome.SKIPPED)
-
-    @property
-    def ok(self) -> bool:
-        """True when every step was done."""
-        return not self.failed and not self.skipped
-
-
-class ApplyHooks(Protocol):
-    """What the applier reports, as it happens (terraform's `hook.go`, reduced to what we need)."""
-
-    def pre_apply(self, change: ResourceChange) -> None:
-        """A step starts."""
-
-    def post_apply(self, change: ResourceChange, outcome: Outcome, duration: float, error: str | None) -> None:
-        """A step ended (done or failed), or was skipped because something it needs failed
-        (then `pre_apply` was never called and `error` says which step failed)."""
-
-    def summary(self, result: ApplyResult) -> None:
-        """The apply is over."""
-
-
-class NoHooks:
-    """Hooks that report nothing (for library use and tests that only look at the result)."""
-
-    def pre_apply(self, change: ResourceChange) -> None:
-        """Report nothing."""
-
-    def post_apply(self, change: ResourceChange, outcome: Outcome, duration: float, error: str | None) -> None:
-        """Report nothing."""
-
-    def summary(self, result: ApplyResult) -> None:
-        """Report nothing."""
+__all__ = ["ApplyHooks", "ApplyResult", "NoHooks", "Outcome", "StepResult", "apply_plan"]
 
 
 def _stamp(response: Any) -> str:
@@ -170,14 +98,67 @@ class _Run:
             path = path.replace("{" + key + "}", quote(self.resolve(ref, user), safe=""))
         return path
 
-    async def step(self, change: ResourceChange) -> str | None:
-        """Run one change's operations in order; return the resource's id afterwards."""
-        current = change.id
-        for op in change.operations:
-            current = await self.operation(change, op) or current
+    async def step(self, change: ResourceChange, first: int = 0, current: str | None = None) -> str | None:
+        """Run one change's operations in order (from `first`); return the resource's id afterwards.
+        Raises settle.Uncertain when an operation may have landed and nothing could tell."""
+        current = current or change.id
+        for index, op in enumerate(change.operations[first:], start=first):
+            try:
+                current = await self.operation(change, op) or current
+            except ApiError as exc:
+                if settle.is_uncertain(exc) and op.kind != KIND_GATE:  # a gate's verdict is never guessed
+                    raise settle.Uncertain(str(exc), index, current) from None
+                raise
         if DELETE in change.actions and CREATE not in change.actions:
             return None
         return current
+
+    def lookup(self, change: ResourceChange, op: Operation) -> Adopt | None:
+        """The read by name that tells whether create `op` landed (None: `op` is not a create)."""
+        parent = self.resolve(op.parent, change.address) if isinstance(op.parent, Ref) else op.parent
+        if op.lookup_name is not None:
+            return reads.adopter(self.client, change.kind, op.lookup_name, parent)
+        if op.kind == KIND_CANARY and op.action is Action.CREATE:
+            return reads.adopter(self.client, KIND_CANARY, "canary", parent)
+        return None
+
+    async def read_back(self, change: ResourceChange, unsure: settle.Uncertain
+                        ) -> tuple[Outcome, str | None, str | None]:
+        """Read again to settle a step left unknown; (outcome, error or note, id). A create is looked up
+        by name; an update or delete (a target state) is sent again; then the step's later operations run."""
+        op = change.operations[unsure.index]
+        what = f"{action_word(change.actions)} {change.address}"
+        current = unsure.current
+        lookup = self.lookup(change, op)
+        try:
+            if lookup is not None:
+                found = await settle.read_again(lookup)
+                if found is None:
+                    return Outcome.FAILED, f"{what}: it did not land (absent when read back); run apply again", current
+                if op.lookup_name is not None:
+                    current = endpoints.created_id(change.kind, found)
+                    if current is None:
+                        raise ApplyError(f"{what}: the API answered without an id")
+                    self.ids[(change.address, _id_field(change.kind))] = current
+            else:
+                await settle.read_again(lambda: self._resend(change, op))
+            current = await self.step(change, unsure.index + 1, current)
+        except settle.Uncertain as again:
+            return Outcome.UNKNOWN, f"{again}; {settle.STILL_UNKNOWN}", again.current
+        except ApiError as exc:
+            if settle.is_uncertain(exc) or exc.retryable:
+                return Outcome.UNKNOWN, f"{exc}; {settle.STILL_UNKNOWN}", current
+            return Outcome.FAILED, str(exc), current
+        except ReconcilerError as exc:
+            return Outcome.FAILED, str(exc), current
+        return Outcome.DONE, "settled by reading it back", current
+
+    async def _resend(self, change: ResourceChange, op: Operation) -> None:
+        try:
+            await self.operation(change, op)
+        except ApiError as exc:
+            if not (op.method == "DELETE" and exc.status == 404):  # gone: the first delete landed
+                raise
 
     async def operation(self, change: ResourceChange, op: Operation) -> str | None:
         user = change.address
@@ -236,22 +217,138 @@ class _Run:
         return new_id
 
 
-async def _interrupted(running: dict[asyncio.Task[StepResult], str], starts: dict[str, float],
-                       changes: dict[str, ResourceChange], result: ApplyResult, report: ApplyHooks) -> None:
-    """Record the steps an interruption cut short (failed: outcome unknown) and those never started."""
-    for task in running:
-        task.cancel()
-    await asyncio.gather(*running, return_exceptions=True)
-    for address in running.values():
-        change, duration = changes[address], time.monotonic() - starts.get(address, time.monotonic())
-        error = "interrupted: its outcome is unknown (plan again to see)"
-        result.steps.append(StepResult(change, Outcome.FAILED, duration, error, change.id))
-        report.post_apply(change, Outcome.FAILED, duration, error)
-    seen = {s.address for s in result.steps}
-    for address, change in changes.items():
-        if address not in seen:
-            result.steps.append(StepResult(change, Outcome.SKIPPED, 0.0, "not started: apply was interrupted",
-                                           change.id))
+INTERRUPTED = "in flight when apply was interrupted (Ctrl-C or --deadline): " + settle.STILL_UNKNOWN
+
+
+class _Schedule:
+    """The steps of one apply: which are ready, running, held for an unknown step, or skipped."""
+
+    def __init__(self, run: _Run, plan: Plan, report: ApplyHooks) -> None:
+        self.run = run
+        self.report = report
+        self.deps = ordering.graph(plan)
+        ordering.check_acyclic(self.deps)
+        self.height = ordering.heights(self.deps)
+        self.order = {rc.address: i for i, rc in enumerate(plan.resource_changes)}
+        self.changes = {rc.address: rc for rc in ordering.runnable(plan)}
+        self.result = ApplyResult()
+        self.running: dict[asyncio.Task[StepResult], str] = {}
+        self.skip_reason: dict[str, str] = {}
+        self.held: dict[str, set[str]] = {}  # address -> the unknown steps it waits for
+        self.unsure: dict[str, settle.Uncertain] = {}  # unknown steps not yet settled
+        self.starts: dict[str, float] = {}
+
+    async def execute(self, change: ResourceChange) -> StepResult:
+        self.report.pre_apply(change)
+        t0 = self.starts[change.address] = time.monotonic()
+        try:
+            new_id = await self.run.step(change)
+        except settle.Uncertain as exc:
+            self.unsure[change.address] = exc
+            error = f"{exc}; reading it again after the other steps"
+            return StepResult(change, Outcome.UNKNOWN, time.monotonic() - t0, error, exc.current or change.id)
+        except ReconcilerError as exc:
+            return StepResult(change, Outcome.FAILED, time.monotonic() - t0, str(exc), change.id)
+        except Exception as exc:  # a bug must not leave independent steps unfinished
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            return StepResult(change, Outcome.FAILED, time.monotonic() - t0, error, change.id)
+        return StepResult(change, Outcome.DONE, time.monotonic() - t0, None, new_id)
+
+    def _ended(self, step: StepResult) -> None:
+        """Report a step's end and mark what waits for it."""
+        self.report.post_apply(step.change, step.outcome, step.duration, step.error)
+        waiting = ordering.transitive_dependents(self.deps, step.address)
+        if step.outcome is Outcome.FAILED:
+            for address in waiting:
+                self.skip_reason.setdefault(address, f"depends on {step.address}, which failed")
+        elif step.outcome is Outcome.UNKNOWN:
+            for address in waiting:
+                self.held.setdefault(address, set()).add(step.address)
+
+    def _skip(self, address: str, reason: str) -> None:
+        change = self.changes[address]
+        skipped = StepResult(change, Outcome.SKIPPED, 0.0, reason, change.id)
+        self.result.steps.append(skipped)
+        self.report.post_apply(change, Outcome.SKIPPED, 0.0, reason)
+
+    async def drive(self, addresses: set[str]) -> None:
+        """Run the steps `addresses` (their other dependencies are done), in dependency order."""
+        sorter = TopologicalSorter({a: self.deps[a] & addresses for a in addresses})
+        sorter.prepare()
+        ready: list[tuple[int, int, str]] = []  # heap: longest chain of dependents first, then plan order
+        while sorter.is_active():
+            for address in sorter.get_ready():
+                heapq.heappush(ready, (-self.height[address], self.order[address], address))
+            while ready and len(self.running) < self.run.client.parallelism:
+                address = heapq.heappop(ready)[2]
+                if address in self.skip_reason:
+                    self._skip(address, self.skip_reason[address])
+                    sorter.done(address)
+                elif self.held.get(address):
+                    sorter.done(address)  # runs (or is skipped) once what it waits for is settled
+                else:
+                    task = asyncio.create_task(self.execute(self.changes[address]), name=address)
+                    self.running[task] = address
+            if not self.running:
+                continue  # only skips were ready: the sorter has new ready steps now
+            finished, _ = await asyncio.wait(self.running, return_when=asyncio.FIRST_COMPLETED)
+            for task in finished:
+                address = self.running.pop(task)
+                step = task.result()
+                self.result.steps.append(step)
+                self._ended(step)
+                sorter.done(address)
+
+    async def settle_unknown(self) -> set[str]:
+        """Settle every unknown step by reading again; return the held steps now free to run."""
+        unsure, self.unsure = self.unsure, {}
+
+        async def one(address: str, exc: settle.Uncertain) -> StepResult:
+            change = self.changes[address]
+            outcome, error, new_id = await self.run.read_back(change, exc)
+            return StepResult(change, outcome, time.monotonic() - self.starts[address], error, new_id)
+
+        try:
+            settled = await asyncio.gather(*(one(a, e) for a, e in unsure.items()))
+        except asyncio.CancelledError:
+            self.unsure.update(unsure)  # still unknown: interrupted() says so
+            raise
+        for step in settled:
+            self.result.replace(step)
+            self._ended(step)
+        outcome = {s.address: s.outcome for s in self.result.steps}
+        free = {a for a, blockers in self.held.items()
+                if a not in self.skip_reason and all(outcome.get(b) is Outcome.DONE for b in blockers)}
+        for address in free:
+            del self.held[address]
+        return free
+
+    def skip_held(self) -> None:
+        """Skip what still waits for a step whose outcome stayed unknown."""
+        for address in sorted(self.held, key=self.order.__getitem__):
+            unknown = ", ".join(sorted(self.held[address]))
+            self._skip(address, self.skip_reason.get(address, f"depends on {unknown}, whose outcome is unknown"))
+
+    async def interrupted(self) -> None:
+        """Record the steps an interruption cut short (unknown) and those never started (skipped)."""
+        for task in self.running:
+            task.cancel()
+        await asyncio.gather(*self.running, return_exceptions=True)
+        for address in self.running.values():
+            change, now = self.changes[address], time.monotonic()
+            step = StepResult(change, Outcome.UNKNOWN, now - self.starts.get(address, now), INTERRUPTED, change.id)
+            self.result.steps.append(step)
+            self.report.post_apply(change, Outcome.UNKNOWN, step.duration, INTERRUPTED)
+        self.running.clear()
+        for address in self.unsure:
+            old = next(s for s in self.result.steps if s.address == address)
+            self.result.replace(StepResult(old.change, Outcome.UNKNOWN, old.duration,
+                                           f"{self.unsure[address]}; {settle.STILL_UNKNOWN}", old.id))
+        seen = {s.address for s in self.result.steps}
+        for address, change in self.changes.items():
+            if address not in seen:
+                self.result.steps.append(StepResult(change, Outcome.SKIPPED, 0.0, "not started: apply was "
+                                                    "interrupted", change.id))
 
 
 async def apply_plan(client: ApiClient, plan: Plan, hooks: ApplyHooks | None = None, *,
@@ -262,70 +359,25 @@ async def apply_plan(client: ApiClient, plan: Plan, hooks: ApplyHooks | None = N
     `scope`: the project and environment, part of every create's idempotency key.
     """
     report: ApplyHooks = hooks if hooks is not None else NoHooks()
-    deps = ordering.graph(plan)
-    ordering.check_acyclic(deps)
-    height = ordering.heights(deps)
-    order = {rc.address: i for i, rc in enumerate(plan.resource_changes)}
-    changes = {rc.address: rc for rc in ordering.runnable(plan)}
-    run = _Run(client, plan, owner_tag, scope)
-    result = ApplyResult()
+    schedule = _Schedule(_Run(client, plan, owner_tag, scope), plan, report)
     started = time.monotonic()
-    sorter = TopologicalSorter(deps)
-    sorter.prepare()
-    ready: list[tuple[int, int, str]] = []  # heap: longest chain of dependents first, then plan order
-    running: dict[asyncio.Task[StepResult], str] = {}
-    skip_reason: dict[str, str] = {}
-    starts: dict[str, float] = {}
-
-    async def execute(change: ResourceChange) -> StepResult:
-        report.pre_apply(change)
-        t0 = starts[change.address] = time.monotonic()
-        try:
-            new_id = await run.step(change)
-        except ReconcilerError as exc:
-            return StepResult(change, Outcome.FAILED, time.monotonic() - t0, str(exc), change.id)
-        except Exception as exc:  # a bug must not leave independent steps unfinished
-            error = f"internal error: {type(exc).__name__}: {exc}"
-            return StepResult(change, Outcome.FAILED, time.monotonic() - t0, error, change.id)
-        return StepResult(change, Outcome.DONE, time.monotonic() - t0, None, new_id)
-
     try:
-        while sorter.is_active():
-            for address in sorter.get_ready():
-                heapq.heappush(ready, (-height[address], order[address], address))
-            while ready and len(running) < client.parallelism:
-                address = heapq.heappop(ready)[2]
-                change = changes[address]
-                if address in skip_reason:
-                    skipped = StepResult(change, Outcome.SKIPPED, 0.0, skip_reason[address], change.id)
-                    result.steps.append(skipped)
-                    report.post_apply(change, Outcome.SKIPPED, 0.0, skipped.error)
-                    sorter.done(address)
-                    continue
-                running[asyncio.create_task(execute(change), name=address)] = address
-            if not running:
-                continue  # only skips were ready: the sorter has new ready steps now
-            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in finished:
-                address = running.pop(task)
-                step = task.result()
-                result.steps.append(step)
-                report.post_apply(step.change, step.outcome, step.duration, step.error)
-                if step.outcome is Outcome.FAILED:
-                    for waiting in ordering.transitive_dependents(deps, address):
-                        skip_reason.setdefault(waiting, f"depends on {address}, which failed")
-                sorter.done(address)
+        todo = set(schedule.changes)
+        while todo:
+            await schedule.drive(todo)
+            todo = await schedule.settle_unknown()
+        schedule.skip_held()
     except asyncio.CancelledError:
-        # Ctrl-C (asyncio.run cancels the main task): say what was done and what was in flight
-        # before the interruption propagates, so the user knows where the re-run starts from.
-        await _interrupted(running, starts, changes, result, report)
-        result.duration = time.monotonic() - started
-        report.summary(result)
+        # Ctrl-C (asyncio.run cancels the main task) or the deadline: say what was done and what was
+        # in flight before the interruption propagates, so the user knows where the re-run starts from.
+        await schedule.interrupted()
+        schedule.result.duration = time.monotonic() - started
+        report.summary(schedule.result)
         raise
     except BaseException:
-        for task in running:  # a failing hook, say: leave no request running behind the error
+        for task in schedule.running:  # a failing hook, say: leave no request running behind the error
             task.cancel()
         raise
-    result.duration = time.monotonic() - started
-    report.summary(result)
-    return result
+    schedule.result.duration = time.monotonic() - started
+    report.summary(schedule.result)
+    return schedule.result

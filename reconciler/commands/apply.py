@@ -14,11 +14,11 @@ never needs approval. Exit status: 0 when every step was done (or nothing had to
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
 
+from reconciler import waits
 from reconciler.apply import applier, concurrency, savedplan
 from reconciler.errors import ApplyError, ConfigError, StalePlanError
 from reconciler.manifest import load
@@ -87,7 +87,8 @@ def confirm(args: argparse.Namespace) -> bool:
     sys.stderr.write(f"\nDo you want to perform these actions? Only '{CONFIRM_WORD}' will be accepted: ")
     sys.stderr.flush()
     try:
-        answer = input()
+        with waits.not_counted():
+            answer = input()
     except EOFError:
         answer = ""
     return answer.strip() == CONFIRM_WORD
@@ -113,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
                                  else TextProgress(sys.stdout, color=use_color(args)))
 
     async def go() -> int:
+        # The gates' declared waits come on top of the default deadline: a rollout told to wait for
+        # its test runs is not cut short by it.
+        waits.allow(sum(v.gate.timeout_s for a in source.desired.of_kind("Assistant") for v in a.versions or ()
+                        if v.gate is not None))
         async with client_for(args, project=source.desired.project) as client:
             plan, live = await compute(client, source.desired, prune=source.prune, targets=source.targets)
             if source.saved is not None:
@@ -141,10 +146,16 @@ def run(args: argparse.Namespace) -> int:
             project = source.desired.project
             result = await applier.apply_plan(client, plan, hooks, owner_tag=project.owner_tag,
                                               scope=f"{project.name}/{project.environment or ''}")
+            if result.unknown:
+                # May have landed: "failed" would be a lie, and "run it again" needs a plan first.
+                raise ApplyError(f"apply finished with {len(result.unknown)} step(s) whose outcome is unknown"
+                                 f" ({', '.join(s.address for s in result.unknown)}), {len(result.failed)} failed "
+                                 f"and {len(result.skipped)} skipped: run plan again to see whether they landed")
             if not result.ok:
                 # The hooks have reported every step; this one line on stderr is for CI logs.
                 raise ApplyError(f"apply finished with {len(result.failed)} failed and {len(result.skipped)} "
                                  f"skipped step(s); run it again once the failures are fixed")
             return 0
 
-    return asyncio.run(go())
+    return waits.run(go, deadline=args.deadline,
+                     after="steps in flight are reported unknown: run plan to see where the account stands")

@@ -10,7 +10,6 @@ export owns is kept in DIR/.reconciler-export).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from reconciler import waits
 from reconciler.api import reads
 from reconciler.api.client import ApiClient, gather_all
 from reconciler.errors import ConfigError
@@ -132,10 +132,11 @@ def run(args: argparse.Namespace) -> int:
     key = api_key(project) if project is not None and project.current is not None else os.environ.get("TELNYX_API_KEY")
 
     async def go() -> LiveState:
-        async with ApiClient(base_url(args, project), key, parallelism=args.parallelism) as client:
+        async with waits.watch(ApiClient(base_url(args, project), key, parallelism=args.parallelism,
+                                         timeout=args.request_timeout)) as client:
             return await fetch_account(client, kinds)
 
-    live = asyncio.run(go())
+    live = waits.run(go, deadline=args.deadline, after="nothing was written")
     if project is not None:
         accounts.check(DesiredState(project=project), live, "export")  # another environment's account: write nothing
     result = exporter.export(live, kinds, project.owner_tag if project is not None else DEFAULT_OWNER_TAG)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 
+from reconciler import waits
 from reconciler.apply import savedplan
 from reconciler.manifest import load
 from reconciler.model import LiveState
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
         async with client_for(args, project=desired.project) as client:
             return await compute(client, desired, prune=args.prune, targets=args.target)
 
-    plan, live = asyncio.run(go())
+    plan, live = waits.run(go, deadline=args.deadline, after="nothing was changed")
     about = origin(desired, args.paths)
     doc = plan_document(plan, about)
     if args.format == "json":

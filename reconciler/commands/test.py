@@ -16,10 +16,10 @@ live `destination` names.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
+from reconciler import waits
 from reconciler.api import reads
 from reconciler.api.client import ApiClient
 from reconciler.errors import ConfigError
@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     desired = load(args.paths, environment=args.env) if args.paths else None
 
     async def go() -> Report:
+        waits.allow(args.timeout)  # told to wait that long for the verdicts
         async with client_for(args, project=desired.project if desired else None) as client:
             if desired is not None and desired.project.foreign_marks():
                 # Another environment's account: refused before any test run is started.
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             return await runner.run(client, tests=tests, suite=args.suite, version_id=version_id, target=target,
                                     timeout=args.timeout, progress=_progress)
 
-    report = asyncio.run(go())
+    report = waits.run(go, deadline=args.deadline, after="runs already started go on in the account")
     print_report(report)
     if args.junit:
         try:

@@ -12,7 +12,7 @@ import sys
 import threading
 from typing import Any, TextIO
 
-from reconciler.apply.applier import ApplyResult, Outcome
+from reconciler.apply.results import ApplyResult, Outcome
 from reconciler.planning.plan import ResourceChange, action_word
 
 _STARTING = {"create": "creating", "update": "updating", "delete": "deleting", "replace": "replacing"}
@@ -28,7 +28,10 @@ def _starting(change: ResourceChange) -> str:
 
 def _ended(change: ResourceChange) -> str:
     return _KIND_ENDED.get(change.kind) or _ENDED.get(action_word(change.actions), "applied")
-_COLORS = {Outcome.DONE: "\033[32m", Outcome.FAILED: "\033[31m", Outcome.SKIPPED: "\033[33m"}
+
+
+_COLORS = {Outcome.DONE: "\033[32m", Outcome.FAILED: "\033[31m", Outcome.SKIPPED: "\033[33m",
+           Outcome.UNKNOWN: "\033[35m"}
 _RESET = "\033[0m"
 
 
@@ -60,23 +63,27 @@ class TextProgress:
         self._out.line(f"{change.address}: {_starting(change)}...")
 
     def post_apply(self, change: ResourceChange, outcome: Outcome, duration: float, error: str | None) -> None:
-        """`ADDRESS: created in 0.12s`, `ADDRESS: FAILED after 0.40s: why`, `ADDRESS: skipped (why)`."""
+        """`ADDRESS: created in 0.12s`, `ADDRESS: FAILED after 0.40s: why`, `ADDRESS: skipped (why)`,
+        `ADDRESS: outcome UNKNOWN after 0.40s: why` (a settled step is reported again, with a note)."""
         if outcome is Outcome.DONE:
-            text = f"{change.address}: {_ended(change)} in {duration:.2f}s"
+            text = f"{change.address}: {_ended(change)} in {duration:.2f}s" + (f" ({error})" if error else "")
         elif outcome is Outcome.FAILED:
             text = f"{change.address}: FAILED after {duration:.2f}s: {error}"
+        elif outcome is Outcome.UNKNOWN:
+            text = f"{change.address}: outcome UNKNOWN after {duration:.2f}s: {error}"
         else:
             text = f"{change.address}: skipped ({error})"
         self._out.line(self._paint(outcome, text))
 
     def summary(self, result: ApplyResult) -> None:
-        """Counts first; after a partial failure, what was done, every failure with its reason and every
-        skipped step."""
-        done, failed, skipped = result.done, result.failed, result.skipped
-        head = "Apply complete!" if result.ok else "Apply FAILED."
+        """Counts first; after a partial failure, what was done, every failure with its reason, every
+        step whose outcome is unknown and every skipped step."""
+        done, failed, skipped, unknown = result.done, result.failed, result.skipped, result.unknown
+        head = ("Apply complete!" if result.ok else "Apply FAILED." if failed or skipped
+                else "Apply incomplete: outcome UNKNOWN.")
         self._out.line("")
-        self._out.line(f"{head} {len(done)} done, {len(failed)} failed, {len(skipped)} skipped "
-                       f"in {result.duration:.2f}s.")
+        self._out.line(f"{head} {len(done)} done, {len(failed)} failed, {len(skipped)} skipped"
+                       + (f", {len(unknown)} unknown" if unknown else "") + f" in {result.duration:.2f}s.")
         if done and not result.ok:
             # After a partial failure, what did happen matters as much as what did not.
             self._out.line("Done:")
@@ -86,11 +93,17 @@ class TextProgress:
             self._out.line("Failed:")
             for step in failed:
                 self._out.line(f"  {step.address}: {step.error}")
+        if unknown:
+            self._out.line("Unknown (sent, and it may have landed; no read could tell):")
+            for step in unknown:
+                self._out.line(f"  {step.address}: {step.error}")
         if skipped:
             self._out.line("Skipped (nothing was sent for them):")
             for step in skipped:
                 self._out.line(f"  {step.address}: {step.error}")
-        if not result.ok:
+        if unknown:
+            self._out.line("Run plan to see whether the unknown steps landed, then apply again.")
+        elif not result.ok:
             self._out.line("Fix the failures and run apply again: what was done is not repeated.")
 
 
@@ -114,23 +127,28 @@ class JsonProgress:
         self._emit({"type": "apply_start", **self._resource(change)})
 
     def post_apply(self, change: ResourceChange, outcome: Outcome, duration: float, error: str | None) -> None:
-        """`{"type": "apply_complete" | "apply_errored" | "apply_skipped", "duration_s": …, "error": …}`"""
+        """`{"type": "apply_complete" | "apply_errored" | "apply_skipped" | "apply_unknown", "duration_s": …,
+        "error": …}`; an unknown step settled by reading is reported again (`apply_complete` with a `note`,
+        `apply_errored`, or `apply_unknown`)."""
         kind = {Outcome.DONE: "apply_complete", Outcome.FAILED: "apply_errored",
-                Outcome.SKIPPED: "apply_skipped"}[outcome]
+                Outcome.SKIPPED: "apply_skipped", Outcome.UNKNOWN: "apply_unknown"}[outcome]
         event: dict[str, Any] = {"type": kind, **self._resource(change), "outcome": str(outcome),
                                  "duration_s": round(duration, 3)}
         if error is not None:
-            event["error"] = error
+            event["note" if outcome is Outcome.DONE else "error"] = error
         self._emit(event)
 
     def summary(self, result: ApplyResult) -> None:
-        """`{"type": "apply_summary", "ok": …, "done": [...], "failed": [{address, error}], "skipped": [...]}`"""
+        """`{"type": "apply_summary", "ok": …, "counts": {done, failed, skipped, unknown}, "done": [...],
+        "failed": [{address, error}], "unknown": [{address, error}], "skipped": [...]}`"""
         self._emit({
             "type": "apply_summary",
             "ok": result.ok,
             "duration_s": round(result.duration, 3),
-            "counts": {"done": len(result.done), "failed": len(result.failed), "skipped": len(result.skipped)},
+            "counts": {"done": len(result.done), "failed": len(result.failed), "skipped": len(result.skipped),
+                       "unknown": len(result.unknown)},
             "done": [{"address": s.address, "action": action_word(s.change.actions), "id": s.id} for s in result.done],
             "failed": [{"address": s.address, "error": s.error} for s in result.failed],
+            "unknown": [{"address": s.address, "error": s.error} for s in result.unknown],
             "skipped": [{"address": s.address, "reason": s.error} for s in result.skipped],
         })

@@ -89,7 +89,7 @@ def test_json_progress_is_one_json_object_per_line(loopback: Emulator, capsys: C
     assert sorted(starts) == sorted(e["address"] for e in completes) and len(starts) == 6
     assert all(e["duration_s"] >= 0 and e["action"] == "create" for e in completes)
     assert events[-1]["type"] == "apply_summary" and events[-1]["ok"] is True
-    assert events[-1]["counts"] == {"done": 6, "failed": 0, "skipped": 0}
+    assert events[-1]["counts"] == {"done": 6, "failed": 0, "skipped": 0, "unknown": 0}
 
 
 def test_a_partial_failure_reports_done_failed_skipped_and_exits_1(

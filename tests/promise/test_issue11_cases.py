@@ -362,7 +362,6 @@ def test_case8_export_writes_env_references_not_secret_values(
 # --- 9. bounded waits --------------------------------------------------------------------------------------
 
 
-@case(9)
 def test_case9_a_hung_api_fails_within_the_deadline_saying_so(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "bot.yaml", B2_BOT)
@@ -376,7 +375,6 @@ def test_case9_a_hung_api_fails_within_the_deadline_saying_so(
     assert 1 <= len(listings) <= 4, len(listings)
 
 
-@case(9)
 def test_case9_a_slow_plan_shows_progress_on_stderr(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "bot.yaml", B2_BOT)
@@ -390,7 +388,6 @@ def test_case9_a_slow_plan_shows_progress_on_stderr(
 # --- 10. an uncertain outcome is resolved by reading ---------------------------------------------------------
 
 
-@case(10)
 def test_case10_a_create_that_landed_is_not_reported_failed(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "tool.yaml", """
