@@ -217,7 +217,7 @@ class _Run:
         return new_id
 
 
-INTERRUPTED = "in flight when apply was interrupted (Ctrl-C or --deadline): " + settle.STILL_UNKNOWN
+INTERRUPTED = "in flight when apply was interrupted (Ctrl-C or --deadline): run plan again to see whether it landed"
 
 
 class _Schedule:

@@ -155,6 +155,26 @@ def test_an_answer_that_never_comes_times_out_and_is_retried() -> None:
     run(go())
 
 
+def test_a_request_that_keeps_timing_out_is_tried_three_times_and_a_write_is_left_uncertain() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await _read_request(reader)
+        await asyncio.sleep(5)
+
+    async def go() -> None:
+        url, connections, server = await _serve(handler)
+        async with _client(url, timeout=0.2) as client:  # the default retry budget: 8
+            with pytest.raises(ApiError, match=r"after 3 tries \(request timeout 0.2 s") as read:
+                await client.request("GET", "/slow")
+            assert not read.value.uncertain  # a read changes nothing
+            assert len(connections) == 3
+            with pytest.raises(ApiError, match="timed out") as write:
+                await client.request("PATCH", "/slow", json={"a": 1})
+            assert write.value.uncertain  # it may have landed
+        server.close()
+
+    run(go())
+
+
 def test_http_proxy_is_used_and_no_proxy_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[bytes] = []
 
