@@ -4,8 +4,10 @@
 The per-request bound (`--request-timeout`, a few tries of a request that keeps timing out) lives in
 the client (api/client.py); this module bounds the command as a whole. When the deadline passes, the
 command's work is cancelled (apply then reports the steps in flight as unknown, see apply/applier.py)
-and one line says what was still being waited for. Progress goes to stderr only, so stdout stays the
-plan, the export summary or the JSON lines a script reads.
+and one line says what was still being waited for. A command runs its work through `run`; the
+clients it makes are `watch`ed (pipeline.client_for does it), so their pending requests feed the
+progress line and the deadline's message. Progress goes to stderr only, so stdout stays the plan,
+the export summary or the JSON lines a script reads.
 """
 
 from __future__ import annotations

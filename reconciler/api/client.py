@@ -28,7 +28,6 @@ The wire is httpx's own transport (httpcore), with httpx's `trust_env`, as the T
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -40,6 +39,7 @@ from typing import Any
 import httpx
 
 from reconciler import scrub
+from reconciler.api.answers import describe_error, server_wait
 from reconciler.api.pacing import Pacer
 from reconciler.errors import ApiError, ConfigError
 
@@ -257,7 +257,7 @@ class ApiClient:
                 if status not in RETRY_STATUSES:
                     raise ApiError(f"{label}: {describe_error(response)}", status=status)
                 failure = describe_error(response)
-                wait = _server_wait(response)
+                wait = server_wait(response)
                 if status == 429:
                     # Refused before doing anything: safe to retry whatever the method. Rate limits
                     # draw on a time budget, not on max_retries: under a tight limit a request can
@@ -359,65 +359,9 @@ def _page_items(body: Any) -> tuple[list[Any], int]:
     return list(body["data"]), int(meta.get("total_pages") or 1)
 
 
-def _server_wait(response: httpx.Response) -> float | None:
-    """Seconds the server asked us to wait, from the headers Telnyx and common gateways send."""
-    headers = response.headers
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value:
-            try:
-                seconds = float(value) * scale
-            except ValueError:
-                continue
-            if 0 <= seconds <= 60:
-                return seconds
-    if response.status_code == 429:
-        reset = headers.get("x-ratelimit-reset")
-        if reset:
-            try:
-                return min(max(float(reset), 0.0), 60.0)
-            except ValueError:
-                return None
-    return None
-
-
-def describe_error(response: httpx.Response) -> str:
-    """One line from either error shape: Telnyx's `errors[]` or FastAPI's 422 `detail[]`, naming
-    the field where the body says which one. Scrubbed: a server may echo a value that was secret."""
-    return scrub.scrub_echo(_describe(response))
-
-
 def redact_url(url: str) -> str:
     """`url` without the credentials it may carry (`https://user:password@host` -> `https://***@host`)."""
     return scrub.URL_USERINFO.sub(r"\1***@", url)
-
-
-def _describe(response: httpx.Response) -> str:
-    status = response.status_code
-    try:
-        body = response.json()
-    except (ValueError, jsonlib.JSONDecodeError):
-        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
-        return f"HTTP {status}" + (f": {text}" if text else "")
-    parts: list[str] = []
-    if isinstance(body, dict) and isinstance(body.get("errors"), list):
-        for err in body["errors"]:
-            if not isinstance(err, dict):
-                continue
-            msg = " - ".join(str(err[k]) for k in ("title", "detail") if err.get(k))
-            source = err.get("source") or {}
-            where = source.get("pointer") or source.get("parameter") if isinstance(source, dict) else None
-            parts.append(f"{msg} (field {where})" if where else msg)
-    elif isinstance(body, dict) and isinstance(body.get("detail"), list):
-        for err in body["detail"]:
-            if not isinstance(err, dict):
-                continue
-            loc = [str(x) for x in err.get("loc", []) if x != "body"]
-            field = ".".join(loc)
-            parts.append(f"{field}: {err.get('msg', 'invalid')}" if field else str(err.get("msg", "invalid")))
-    elif isinstance(body, dict) and isinstance(body.get("detail"), str):
-        parts.append(body["detail"])
-    return f"HTTP {status}" + (": " + "; ".join(parts) if parts else "")
 
 
 async def gather_all(*awaitables: Awaitable[Any]) -> list[Any]:
