@@ -1,17 +1,25 @@
 """Saved plans (`plan --out FILE`, `apply FILE`).
 
 A saved plan holds the plan document, the resolved desired state with `${env:…}` references in place
-of their values (so no secret is ever written to disk), the options it was made with, and a
-fingerprint of every live object it read. `apply FILE` re-reads live state, refuses if any
-fingerprint changed, re-plans from the saved desired state and checks that the result is the saved
-plan, so that what runs is exactly what was reviewed.
+of their values (so no secret is ever written to disk), the options it was made with, a fingerprint
+of every live object it read, and a binding of each secret that what the plan sends uses: per
+`${env:NAME}`, a random salt made for this plan and sha256(salt + value), never the value (issue #11:
+the plan document shows a secret as `(sensitive)`, so without the binding a value changed between
+plan and apply would run unreviewed). `apply FILE` checks the bindings against its own environment
+before any network access, re-reads live state, refuses if any fingerprint changed, re-plans from the
+saved desired state and checks that the result is the saved plan, so that what runs is exactly what
+was reviewed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +27,14 @@ from typing import Any
 from reconciler.errors import ConfigError, StalePlanError
 from reconciler.kinds import BY_PREFIX
 from reconciler.manifest import desired_from_dict, dump_desired
-from reconciler.model import DesiredState, LiveState
+from reconciler.model import ENV_REF, DesiredState, LiveState, SensitiveStr
 from reconciler.planning.plan import Plan
 from reconciler.render.document import Origin, plan_document
 
 SAVED_KIND = "reconciler-saved-plan"
+# 2: `secrets` binds the value of every `${env:}` the plan sends (issue #11). A format 1 file has no
+# binding, so applying it could run a secret nobody reviewed: it is refused, not read.
+SAVED_FORMAT = "2"
 
 
 @dataclass
@@ -34,6 +45,8 @@ class SavedPlan:
     prune: bool = False
     targets: list[str] = field(default_factory=list)
     origin: Origin | None = None  # what the plan is of: its project, environment and commit
+    # NAME -> {"salt": hex, "sha256": hex of sha256(salt + value)}: the values the plan was made with.
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def environment(self) -> str | None:
@@ -41,12 +54,16 @@ class SavedPlan:
 
 
 def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: LiveState, *,
-         prune: bool, targets: list[str], origin: Origin | None = None) -> None:
+         prune: bool, targets: list[str], origin: Origin | None = None,
+         environ: Mapping[str, str] | None = None) -> None:
     """Write the saved plan atomically (a reader never sees half a file). The environment it is for is
-    the desired state's (`desired.project.environment`); `apply FILE --env OTHER` refuses it."""
+    the desired state's (`desired.project.environment`); `apply FILE --env OTHER` refuses it.
+    `environ` is where the plan's `${env:}` values came from (default os.environ)."""
+    env = os.environ if environ is None else environ
     data = {
         "kind": SAVED_KIND,
-        "format_version": "1",
+        "format_version": SAVED_FORMAT,
+        "secrets": {name: bind(env[name]) for name in sorted(secret_names(plan)) if name in env},
         "plan": plan_document(plan),
         "desired": dump_desired(desired),
         "options": {"prune": prune, "targets": list(targets)},
@@ -84,24 +101,85 @@ def looks_like_saved_plan(path: str | os.PathLike[str]) -> bool:
     return is_saved_plan(p) or (p.is_file() and p.suffix not in (".yaml", ".yml"))
 
 
-def load(path: str | os.PathLike[str]) -> SavedPlan:
+def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> SavedPlan:
+    """Read a saved plan, resolving its `${env:}` references from `environ` (default os.environ).
+    Refuses (ConfigError) a file of another format, and (StalePlanError) a secret the plan sends that
+    is unset or differs from the value it was made with (`check_secrets`), before anything else."""
+    env = os.environ if environ is None else environ
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not a readable saved plan ({exc})") from None
-    if data.get("kind") != SAVED_KIND or data.get("format_version") != "1":
-        raise ConfigError(f"{path}: not a saved plan of format version 1")
+    if not isinstance(data, dict) or data.get("kind") != SAVED_KIND:
+        raise ConfigError(f"{path}: not a saved plan (made by `reconciler plan --out FILE`)")
+    version = data.get("format_version")
+    if version != SAVED_FORMAT:
+        raise ConfigError(f"{path}: saved plan format version {version!r} is not supported (this reconciler reads "
+                          f"format {SAVED_FORMAT!r}): make the plan again with `reconciler plan --out`")
+    bound = data.get("secrets")
+    if not isinstance(bound, dict) or not all(
+            isinstance(b, dict) and isinstance(b.get("salt"), str) and isinstance(b.get("sha256"), str)
+            for b in bound.values()):
+        raise ConfigError(f"{path}: malformed saved plan: `secrets` must map each variable to a salt and a sha256")
+    secrets_bound = {str(name): {"salt": b["salt"], "sha256": b["sha256"]} for name, b in bound.items()}
+    check_secrets(secrets_bound, str(path), env)
     options = data.get("options", {})
     about = data.get("origin")
     return SavedPlan(
         document=data["plan"],
-        desired=desired_from_dict(data["desired"]),
+        desired=desired_from_dict(data["desired"], env),
         fingerprints=dict(data.get("fingerprints", {})),
         prune=bool(options.get("prune", False)),
         targets=list(options.get("targets", [])),
         origin=Origin(str(about.get("project")), about.get("environment"), about.get("commit"))
         if isinstance(about, dict) else None,
+        secrets=secrets_bound,
     )
+
+
+def secret_names(plan: Plan) -> set[str]:
+    """The variables whose values what the plan sends holds (`${env:NAME}` in any operation body)."""
+
+    def walk(value: Any) -> Iterator[str]:
+        if isinstance(value, SensitiveStr):
+            yield from ENV_REF.findall(value.reference)
+        elif isinstance(value, dict):
+            for item in value.values():
+                yield from walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                yield from walk(item)
+
+    return {name for rc in plan.resource_changes for op in rc.operations for name in walk(op.body)}
+
+
+def bind(value: str, salt: bytes | None = None) -> dict[str, str]:
+    """A salted hash of one secret value: enough to tell whether a later value is the same, and,
+    salted per plan, no use for recognising the value across plans or looking it up in a table."""
+    salt = secrets.token_bytes(16) if salt is None else salt
+    return {"salt": salt.hex(), "sha256": hashlib.sha256(salt + value.encode("utf-8")).hexdigest()}
+
+
+def check_secrets(bound_secrets: Mapping[str, Mapping[str, str]], path: str, env: Mapping[str, str]) -> None:
+    """Refuse when a secret the plan sends is unset in `env` or differs from the value it was made with
+    (`bound_secrets`, as `bind` made them), in one line naming the variables, never their values."""
+    unset, changed = [], []
+    for name, bound in sorted(bound_secrets.items()):
+        if name not in env:
+            unset.append(name)
+            continue
+        try:
+            salt = bytes.fromhex(bound["salt"])
+        except ValueError:
+            raise ConfigError(f"{path}: malformed saved plan: the salt of {name} is not hexadecimal") from None
+        if not hmac.compare_digest(bind(env[name], salt)["sha256"], bound["sha256"]):
+            changed.append(name)
+    if unset or changed:
+        said = [f"{', '.join(changed)} differ{'s' if len(changed) == 1 else ''} from the value"
+                f"{'s' if len(changed) > 1 else ''} the plan was made with"] if changed else []
+        said += [f"{', '.join(unset)} {'is' if len(unset) == 1 else 'are'} not set"] if unset else []
+        raise StalePlanError(f"{path}: refusing to apply: environment variable {'; '.join(said)}: set the reviewed "
+                             f"value, or make and review the plan again; nothing was changed")
 
 
 def check_environment(saved: SavedPlan, environment: str | None, path: str) -> None:

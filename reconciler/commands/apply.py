@@ -1,8 +1,9 @@
 """`reconciler apply PATH...` and `reconciler apply FILE` (a saved plan).
 
 From manifests: load, read live state, plan, show the plan, confirm, apply, report.
-From a saved plan: re-read every live object the plan read and refuse if any changed ("the plan is
-stale"), re-plan from the saved desired state and refuse unless that gives the saved plan again (so
+From a saved plan: refuse if a secret it sends has another value than when it was planned (it keeps
+a salted hash, savedplan.py), re-read every live object the plan read and refuse if any changed ("the
+plan is stale"), re-plan from the saved desired state and refuse unless that gives the saved plan again (so
 what runs is exactly what was reviewed), then confirm, apply and report like the above.
 
 Confirmation: `--auto-approve` skips it; on a terminal the user must type `yes`; without a terminal
@@ -53,7 +54,7 @@ def _source(args: argparse.Namespace) -> _Source:
         if args.prune or args.target:
             raise ConfigError("--prune and --target cannot be combined with a saved plan: "
                               "they were fixed when the plan was made")
-        saved = savedplan.load(paths[0])
+        saved = savedplan.load(paths[0])  # refuses a secret that is not the reviewed one, before any request
         savedplan.check_environment(saved, args.env, paths[0])
         about = saved.origin or Origin(saved.desired.project.name, saved.environment)
         return _Source(saved.desired, saved.prune, saved.targets, about, saved, paths[0])

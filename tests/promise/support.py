@@ -23,6 +23,22 @@ from reconciler.emulator.server import serve_in_thread
 API_KEY = "promise-test-key"
 REPO = Path(__file__).resolve().parents[2]
 PLAN_SCHEMA = REPO / "reconciler" / "schemas" / "plan.schema.json"
+# An assistant whose inline webhook sends a secret from the environment (cases 7 and 8, saved plans).
+SECRET_HOOK = """
+apiVersion: reconciler/v1
+kind: Assistant
+metadata: {name: secret-hook}
+spec:
+  instructions: Be helpful.
+  tools:
+    - type: webhook
+      webhook:
+        name: lookup
+        description: Look up
+        url: https://api.example.com/x
+        method: GET
+        headers: [{name: Authorization, value: "Bearer ${env:HOOK_TOKEN}"}]
+"""
 
 
 @dataclass

@@ -11,7 +11,18 @@ from pathlib import Path
 import pytest
 import telnyx
 
-from tests.promise.support import API_KEY, Account, Fault, Hang, account, changes_of, cli, plan_doc, write
+from tests.promise.support import (
+    API_KEY,
+    SECRET_HOOK,
+    Account,
+    Fault,
+    Hang,
+    account,
+    changes_of,
+    cli,
+    plan_doc,
+    write,
+)
 
 __all__ = ["account"]  # the fixture, imported for pytest
 
@@ -282,28 +293,12 @@ def test_case6_a_portal_version_is_kept_and_reported_without_prune(
 
 # --- 7. saved plans bind secrets, and staleness is scoped -----------------------------------------------
 
-SECRET_HOOK = """
-apiVersion: reconciler/v1
-kind: Assistant
-metadata: {name: secret-hook}
-spec:
-  instructions: Be helpful.
-  tools:
-    - type: webhook
-      webhook:
-        name: lookup
-        description: Look up
-        url: https://api.example.com/x
-        method: GET
-        headers: [{name: Authorization, value: "Bearer ${env:HOOK_TOKEN}"}]
-"""
 
 
 def _live_header(account: Account) -> str:
     return str(account.assistant("secret-hook")["tools"][0]["webhook"]["headers"][0]["value"])
 
 
-@case(7)
 def test_case7_a_saved_plan_refuses_a_secret_that_was_not_reviewed(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, "m/bot.yaml", SECRET_HOOK)

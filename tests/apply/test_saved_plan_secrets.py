@@ -1,0 +1,101 @@
+"""A saved plan binds the secrets it was reviewed with (issue #11, case 7): per `${env:NAME}` that
+what the plan sends uses, a salt made for that plan and sha256(salt + value); never the value, never
+an unsalted hash. `apply FILE` refuses, before any request, a value that differs or is unset, naming
+the variable only. Old and unknown file formats are refused with a clear message. Over loopback HTTP
+against the emulator."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+from tests.promise.support import SECRET_HOOK
+from tests.support.emulator import Emulator
+from tests.support.manifests import write
+from tests.support.project import snapshot
+
+Capsys = pytest.CaptureFixture[str]
+
+HOOKED = SECRET_HOOK.replace("HOOK_TOKEN", "HOOK_SECRET").replace("secret-hook", "hooked")
+# Referenced by an assistant the plan leaves alone: not part of what the plan sends.
+QUIET = """
+apiVersion: reconciler/v1
+kind: Assistant
+metadata: {name: quiet}
+spec: {instructions: "Say ${env:QUIET_SECRET}."}
+"""
+SECRET = "hook-secret-5d1e9a"
+QUIET_VALUE = "quiet-value-77c2"
+
+
+def _plan(tmp_path: Path, name: str = "plan.json") -> Path:
+    saved = tmp_path / name
+    assert main(["plan", "--out", str(saved), str(tmp_path / "m")]) == 0
+    return saved
+
+
+def test_the_saved_plan_holds_a_salted_hash_of_each_secret_it_sends(
+        loopback: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "m/quiet.yaml", QUIET)
+    monkeypatch.setenv("QUIET_SECRET", QUIET_VALUE)
+    assert main(["apply", "--auto-approve", str(tmp_path / "m")]) == 0
+    write(tmp_path, "m/hooked.yaml", HOOKED)
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    first, second = _plan(tmp_path, "a.json"), _plan(tmp_path, "b.json")
+    data = [json.loads(p.read_text()) for p in (first, second)]
+    assert [d["format_version"] for d in data] == ["2", "2"]
+    assert [sorted(d["secrets"]) for d in data] == [["HOOK_SECRET"], ["HOOK_SECRET"]]
+    a, b = (d["secrets"]["HOOK_SECRET"] for d in data)
+    assert a["sha256"] == hashlib.sha256(bytes.fromhex(a["salt"]) + SECRET.encode()).hexdigest()
+    assert a["salt"] != b["salt"] and a["sha256"] != b["sha256"]  # a salt per plan
+    for text in (first.read_text(), second.read_text()):
+        for value in (SECRET, QUIET_VALUE):
+            assert value not in text
+            assert hashlib.sha256(value.encode()).hexdigest() not in text
+            assert hashlib.sha256(f"Bearer {value}".encode()).hexdigest() not in text
+    assert main(["apply", "--auto-approve", str(first)]) == 0
+
+
+def test_apply_refuses_an_unset_or_changed_secret_before_any_request(
+        loopback: Emulator, tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "m/hooked.yaml", HOOKED)
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    saved = _plan(tmp_path)
+    before = snapshot(loopback.app)
+    capsys.readouterr()
+    monkeypatch.setenv("HOOK_SECRET", "not-the-reviewed-one")
+    assert main(["apply", "--auto-approve", str(saved)]) == 1
+    out, err = capsys.readouterr()
+    assert "HOOK_SECRET" in err and "differs" in err, err
+    assert "not-the-reviewed-one" not in out + err and SECRET not in out + err
+    assert len(err.strip().splitlines()) == 1, err
+    monkeypatch.delenv("HOOK_SECRET")
+    assert main(["apply", "--auto-approve", str(saved)]) == 1
+    out, err = capsys.readouterr()
+    assert "HOOK_SECRET" in err and "not set" in err and len(err.strip().splitlines()) == 1, err
+    assert snapshot(loopback.app) == before
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    assert main(["apply", "--auto-approve", str(saved)]) == 0
+
+
+@pytest.mark.parametrize(("version", "said"), [("1", "format version '1' is not supported"),
+                                               ("99", "format version '99' is not supported"),
+                                               (None, "format version None is not supported")])
+def test_other_formats_are_refused_saying_so(
+        loopback: Emulator, tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch,
+        version: str | None, said: str) -> None:
+    write(tmp_path, "m/hooked.yaml", HOOKED)
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    saved = _plan(tmp_path)
+    data = json.loads(saved.read_text())
+    data["format_version"] = version
+    saved.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["apply", "--auto-approve", str(saved)]) == 1
+    err = capsys.readouterr().err
+    assert said in err and "plan --out" in err and "Traceback" not in err, err
+    assert not loopback.app.state.assistants
