@@ -23,6 +23,7 @@ from reconciler.api.endpoints import tool_spec
 from reconciler.export.dump import dump_document
 from reconciler.export.naming import Identity, identities, metadata, slugify
 from reconciler.export.schema import spec_keys, strip_spec, type_enum
+from reconciler.export.secret_refs import SecretRefs
 from reconciler.export.tests import test_spec
 from reconciler.kinds import (
     DEFAULT_OWNER_TAG,
@@ -75,6 +76,7 @@ class _Exporter:
         self.owner_tag = owner_tag
         self.result = ExportResult()
         self.warnings = self.result.warnings
+        self.secrets = SecretRefs()  # secret values become ${env:NAME} references (secret_refs.py)
         self.tools = identities("Tool", live.tools, self.warnings)
         self.servers = identities("McpServer", live.mcp_servers, self.warnings)
         self.assistants = identities("Assistant", live.assistants, self.warnings)
@@ -127,6 +129,7 @@ class _Exporter:
                                  f"manifest ({problems[0]}); assistants still refer to it by name")
             return
         self._check_strings(f"tool {ident.name!r}", spec)
+        spec = self.secrets.replace(spec, ident.name, f"tool {ident.name!r}")
         self._write("Tool", ident, metadata(ident, str(obj["id"]), KINDS["Tool"].name_field), spec)
 
     def mcp_server(self, obj: dict[str, Any]) -> None:
@@ -135,6 +138,7 @@ class _Exporter:
         spec = {k: obj[k] for k in sorted(spec_keys("McpServer")) if obj.get(k) is not None}
         spec = _sorted_sets(strip_spec("McpServer", spec))
         self._check_strings(f"MCP server {ident.name!r}", spec)
+        spec = self.secrets.replace(spec, ident.name, f"MCP server {ident.name!r}")
         self._write("McpServer", ident, metadata(ident, str(obj["id"]), "name"), spec)
 
     # --- assistants ------------------------------------------------------------------------------------
@@ -199,6 +203,7 @@ class _Exporter:
         where = f"assistant {ident.name!r}"
         main = self.assistant_spec(obj, where)
         self._check_strings(where, main)
+        main = self.secrets.replace(main, ident.name, where)
         if "instructions" not in main:
             self.warnings.append(f"{where}: has no instructions; written as an empty string")
             main["instructions"] = ""
@@ -213,6 +218,8 @@ class _Exporter:
         if versions is not None:
             for name, overlay in versions:
                 self._check_strings(f"{where} version {name!r}", overlay)
+            versions = [(name, self.secrets.replace(overlay, ident.name, f"{where} version {name!r}", name))
+                        for name, overlay in versions]
             spec["versions"] = [
                 {"name": name, "spec": self._instructions(overlay, ident.slug, name)} for name, overlay in versions
             ]
@@ -235,6 +242,7 @@ class _Exporter:
         if unknown:
             self.warnings.append(f"{where}: fields {', '.join(unknown)} have no manifest form; left out")
         self._check_strings(where, spec)
+        spec = self.secrets.replace(spec, ident.name, where)
         spec = self._instructions(spec, f"test-{ident.slug}", None)
         self._write("AssistantTest", ident, metadata(ident, test_id, "name"), spec)
 
@@ -315,6 +323,7 @@ class _Exporter:
             for obj in self.live.tests:
                 self.assistant_test(obj)
         self.result.files = dict(sorted(self.result.files.items()))
+        self.warnings.extend(self.secrets.warnings())
         # Versions repeat what their main version says (a dangling reference, an unknown field): once is enough.
         self.result.warnings[:] = list(dict.fromkeys(self.result.warnings))
         return self.result

@@ -99,7 +99,9 @@ _HEADER_LISTS = ("headers", "custom_headers", "sip_headers")
 
 
 def _secret_key(key: Any) -> bool:
-    return isinstance(key, str) and not key.endswith("_ref") and bool(_SECRET_KEY.search(key))
+    # `*_ref` names a secret kept by Telnyx (`api_key_ref`), `*_url` says where one is fetched from
+    # (`external_llm.token_retrieval_url`): neither is a secret value, and export must keep them.
+    return isinstance(key, str) and not key.endswith(("_ref", "_url")) and bool(_SECRET_KEY.search(key))
 
 
 def holds_secret(value: Any, key: Any = None) -> bool:
@@ -124,6 +126,26 @@ def _secret_path(root: Any, path: list[Any]) -> bool:
         entry = _at(root, path[:-1])
         return isinstance(entry, dict) and bool(_SECRET_HEADER.search(str(entry.get("name", ""))))
     return False
+
+
+def secret_paths(root: Any) -> list[tuple[Any, ...]]:
+    """Where in `root` a string is a probable secret, by the rule the plan masks old values with
+    (`_secret_path`). `export` uses it too, so what a plan would hide is what export never writes."""
+    found: list[tuple[Any, ...]] = []
+
+    def walk(node: Any, path: list[Any]) -> None:
+        if isinstance(node, str):
+            if _secret_path(root, path):
+                found.append(tuple(path))
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, [*path, key])
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, [*path, i])
+
+    walk(root, [])
+    return found
 
 
 def preload() -> None:

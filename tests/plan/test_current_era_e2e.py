@@ -35,7 +35,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_current_era_manifests_validate_apply_plan_clean_export_plan_clean(
-    emulator: Emulator, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    emulator: Emulator, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     code, out = run(capsys, "validate", str(project))
     assert code == 0, out
@@ -54,6 +55,10 @@ def test_current_era_manifests_validate_apply_plan_clean_export_plan_clean(
         {"serve": {"rollout": [{"version": "concise", "weight": 10}]}}]}
     assert {t["type"] for t in spec["tools"]} >= {"client_side_tool", "function", "pay", "update_dynamic_variables",
                                                   "vision", "invite", "transfer", "webhook"}
+    # Export writes the SIP password as a reference, never the value (issue #11); set it to plan.
+    text = (exported / "assistants" / "current-voice.yaml").read_text()
+    assert "s3cret-pbx" not in text and "${env:CURRENT_VOICE_PBX_SIP_AUTH_PASSWORD}" in text
+    monkeypatch.setenv("CURRENT_VOICE_PBX_SIP_AUTH_PASSWORD", "s3cret-pbx")
     code, out = run(capsys, "validate", str(exported))
     assert code == 0, out
     code, out = run(capsys, "plan", "--detailed-exitcode", str(exported))

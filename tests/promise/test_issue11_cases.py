@@ -333,7 +333,6 @@ def test_case7_a_change_to_an_assistant_the_plan_leaves_alone_does_not_make_it_s
 # --- 8. export never writes a secret ---------------------------------------------------------------------
 
 
-@case(8)
 def test_case8_export_writes_env_references_not_secret_values(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, "m/bot.yaml", SECRET_HOOK.replace("HOOK_TOKEN", "TOK"))
