@@ -117,15 +117,23 @@ class _Planner:
     def _desired_tags(self, res: DesiredResource, live_tags: list[str] | None) -> list[str]:
         """The owner tag goes on what apply creates and stays where it is; it is not forced onto an
         adopted assistant, so exported manifests plan clean, and prune, which deletes only what
-        carries the tag, never deletes an assistant that reconciler did not create."""
+        carries the tag, never deletes an assistant that reconciler did not create. The protect tag
+        goes on with `protect: true` and is never removed by a plan (issue #11): a manifest that
+        drops `protect` leaves it on, with a warning saying how to lift it by hand."""
         owner = self.desired.project.owner_tag
         owned = live_tags is None or bool(self.desired.project.owner_tags & set(live_tags))
-        system = ({owner} if owned else set()) | ({PROTECT_TAG} if res.metadata.protect else set())
+        protected_live = PROTECT_TAG in (live_tags or ())
+        if protected_live and not res.metadata.protect:
+            self.ctx.warnings.append(
+                f"{res.address}: protected live (tag {PROTECT_TAG!r}) but its manifest does not say "
+                f"`protect: true`: a plan never removes protection; to lift it, remove the tag from the "
+                f"assistant by hand (in the portal, or through the API), then plan")
+        system = ({owner} if owned else set()) | ({PROTECT_TAG} if res.metadata.protect or protected_live else set())
         declared = set(res.spec.get("tags") or ())
         if not owned:
             # Not ours (an adoption, confirmed or not): any live tag may be another project's owner
             # tag, and a plan never disowns anything, so none is removed.
-            return sorted(declared | (set(live_tags or ()) - {PROTECT_TAG}) | system)
+            return sorted(declared | set(live_tags or ()) | system)
         # Ours: the whole desired object, so undeclared tags are desired empty, like any other field. A
         # previous owner tag is replaced by the current one (ownership moves in one apply).
         return sorted(declared | system)

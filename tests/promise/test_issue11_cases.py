@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import telnyx
 
+from reconciler.kinds import PROTECT_TAG
 from tests.promise.support import (
     API_KEY,
     SECRET_HOOK,
@@ -207,6 +208,31 @@ def test_case3_changing_owner_tag_moves_ownership_in_the_same_apply(
     assert changes_of(doc, "assistant.b2-bot")["tags"]["after"] == ["team:q", "voice"]
     assert cli(capsys, "apply", "--auto-approve", str(tmp_path))[0] == 0
     assert sorted(account.assistant("b2-bot")["tags"]) == ["team:q", "voice"]
+    assert plan_doc(capsys, str(tmp_path))["_exit"] == 0
+
+
+@pytest.mark.parametrize("edit", ["protect: false", "no protect key"])
+def test_case3_dropping_protect_from_the_manifest_never_removes_the_protection_tag(
+        account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path, edit: str) -> None:
+    protected = B2_BOT.replace("metadata: {name: b2-bot}", "metadata: {name: b2-bot, protect: true}")
+    write(tmp_path, "bot.yaml", protected)
+    assert cli(capsys, "apply", "--auto-approve", str(tmp_path))[0] == 0
+    assert PROTECT_TAG in account.assistant("b2-bot")["tags"]
+    write(tmp_path, "bot.yaml", protected.replace("protect: true", "protect: false") if edit == "protect: false"
+          else B2_BOT)
+    doc = plan_doc(capsys, str(tmp_path))
+    tags = changes_of(doc, "assistant.b2-bot").get("tags") if any(
+        r["address"] == "assistant.b2-bot" for r in doc["resource_changes"]) else None
+    assert tags is None or PROTECT_TAG in (tags["after"] or []), tags
+    # Said, with the way to lift it on purpose (by hand, outside any plan).
+    assert any("b2-bot" in w and PROTECT_TAG in w and "by hand" in w for w in doc["warnings"]), doc["warnings"]
+    assert cli(capsys, "apply", "--auto-approve", str(tmp_path))[0] == 0
+    live = account.assistant("b2-bot")
+    assert PROTECT_TAG in live["tags"]
+    # The documented way: remove the tag from the assistant by hand; then the plan is clean.
+    with account.api() as http:
+        http.post(f"/ai/assistants/{live['id']}",
+                  json={"tags": [t for t in live["tags"] if t != PROTECT_TAG]}).raise_for_status()
     assert plan_doc(capsys, str(tmp_path))["_exit"] == 0
 
 
