@@ -5,6 +5,7 @@ for the values: 0 occurrences."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -108,7 +109,8 @@ def run_cli(tmp_path: Path, *argv: str, base_url: str) -> subprocess.CompletedPr
 
 
 def forms(secret: str) -> set[str]:
-    return {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1]}
+    """The secret as text could carry it, and its unsalted hash (a saved plan keeps only salted ones)."""
+    return {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1], hashlib.sha256(secret.encode()).hexdigest()}
 
 
 def assert_nowhere(tmp_path: Path, *outputs: str) -> None:
@@ -140,6 +142,9 @@ def test_a_failing_apply_against_an_echoing_api_shows_no_secret(tmp_path: Path, 
     for done in runs[2:]:
         assert done.returncode == 0, done.stderr
     assert (tmp_path / "saved-json.plan").exists()
+    # It binds the values it sends, salted (checked below: no value nor unsalted hash in any file).
+    assert sorted(json.loads((tmp_path / "saved-json.plan").read_text())["secrets"]) == [
+        "GREETING_SECRET", "QUOTED_SECRET"]
     applied = run_cli(tmp_path, "apply", "saved-json.plan", "--auto-approve", base_url=creds)
     assert applied.returncode == 1
     runs.append(applied)
