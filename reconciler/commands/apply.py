@@ -106,6 +106,10 @@ def _check_saved(source: _Source, plan: Plan) -> None:
     if _normal(plan_document(plan)) != _normal(source.saved.document):
         raise StalePlanError(f"the plan is stale: re-run plan ({source.saved_path}: planning again from its "
                              f"manifests gives a different plan)")
+    unbound = savedplan.secret_names(plan) - set(source.saved.secrets)
+    if unbound:  # what would be sent holds a secret whose reviewed value the file does not bind
+        raise StalePlanError(f"the plan is stale: re-run plan ({source.saved_path}: it would send "
+                             f"{', '.join(sorted(unbound))}, whose reviewed value it does not record)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -99,3 +99,18 @@ def test_other_formats_are_refused_saying_so(
     err = capsys.readouterr().err
     assert said in err and "plan --out" in err and "Traceback" not in err, err
     assert not loopback.app.state.assistants
+
+
+def test_a_plan_whose_file_binds_no_value_for_a_secret_it_sends_is_refused(
+        loopback: Emulator, tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "m/hooked.yaml", HOOKED)
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    saved = _plan(tmp_path)
+    data = json.loads(saved.read_text())
+    data["secrets"] = {}  # edited by hand (or written by a buggy tool)
+    saved.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["apply", "--auto-approve", str(saved)]) == 1
+    err = capsys.readouterr().err
+    assert "HOOK_SECRET" in err and "does not record" in err and SECRET not in err, err
+    assert not loopback.app.state.assistants
