@@ -6,7 +6,7 @@ of every live object it read, and a binding of each secret that what the plan se
 `${env:NAME}`, a random salt made for this plan and sha256(salt + value), never the value (issue #11:
 the plan document shows a secret as `(sensitive)`, so without the binding a value changed between
 plan and apply would run unreviewed). `apply FILE` checks the bindings against its own environment
-before any network access, re-reads live state, refuses if any fingerprint changed, re-plans from the
+before anything is written, re-reads live state, refuses if any fingerprint changed, re-plans from the
 saved desired state and checks that the result is the saved plan, so that what runs is exactly what
 was reviewed.
 """

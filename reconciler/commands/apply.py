@@ -54,7 +54,7 @@ def _source(args: argparse.Namespace) -> _Source:
         if args.prune or args.target:
             raise ConfigError("--prune and --target cannot be combined with a saved plan: "
                               "they were fixed when the plan was made")
-        saved = savedplan.load(paths[0])  # refuses a secret that is not the reviewed one, before any request
+        saved = savedplan.load(paths[0])  # refuses a secret that is not the reviewed one, before any write
         savedplan.check_environment(saved, args.env, paths[0])
         about = saved.origin or Origin(saved.desired.project.name, saved.environment)
         return _Source(saved.desired, saved.prune, saved.targets, about, saved, paths[0])

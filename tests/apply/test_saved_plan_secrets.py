@@ -1,6 +1,6 @@
 """A saved plan binds the secrets it was reviewed with (issue #11, case 7): per `${env:NAME}` that
 what the plan sends uses, a salt made for that plan and sha256(salt + value); never the value, never
-an unsalted hash. `apply FILE` refuses, before any request, a value that differs or is unset, naming
+an unsalted hash. `apply FILE` refuses, before any write, a value that differs or is unset, naming
 the variable only. Old and unknown file formats are refused with a clear message. Over loopback HTTP
 against the emulator."""
 
@@ -60,7 +60,7 @@ def test_the_saved_plan_holds_a_salted_hash_of_each_secret_it_sends(
     assert main(["apply", "--auto-approve", str(first)]) == 0
 
 
-def test_apply_refuses_an_unset_or_changed_secret_before_any_request(
+def test_apply_refuses_an_unset_or_changed_secret_before_any_write(
         loopback: Emulator, tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, "m/hooked.yaml", HOOKED)
     monkeypatch.setenv("HOOK_SECRET", SECRET)
