@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint bench schemas clean
+.PHONY: install demo test lint bench bench-quick schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,13 @@ $(VENV)/.installed-bench: pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	touch $@
 
+# Writes docs/benchmarks.md, docs/benchmarks.json and docs/plan-time.png (about 12 min on a quiet
+# two-core machine); bench-quick does one run of each, fewer points (a few minutes).
 bench: install $(VENV)/.installed-bench
 	$(BIN)/python bench/run_all.py
+
+bench-quick: install $(VENV)/.installed-bench
+	$(BIN)/python bench/run_all.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

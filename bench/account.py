@@ -130,8 +130,9 @@ def seeded_emulator(n: int) -> Emulator:
     return Emulator(seed_n=n)
 
 
-def write_manifests(folder: Path, n: int, changed_every: int = 10) -> None:
-    """The manifests describing the seeded account, every `changed_every`-th assistant changed."""
+def write_manifests(folder: Path, n: int, changed_every: int | None = 10) -> None:
+    """The manifests describing the seeded account, every `changed_every`-th assistant changed (None:
+    the account as seeded)."""
     import yaml
 
     docs: list[dict[str, Any]] = []
@@ -141,7 +142,7 @@ def write_manifests(folder: Path, n: int, changed_every: int = 10) -> None:
     docs += [{"apiVersion": "reconciler/v1", "kind": "McpServer", "metadata": {"name": f"mcp-{m:02d}"},
               "spec": {"type": "http", "url": f"https://mcp.example/{m}"}} for m in range(MCPS)]
     for i in range(n):
-        spec = assistant_spec(i, changed=i % changed_every == 0)
+        spec = assistant_spec(i, changed=changed_every is not None and i % changed_every == 0)
         spec["shared_tools"] = [f"tool-{i % TOOLS:03d}"]
         spec["mcp_servers"] = [{"server": f"mcp-{i % MCPS:02d}"}]
         spec["versions"] = [{"name": v, "spec": o} for v, o in VERSION_OVERLAYS]

@@ -1,7 +1,13 @@
-"""`make bench`: run every benchmark, each in its own process, show what each prints, then a table of
-the headline figures against their targets. Nothing here is a test: the figures are for reading.
+"""`make bench`: run every benchmark, each in its own process, show what each prints, then write
+docs/benchmarks.md (bench/report.py; with the hand-written bench/notes.md) and docs/benchmarks.json
+(the figures it was made from) and the plot docs/plan-time.png. Nothing here is a test: the figures
+are for reading.
 
-Usage: python bench/run_all.py [--n 1000] [--runs 3] [--skip-naive]
+Usage: python bench/run_all.py [--quick] [--runs 3] [--notes FILE] [--from-json FILE]
+
+--quick (`make bench-quick`, a few minutes): one run per figure, no naive script at N=1,000, the
+curve at N = 100 and 1,000 only, planning CPU at 1,000 only. --from-json re-writes the page from
+saved figures without measuring (to add --notes after a run).
 """
 
 from __future__ import annotations
@@ -10,19 +16,40 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import report  # type: ignore[import-not-found]  # bench/report.py, next to this script
 
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+DOCS = ROOT / "docs"
 
 
-def run(script: str, *args: str) -> str:
-    print(f"\n$ python bench/{script} {' '.join(args)}", flush=True)
+class Runner:
+    """Runs benchmarks one at a time, noting each one's command and the load average it started under."""
+
+    def __init__(self) -> None:
+        self.loads: dict[str, list[float]] = {}
+        self.commands: list[str] = []
+
+    def __call__(self, script: str, *args: str) -> str:
+        return run(script, *args, loads=self.loads, commands=self.commands)
+
+
+def run(script: str, *args: str, loads: dict[str, list[float]], commands: list[str]) -> str:
+    """Run one benchmark; echo what it prints; note the load average it started under."""
+    loads[script.removesuffix(".py")] = list(os.getloadavg())
+    command = f".venv/bin/python bench/{script} {' '.join(args)}".strip()
+    commands.append(command)
+    print(f"\n$ {command}   (load average {' '.join(f'{x:.1f}' for x in os.getloadavg())})", flush=True)
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,
-                          cwd=BENCH.parent)
+    done = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True, cwd=ROOT)
     sys.stdout.write(done.stdout)
     if done.returncode != 0:
         sys.stdout.write(done.stderr[-3000:])
@@ -31,53 +58,79 @@ def run(script: str, *args: str) -> str:
     return done.stdout
 
 
+def last_json(out: str) -> Any:
+    """The JSON object a benchmark printed last (None when it printed none: it failed)."""
+    for line in reversed(out.strip().splitlines()):
+        if line.startswith(("{", "[")):
+            return json.loads(line)
+    return None
+
+
+def number(pattern: str, text: str) -> float | None:
+    found = re.search(pattern, text)
+    return float(found.group(1)) if found else None
+
+
+def describe_machine() -> dict[str, Any]:
+    cpu = platform.machine()
+    try:
+        models = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")]
+        cpu = models[0] if models else cpu
+        mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                           if line.startswith("MemTotal")))
+    except (OSError, StopIteration, ValueError):
+        mem_kib = 0
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem_kib / 1024 / 1024,
+            "system": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
+
+
+def measure(quick: bool, runs: int) -> dict[str, Any]:
+    bench = Runner()
+    started = time.perf_counter()
+    r: dict[str, Any] = {"machine": describe_machine(), "mode": "quick" if quick else "full", "runs": runs,
+                         "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "loads": bench.loads,
+                         "commands": bench.commands}
+    r["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                 cwd=ROOT).stdout.strip() or "unknown"
+    line = bench("emulator_throughput.py")
+    r["emulator"] = {"rps": number(r"(\d+(?:\.\d+)?) requests/s", line), "line": line.strip()}
+    r["breakdown"] = last_json(bench("breakdown.py", "--runs", str(runs), "--json"))
+    scale_args = ["--n", "1000", "--runs", str(runs), "--json"] + (["--skip-naive"] if quick else [])
+    r["scale"] = last_json(bench("scale.py", *scale_args))
+    r["ratelimit"] = last_json(bench("ratelimit.py", "--runs", str(runs), "--json"))
+    out = bench("validate_bench.py")
+    r["validate"] = {"best_s": number(r"([\d.]+) s best of", out), "cold_s": number(r"([\d.]+) s on the first", out)}
+    r["plan_cpu"] = last_json(bench("plan_cpu.py", "--n", *(["1000"] if quick else ["1000", "5000"]), "--json"))
+    out = bench("apply_bench.py")
+    r["apply200"] = {"median_s": number(r"median ([\d.]+) s", out), "bound_s": number(r"level bound: .*= ([\d.]+) s",
+                                                                                        out)}
+    curve_args = (["--n", "100", "1000", "--naive-n", "100", "--runs", "1"] if quick
+                  else ["--n", "100", "500", "1000", "2000", "5000", "--naive-n", "100", "500", "--runs", str(runs)])
+    r["curve"] = last_json(bench("plan_curve.py", *curve_args, "--json"))
+    r["load_end"] = list(os.getloadavg())
+    r["finished"] = datetime.now(UTC).strftime("%H:%M")
+    r["duration_s"] = time.perf_counter() - started
+    return r
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=1000, help="assistants in the scale benchmark")
-    parser.add_argument("--skip-naive", action="store_true", help="skip the slow one-request-at-a-time SDK run")
-    parser.add_argument("--runs", type=int, default=3, help="plan runs of the scale benchmark (median reported)")
+    parser.add_argument("--quick", action="store_true", help="one run each, fewer points: a few minutes")
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 3, quick 1)")
+    parser.add_argument("--notes", type=Path, help="markdown added under the targets table")
+    parser.add_argument("--from-json", type=Path, help="write the page from saved figures, measuring nothing")
+    parser.add_argument("--out", type=Path, default=DOCS / "benchmarks.md")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
-          "(other work on the machine slows every wall-time figure)")
-    run("validate_bench.py")
-    run("emulator_throughput.py")
-    run("apply_bench.py")
-    cpu = json.loads(run("plan_cpu.py", "--json").strip().splitlines()[-1])
-    scale_args = ["--n", str(args.n), "--runs", str(args.runs), "--json"]
-    scale_args += ["--skip-naive"] if args.skip_naive else []
-    scale = json.loads(run("scale.py", *scale_args).strip().splitlines()[-1])
-    limited = json.loads(run("ratelimit.py", "--json").strip().splitlines()[-1])
-    curve = json.loads(run("plan_curve.py", "--runs", "1", "--json").strip().splitlines()[-1])
-
-    runs = scale["plan_runs_s"]
-    rows = [
-        ("plan wall time", f"{scale['plan_s']:.2f} s (median; {runs[0]:.2f}-{runs[-1]:.2f})",
-         f"bound {scale['plan_bound_s']:.2f} s", f"{scale['plan_vs_bound']:.2f}x bound", "<= 1.1x"),
-        ("plan requests", str(scale["plan_requests"]), f"minimum {scale['plan_min_requests']}", "", "= minimum"),
-        ("naive SDK script", f"{scale['naive_s']:.2f} s" if scale["naive_requests"] else "skipped",
-         f"{scale['naive_requests']} requests", f"{scale['naive_vs_plan']}x slower" if scale["naive_vs_plan"] else "",
-         ">= 15x slower"),
-        ("apply 10% change", f"{scale['apply_s']:.2f} s", f"bound {scale['apply_bound_s']:.2f} s",
-         f"{scale['apply_vs_bound']:.2f}x bound", "<= 1.2x"),
-    ]
-    for item in (limited["plan"], limited["apply"]):
-        rows.append((f"{item['what']} at {limited['limit_per_s']} req/s, N={limited['n']}",
-                     f"{item['s']:.2f} s, {item['requests']} sent, {item['refused_429']} x 429",
-                     f"rate bound {item['rate_bound_s']:.2f} s", f"{item['vs_bound']:.2f}x bound, "
-                     f"{100 * item['refused_share']:.1f}% 429", "<= 1.1x, <= 5% 429"))
-    for item in cpu:
-        rows.append((f"planning CPU, {item['n']} assistants", f"{item['total_s']:.2f} s",
-                     f"peak {item['peak_mb']:.0f} MiB", "", "<= 2 s, <= 512 MiB" if item["n"] >= 5000 else ""))
-    for point in curve["points"]:
-        rows.append((f"plan curve N={point['n']}", f"{point['plan_s']:.2f} s", f"bound {point['bound_s']:.2f} s",
-                     f"{point['plan_vs_bound']:.2f}x bound; naive {point['naive_s']:.0f} s"
-                     f"{'' if point['naive_measured'] else ' (extrapolated)'}", ""))
-    print(f"plot: {curve['png']}")
-    print(f"\nSummary (N={scale['n']}, {scale['latency_ms']:.0f} ms latency, parallelism {scale['parallelism']}):")
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for row in rows:
-        print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)))
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+    else:
+        print(f"machine: {describe_machine()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        results = measure(args.quick, args.runs or (1 if args.quick else 3))
+        (args.out.with_suffix(".json")).write_text(json.dumps(results, indent=1) + "\n")
+    notes = args.notes.read_text() if args.notes else ""
+    args.out.write_text(report.render(results, notes, (BENCH / "notes.md").read_text()))
+    print(f"\nwrote {args.out} (and {args.out.with_suffix('.json').name}); plot: docs/plan-time.png")
     return 0
 
 
