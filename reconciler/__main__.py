@@ -1,5 +1,5 @@
 """`python -m reconciler`: the same as the `reconciler` console script."""
 
-from reconciler.cli import main
+from reconciler.cli import entry
 
-raise SystemExit(main())
+entry()
