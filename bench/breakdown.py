@@ -152,9 +152,10 @@ def main() -> int:
           f"emulator CPU per request: {result['emulator_cpu_per_request_ms']:.2f} ms "
           f"(at most ~{result['emulator_max_rps']} requests/s on one core)")
     serial = sum(phases[p]["wall_s"] or 0 for p in ("imports", "load", "reads", "render"))
+    whole = phases["whole"]["wall_s"]
     print(f"  serial (imports + load + reads + render): {serial:.2f} s = {serial / bound:.2f}x bound; whole, "
-          f"as the command runs them: {phases['whole']['wall_s']:.2f} s = {phases['whole']['wall_s'] / bound:.2f}x bound "
-          f"(plus start); same plan: {result['same_plan']}")
+          f"as the command runs them: {whole:.2f} s = {whole / bound:.2f}x bound (plus start); "
+          f"same plan: {result['same_plan']}")
     return 0
 
 

@@ -39,8 +39,9 @@ MEANING = """## What each figure means
   its starts at 95% of the declared rate (reconciler/api/pacing.py), which costs 1.05x by itself.
 - **Breakdown** (bench/breakdown.py): fresh processes go through the plan's steps one at a time
   (start, imports, load, reads with planning as they arrive, planning alone, render) and then as the
-  command runs them, the manifests loading while the early reads are in flight (reconciler/early.py).
-  The emulator's CPU per request is read from /proc around them.
+  command runs them. No request may start before the manifests are valid (the CLI contract), so start,
+  imports, loading and rendering add to the network time. The emulator's CPU per request is read from
+  /proc around them.
 - **Planning CPU** (bench/plan_cpu.py): a fresh process loads and validates the manifests and plans
   against live state saved from the emulator (no network); peak RSS is the whole process's.
 - **Validate** (bench/validate_bench.py): 1,000 realistic assistant documents in 50 files.
@@ -141,7 +142,7 @@ def breakdown(r: dict[str, Any]) -> str:
                        ("load", "load and validate the manifests"),
                        ("reads", "reads, planning each assistant as its reads arrive"),
                        ("planning", "planning alone, again (no network)"), ("render", "render the plan as JSON"),
-                       ("whole", "load + reads + render as the command runs them (early reads)")):
+                       ("whole", "load + reads + render as the command runs them")):
         p = b["phases"][name]
         wall = "" if p["wall_s"] is None else f"{_s(p['wall_s'], 3)} ({_spread([p['wall_min_s'], p['wall_max_s']])})"
         rows.append([what, wall, _s(p["cpu_s"], 3)])
@@ -149,9 +150,9 @@ def breakdown(r: dict[str, Any]) -> str:
     serial = sum(ph[p]["wall_s"] for p in ("load", "reads", "render"))
     return (f"## Where a plan's time goes (N={b['n']}, {b['requests']} requests, bound {_s(b['bound_s'])})\n\n"
             + _table(["phase", "wall: median (min-max)", "CPU"], rows)
-            + f"\nLoad, reads and render one after the other take {_s(serial)} "
-            f"({serial / b['bound_s']:.2f}x the bound); as the command runs them, the manifests loading while the "
-            f"early reads are in flight, {_s(ph['whole']['wall_s'])} ({ph['whole']['wall_s'] / b['bound_s']:.2f}x). "
+            + f"\nLoad, reads and render measured one by one add up to {_s(serial)} "
+            f"({serial / b['bound_s']:.2f}x the bound); run as the command runs them, {_s(ph['whole']['wall_s'])} "
+            f"({ph['whole']['wall_s'] / b['bound_s']:.2f}x); start and imports come on top. "
             f"The client spends {b['client_cpu_per_request_ms']:.2f} ms of CPU per request (reads minus planning); "
             f"the emulator {b['emulator_cpu_per_request_ms']:.2f} ms (so at most about {b['emulator_max_rps']} "
             f"requests/s on one core, against the {b['requests'] / b['bound_s']:.0f}/s the bound needs). "
