@@ -15,12 +15,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from reconciler import __version__, scrub
+from reconciler.api import DEFAULT_BASE_URL, DEFAULT_DEADLINE_S, DEFAULT_REQUEST_TIMEOUT_S
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.kinds import RESOURCE_KINDS
-
-DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
-DEFAULT_REQUEST_TIMEOUT_S = 30.0  # --request-timeout: one request's wait for an answer
-DEFAULT_DEADLINE_S = 600.0  # --deadline: a command's API work (waits it was told to do come on top)
 
 
 def _seconds(text: str) -> float:
@@ -56,6 +53,15 @@ def _connection(p: argparse.ArgumentParser) -> None:
 def _root(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", metavar="DIR", help="files manifests reference must be inside DIR (default: the "
                    "common folder of the PATHs; DIR must hold them all)")
+
+
+def _planning(p: argparse.ArgumentParser, env_help: str) -> None:
+    """What every command that makes a plan takes: output colour, environment, root, selection, connection."""
+    p.add_argument("--no-color", action="store_true", help="never colour the text output")
+    _env(p, env_help)
+    _root(p)
+    _selection(p)
+    _connection(p)
 
 
 def _selection(p: argparse.ArgumentParser) -> None:
@@ -99,21 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="save the plan for `apply FILE`")
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
-    p.add_argument("--no-color", action="store_true", help="never colour the text output")
-    _env(p, "plan")
-    _root(p)
-    _selection(p)
-    _connection(p)
+    _planning(p, "plan")
 
     p = sub.add_parser("apply", help="plan and carry out the changes, or carry out a saved plan")
     p.add_argument("paths", nargs="+", metavar="PATH", help="manifest files/folders, or one saved plan")
     p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     p.add_argument("--format", choices=["text", "json"], default="text", help="progress as text or JSON lines")
-    p.add_argument("--no-color", action="store_true", help="never colour the text output")
-    _env(p, "apply (a saved plan: must be the one it was made for)")
-    _root(p)
-    _selection(p)
-    _connection(p)
+    _planning(p, "apply (a saved plan: must be the one it was made for)")
 
     p = sub.add_parser("export", help="write manifests for live resources")
     p.add_argument("--out", default="exported", metavar="DIR", help="output folder (default %(default)s)")

@@ -15,8 +15,8 @@ import httpx
 
 from reconciler import live as live_state
 from reconciler import waits
+from reconciler.api import DEFAULT_BASE_URL
 from reconciler.api.client import ApiClient
-from reconciler.cli import DEFAULT_BASE_URL
 from reconciler.errors import ConfigError
 from reconciler.model import DesiredState, LiveState, ProjectSpec
 from reconciler.planning import diff, planner

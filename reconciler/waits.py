@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TextIO, TypeVar
 
+from reconciler.api import DEFAULT_DEADLINE_S
 from reconciler.api.client import ApiClient, Pending
-from reconciler.cli import DEFAULT_DEADLINE_S
 from reconciler.errors import ReconcilerError
 
 T = TypeVar("T")
