@@ -89,18 +89,13 @@ class TextProgress:
             self._out.line("Done:")
             for step in done:
                 self._out.line(f"  {step.address}: {_ENDED.get(action_word(step.change.actions), 'applied')}")
-        if failed:
-            self._out.line("Failed:")
-            for step in failed:
-                self._out.line(f"  {step.address}: {step.error}")
-        if unknown:
-            self._out.line("Unknown (sent, and it may have landed; no read could tell):")
-            for step in unknown:
-                self._out.line(f"  {step.address}: {step.error}")
-        if skipped:
-            self._out.line("Skipped (nothing was sent for them):")
-            for step in skipped:
-                self._out.line(f"  {step.address}: {step.error}")
+        for title, steps in (("Failed:", failed),
+                             ("Unknown (sent, and it may have landed; no read could tell):", unknown),
+                             ("Skipped (nothing was sent for them):", skipped)):
+            if steps:
+                self._out.line(title)
+                for step in steps:
+                    self._out.line(f"  {step.address}: {step.error}")
         if unknown:
             self._out.line("Run plan to see whether the unknown steps landed, then apply again.")
         elif not result.ok:
