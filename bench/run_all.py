@@ -130,7 +130,8 @@ def main() -> int:
         (args.out.with_suffix(".json")).write_text(json.dumps(results, indent=1) + "\n")
     notes = args.notes.read_text() if args.notes else ""
     args.out.write_text(report.render(results, notes, (BENCH / "notes.md").read_text()))
-    print(f"\nwrote {args.out} (and {args.out.with_suffix('.json').name}); plot: docs/plan-time.png")
+    saved = "" if args.from_json else f" and {args.out.with_suffix('.json').name}, plot docs/plan-time.png"
+    print(f"\nwrote {args.out}{saved}")
     return 0
 
 
