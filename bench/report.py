@@ -73,7 +73,8 @@ def machine(r: dict[str, Any]) -> str:
     per = ", ".join(f"{name} {'/'.join(f'{x:.1f}' for x in load)}" for name, load in loads.items())
     return (f"## Machine and run\n\n{m['cpu']}, {m['cores']} CPUs, {m['memory_gib']:.0f} GiB, {m['system']}, "
             f"Python {m['python']}; commit `{r['commit']}`; {r['started']} to {r['finished']} UTC "
-            f"({r['mode']} mode, {r['runs']} runs per figure, {r['duration_s'] / 60:.1f} min).\n\n"
+            f"({r['mode']} mode, {r['runs']} runs per figure, {r.get('curve_runs', r['runs'])} per point of the plot; "
+            f"{r['duration_s'] / 60:.1f} min).\n\n"
             f"Load average (1/5/15 min) when each benchmark started: {per}; at the end "
             f"{'/'.join(f'{x:.1f}' for x in r['load_end'])}.\n")
 

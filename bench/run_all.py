@@ -85,10 +85,11 @@ def describe_machine() -> dict[str, Any]:
             "system": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
 
 
-def measure(quick: bool, runs: int) -> dict[str, Any]:
+def measure(quick: bool, runs: int, curve_runs: int) -> dict[str, Any]:
     bench = Runner()
     started = time.perf_counter()
     r: dict[str, Any] = {"machine": describe_machine(), "mode": "quick" if quick else "full", "runs": runs,
+                         "curve_runs": 1 if quick else curve_runs,
                          "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "loads": bench.loads,
                          "commands": bench.commands}
     r["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -106,7 +107,8 @@ def measure(quick: bool, runs: int) -> dict[str, Any]:
     r["apply200"] = {"median_s": number(r"median ([\d.]+) s", out), "bound_s": number(r"level bound: .*= ([\d.]+) s",
                                                                                         out)}
     curve_args = (["--n", "100", "1000", "--naive-n", "100", "--runs", "1"] if quick
-                  else ["--n", "100", "500", "1000", "2000", "5000", "--naive-n", "100", "500", "--runs", str(runs)])
+                  else ["--n", "100", "500", "1000", "2000", "5000", "--naive-n", "100", "500", "--runs",
+                        str(curve_runs)])
     r["curve"] = last_json(bench("plan_curve.py", *curve_args, "--json"))
     r["load_end"] = list(os.getloadavg())
     r["finished"] = datetime.now(UTC).strftime("%H:%M")
@@ -118,6 +120,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one run each, fewer points: a few minutes")
     parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 3, quick 1)")
+    parser.add_argument("--curve-runs", type=int, default=None, help="runs per point of the plot (default --runs)")
     parser.add_argument("--notes", type=Path, help="markdown added under the targets table")
     parser.add_argument("--from-json", type=Path, help="write the page from saved figures, measuring nothing")
     parser.add_argument("--out", type=Path, default=DOCS / "benchmarks.md")
@@ -126,7 +129,8 @@ def main() -> int:
         results = json.loads(args.from_json.read_text())
     else:
         print(f"machine: {describe_machine()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        results = measure(args.quick, args.runs or (1 if args.quick else 3))
+        runs = args.runs or (1 if args.quick else 3)
+        results = measure(args.quick, runs, args.curve_runs or runs)
         (args.out.with_suffix(".json")).write_text(json.dumps(results, indent=1) + "\n")
     notes = args.notes.read_text() if args.notes else ""
     args.out.write_text(report.render(results, notes, (BENCH / "notes.md").read_text()))
