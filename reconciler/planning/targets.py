@@ -10,17 +10,19 @@ from reconciler.planning.plan import Plan
 
 
 def target_address(target: str) -> str:
-    """Check a `--target`: it must be an address exactly as the plan prints it (`assistant.NAME`,
-    `assistant.NAME.version.V`, `tool.NAME`, `mcp_server.NAME`). `KIND/NAME` is refused with the
-    address it stands for, so a reviewer copies addresses from the plan and nothing else."""
+    """A `--target` as the plan's address: the address exactly as the plan prints it (`assistant.NAME`,
+    `assistant.NAME.version.V`, `tool.NAME`, `mcp_server.NAME`), or the CLI contract's `KIND/NAME`
+    (`Assistant/NAME`, `McpServer/NAME`; the kind in any case), which stands for one address."""
     prefix, dot, name = target.partition(".")
     if dot and name and prefix in BY_PREFIX:
         return target
     kind, slash, rest = target.partition("/")
     known = {k.kind.lower(): k.address_prefix for k in KINDS.values()}
-    hint = f" (write {known[kind.lower()]}.{rest})" if slash and rest and kind.lower() in known else ""
+    if slash and rest and kind.lower() in known:
+        return f"{known[kind.lower()]}.{rest}"
     prefixes = ", ".join(f"{p}.NAME" for p in BY_PREFIX)
-    raise ConfigError(f"--target {target!r}: expected an address as the plan prints it ({prefixes}){hint}")
+    kinds = ", ".join(f"{k}/NAME" for k in KINDS)
+    raise ConfigError(f"--target {target!r}: expected an address as the plan prints it ({prefixes}) or {kinds}")
 
 
 def select(plan: Plan, targets: Sequence[str]) -> Plan:

@@ -28,10 +28,6 @@ from tests.promise.support import (
 __all__ = ["account"]  # the fixture, imported for pytest
 
 
-def case(number: int) -> pytest.MarkDecorator:
-    """Marks a reproduction of the issue's case `number` until it is fixed (strict: it must fail)."""
-    return pytest.mark.xfail(strict=True, reason=f"issue #11 case {number}")
-
 HOOKED = """
 apiVersion: reconciler/v1
 kind: Assistant
@@ -439,8 +435,13 @@ def test_case11_target_takes_the_printed_address(
     write(tmp_path, "b.yaml", B2_BOT.replace("b2-bot", "bw-other"))
     doc = plan_doc(capsys, "--target", "assistant.bw-soporte-es", str(tmp_path))
     assert [r["address"] for r in doc["resource_changes"]] == ["assistant.bw-soporte-es"]
-    code, _, err = cli(capsys, "plan", "--target", "Assistant/bw-soporte-es", str(tmp_path))
-    assert code == 1 and "assistant.bw-soporte-es" in err, err
+    # The CLI contract's KIND/NAME names the same address; anything else is refused, saying what is taken.
+    doc = plan_doc(capsys, "--target", "Assistant/bw-soporte-es", str(tmp_path))
+    assert [r["address"] for r in doc["resource_changes"]] == ["assistant.bw-soporte-es"]
+    code, _, err = cli(capsys, "plan", "--target", "bw-soporte-es", str(tmp_path))
+    assert code == 1 and "assistant.NAME" in err and "Assistant/NAME" in err, err
+    code, _, err = cli(capsys, "plan", "--target", "assistant.nobody", str(tmp_path))
+    assert code == 1 and "no such resource in the plan: assistant.nobody" in err, err
 
 
 def test_case11_markdown_context_lines_align_and_one_line_changes_have_no_ellipsis(
