@@ -157,7 +157,24 @@ def breakdown(r: dict[str, Any]) -> str:
             f"The client spends {b['client_cpu_per_request_ms']:.2f} ms of CPU per request (reads minus planning); "
             f"the emulator {b['emulator_cpu_per_request_ms']:.2f} ms (so at most about {b['emulator_max_rps']} "
             f"requests/s on one core, against the {b['requests'] / b['bound_s']:.0f}/s the bound needs). "
-            f"Same plan both ways: {b['same_plan']}.\n")
+            f"Same plan both ways: {b['same_plan']}.\n\n"
+            + budget(b))
+
+
+def budget(b: dict[str, Any]) -> str:
+    """What the command adds to the network time before the first request and after the last, against
+    what 1.1x of the bound leaves: none of it can overlap the reads (no request before the manifests
+    are valid)."""
+    ph = b["phases"]
+    parts = {"start": ph["start"]["cpu_s"], "imports": ph["imports"]["wall_s"], "load": ph["load"]["wall_s"],
+             "render": ph["render"]["wall_s"]}
+    fixed = sum(parts.values())
+    reads_excess = ph["reads"]["wall_s"] - b["bound_s"]
+    shown = " + ".join(f"{name} {value:.2f}" for name, value in parts.items())
+    return (f"Before the first request and after the last the command spends {shown} = {fixed:.2f} s (start as "
+            f"CPU), and the reads themselves take {reads_excess:.2f} s longer than the bound (the client's CPU per "
+            f"request, planning as the reads arrive, the machine's other load): against the "
+            f"{0.1 * b['bound_s']:.2f} s that 1.1x of the bound leaves.\n")
 
 
 def curve(r: dict[str, Any]) -> str:
