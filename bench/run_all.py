@@ -95,13 +95,17 @@ def measure(quick: bool, runs: int, curve_runs: int) -> dict[str, Any]:
     r["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                  cwd=ROOT).stdout.strip() or "unknown"
     line = bench("emulator_throughput.py")
-    r["emulator"] = {"rps": number(r"(\d+(?:\.\d+)?) requests/s", line), "line": line.strip()}
+    r["emulator"] = {"rps": number(r"(\d+(?:\.\d+)?) requests/s", line), "line": line.strip(),
+                     "server_us": number(r"server (\d+)", line), "client_us": number(r"client (\d+)", line)}
     r["breakdown"] = last_json(bench("breakdown.py", "--runs", str(runs), "--json"))
     scale_args = ["--n", "1000", "--runs", str(runs), "--json"] + (["--skip-naive"] if quick else [])
     r["scale"] = last_json(bench("scale.py", *scale_args))
     r["ratelimit"] = last_json(bench("ratelimit.py", "--runs", str(runs), "--json"))
     out = bench("validate_bench.py")
-    r["validate"] = {"best_s": number(r"([\d.]+) s best of", out), "cold_s": number(r"([\d.]+) s on the first", out)}
+    r["validate"] = {"cpu_s": number(r"CPU \(user\+sys\) ([\d.]+) s", out),
+                     "cpu_spread": (re.findall(r"CPU \(user\+sys\) [\d.]+ s \(([\d.]+-[\d.]+)\)", out) or [""])[0],
+                     "wall_s": number(r"wall ([\d.]+) s", out),
+                     "in_process_cpu_s": number(r"in process: ([\d.]+) s CPU", out), "line": out.strip()}
     r["plan_cpu"] = last_json(bench("plan_cpu.py", "--n", *(["1000"] if quick else ["1000", "5000"]), "--json"))
     out = bench("apply_bench.py")
     r["apply200"] = {"median_s": number(r"median ([\d.]+) s", out), "bound_s": number(r"level bound: .*= ([\d.]+) s",
