@@ -33,6 +33,11 @@ def api_key(project: ProjectSpec | None = None) -> str:
     if not key:
         where = f" of environment {current.name}" if current is not None else ""
         raise ConfigError(f"{name} is not set: export it to call the API{where}")
+    if key != key.strip() or any(c.isspace() or not c.isprintable() for c in key):
+        # Pasted with its newline, say: the request could not even be sent, and the error would point
+        # at the network. The value itself is never shown.
+        raise ConfigError(f"{name} contains whitespace or a control character (a pasted newline?): "
+                          f"set it to the key alone")
     return key
 
 

@@ -35,10 +35,22 @@ def test_usage_errors_exit_1_not_2(capsys: pytest.CaptureFixture[str], argv: lis
     ("http://127.0.0.1:99999/v2", "port 99999 is out of range"),
     ("ftp://127.0.0.1/v2", "expected an http:// or https:// URL"),
     ("http://[::1/v2", "base URL"),
+    ("http://user:pw@127.0.0.1:9/v2", "credentials in the URL are not used"),
 ])
 def test_bad_base_urls(emulator: Emulator, capsys: pytest.CaptureFixture[str], url: str, message: str) -> None:
     code, err = run(capsys, "plan", str(EXAMPLES), "--base-url", url)
     assert code == 1 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("key", ["key-123\n", " key-123", "key 123", "   "])
+def test_a_key_with_whitespace_is_refused_before_any_request(
+        emulator: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setenv("TELNYX_API_KEY", key)
+    before = emulator.stats()
+    code, err = run(capsys, "plan", str(EXAMPLES))
+    assert code == 1 and err.strip().splitlines() == [
+        "error: TELNYX_API_KEY contains whitespace or a control character (a pasted newline?): set it to the key alone"]
+    assert emulator.stats() == before
 
 
 def test_a_refused_key_is_one_line(emulator: Emulator, capsys: pytest.CaptureFixture[str]) -> None:

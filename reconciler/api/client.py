@@ -333,6 +333,9 @@ def check_base_url(base_url: str) -> str:
             problem = "expected an http:// or https:// URL such as https://api.telnyx.com/v2"
         elif url.port is not None and not 0 < url.port < 65536:
             problem = f"port {url.port} is out of range"
+        elif url.userinfo:
+            # httpx would send them as Basic auth in place of the API key: a 401 that says the key is missing.
+            problem = "credentials in the URL are not used: the API key comes from the environment"
     except httpx.InvalidURL as exc:
         problem = str(exc)
     if problem:
