@@ -3,10 +3,10 @@
 A saved plan holds the plan document, the resolved desired state with `${env:…}` references in place
 of their values (so no secret is ever written to disk), the options it was made with, a fingerprint
 of every live object it read, and a binding of each secret that what the plan sends uses: per
-`${env:NAME}`, a random salt made for this plan and sha256(salt + value), never the value (issue #11:
+`${env:NAME}`, a random salt made for this plan and scrypt(value, salt), never the value (issue #11:
 the plan document shows a secret as `(sensitive)`, so without the binding a value changed between
 plan and apply would run unreviewed). `apply FILE` checks the bindings against its own environment
-before anything is written, re-reads live state, refuses if any fingerprint changed, re-plans from the
+before any request, re-reads live state, refuses if any fingerprint changed, re-plans from the
 saved desired state and checks that the result is the saved plan, so that what runs is exactly what
 was reviewed.
 """
@@ -45,7 +45,7 @@ class SavedPlan:
     prune: bool = False
     targets: list[str] = field(default_factory=list)
     origin: Origin | None = None  # what the plan is of: its project, environment and commit
-    # NAME -> {"salt": hex, "sha256": hex of sha256(salt + value)}: the values the plan was made with.
+    # NAME -> {"salt": hex, "scrypt": hex of scrypt(value, salt)}: the values the plan was made with.
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -118,10 +118,11 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
                           f"format {SAVED_FORMAT!r}): make the plan again with `reconciler plan --out`")
     bound = data.get("secrets")
     if not isinstance(bound, dict) or not all(
-            isinstance(b, dict) and isinstance(b.get("salt"), str) and isinstance(b.get("sha256"), str)
+            isinstance(b, dict) and isinstance(b.get("salt"), str) and isinstance(b.get(HASH), str)
             for b in bound.values()):
-        raise ConfigError(f"{path}: malformed saved plan: `secrets` must map each variable to a salt and a sha256")
-    secrets_bound = {str(name): {"salt": b["salt"], "sha256": b["sha256"]} for name, b in bound.items()}
+        raise ConfigError(f"{path}: malformed saved plan: `secrets` must map each variable to a salt and "
+                          f"its {HASH}")
+    secrets_bound = {str(name): {"salt": b["salt"], HASH: b[HASH]} for name, b in bound.items()}
     check_secrets(secrets_bound, str(path), env)
     options = data.get("options", {})
     about = data.get("origin")
@@ -153,11 +154,21 @@ def secret_names(plan: Plan) -> set[str]:
     return {name for rc in plan.resource_changes for op in rc.operations for name in walk(op.body)}
 
 
+# The binding's hash. A saved plan travels (a CI artefact from the pull request's job to the merge's):
+# a fast hash would let whoever holds the file try guesses of a human-chosen secret (a webhook's
+# password) by the million per second. scrypt at these costs takes ~50 ms and 16 MiB a guess, a plan
+# one such wait per variable; the salt, new for every plan, defeats tables and comparing plans.
+HASH = "scrypt"
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
 def bind(value: str, salt: bytes | None = None) -> dict[str, str]:
-    """A salted hash of one secret value: enough to tell whether a later value is the same, and,
-    salted per plan, no use for recognising the value across plans or looking it up in a table."""
+    """A salted, deliberately slow hash of one secret value: enough to tell whether a later value is
+    the same; salted per plan, no use for recognising the value across plans or looking it up in a
+    table; slow, so guessing it from the file costs ~50 ms a guess."""
     salt = secrets.token_bytes(16) if salt is None else salt
-    return {"salt": salt.hex(), "sha256": hashlib.sha256(salt + value.encode("utf-8")).hexdigest()}
+    digest = hashlib.scrypt(value.encode("utf-8"), salt=salt, maxmem=64 * 2**20, **_SCRYPT)
+    return {"salt": salt.hex(), HASH: digest.hex()}
 
 
 def check_secrets(bound_secrets: Mapping[str, Mapping[str, str]], path: str, env: Mapping[str, str]) -> None:
@@ -172,7 +183,7 @@ def check_secrets(bound_secrets: Mapping[str, Mapping[str, str]], path: str, env
             salt = bytes.fromhex(bound["salt"])
         except ValueError:
             raise ConfigError(f"{path}: malformed saved plan: the salt of {name} is not hexadecimal") from None
-        if not hmac.compare_digest(bind(env[name], salt)["sha256"], bound["sha256"]):
+        if not hmac.compare_digest(bind(env[name], salt)[HASH], bound[HASH]):
             changed.append(name)
     if unset or changed:
         said = [f"{', '.join(changed)} differ{'s' if len(changed) == 1 else ''} from the value"

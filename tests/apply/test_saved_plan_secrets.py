@@ -1,5 +1,5 @@
 """A saved plan binds the secrets it was reviewed with (issue #11, case 7): per `${env:NAME}` that
-what the plan sends uses, a salt made for that plan and sha256(salt + value); never the value, never
+what the plan sends uses, a salt made for that plan and scrypt(value, salt); never the value, never
 an unsalted hash. `apply FILE` refuses, before any write, a value that differs or is unset, naming
 the variable only. Old and unknown file formats are refused with a clear message. Over loopback HTTP
 against the emulator."""
@@ -50,8 +50,10 @@ def test_the_saved_plan_holds_a_salted_hash_of_each_secret_it_sends(
     assert [d["format_version"] for d in data] == ["2", "2"]
     assert [sorted(d["secrets"]) for d in data] == [["HOOK_SECRET"], ["HOOK_SECRET"]]
     a, b = (d["secrets"]["HOOK_SECRET"] for d in data)
-    assert a["sha256"] == hashlib.sha256(bytes.fromhex(a["salt"]) + SECRET.encode()).hexdigest()
-    assert a["salt"] != b["salt"] and a["sha256"] != b["sha256"]  # a salt per plan
+    # A deliberately slow hash (the file travels): scrypt with the parameters the README states.
+    assert a["scrypt"] == hashlib.scrypt(SECRET.encode(), salt=bytes.fromhex(a["salt"]), n=2**14, r=8, p=1,
+                                         dklen=32).hex()
+    assert "sha256" not in a and a["salt"] != b["salt"] and a["scrypt"] != b["scrypt"]  # a salt per plan
     for text in (first.read_text(), second.read_text()):
         for value in (SECRET, QUIET_VALUE):
             assert value not in text
