@@ -83,11 +83,15 @@ def _bool_for_number(a: Any, b: Any) -> bool:
     """Whether, in two values that are == , a boolean on one side meets a number on the other."""
     if type(a) is bool or type(b) is bool:
         return type(a) is not type(b)
+    # Plain loops, strings and nulls passed over without a call: this runs on every compared object.
     if isinstance(a, dict):
-        return any(_bool_for_number(v, b[k]) for k, v in a.items() if isinstance(v, dict | list | bool | int | float))
-    if isinstance(a, list | tuple):
-        return any(_bool_for_number(u, v) for u, v in zip(a, b, strict=True)
-                   if isinstance(u, dict | list | tuple | bool | int | float))
+        for key, value in a.items():
+            if value is not None and not isinstance(value, str) and _bool_for_number(value, b[key]):
+                return True
+    elif isinstance(a, list | tuple):
+        for mine, theirs in zip(a, b, strict=True):
+            if mine is not None and not isinstance(mine, str) and _bool_for_number(mine, theirs):
+                return True
     return False
 
 
