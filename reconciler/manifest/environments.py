@@ -156,13 +156,13 @@ def for_environment(doc: Document, s: Settings, problems: list[ManifestProblem]
                 listed = ", ".join(str(n) for n in only) or "none"
                 problems.append(doc.problem(("overlays", name), f"overlays: {name}: this resource is not part of "
                                             f"environment {name} (metadata.environments: {listed})", at_key=True))
-    if isinstance(meta, dict) and "${var:" in repr(meta):
+    if isinstance(meta, dict) and not doc.dollar_free and "${var:" in repr(meta):
         problems.append(doc.problem(("metadata",), "metadata: ${var:…} references work in spec only", at_key=True))
     if s.environment is not None and isinstance(only, list) and s.environment not in only:
         return None, frozenset()
     spec = data.get("spec")
     if not isinstance(spec, dict) or ("overlays" not in data and not (isinstance(meta, dict) and "environments" in meta)
-                                      and "${var:" not in repr(spec)):
+                                      and (doc.dollar_free or "${var:" not in repr(spec))):
         return doc, frozenset()  # nothing to do: the common case costs one repr
     overlay = overlays.get(s.environment) if isinstance(overlays, dict) and s.environment else None
     out = doc.replaced()

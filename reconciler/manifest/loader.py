@@ -24,6 +24,7 @@ from reconciler.manifest.resolve import Resolver, unset_paths, with_env_values
 from reconciler.manifest.schema import did_you_mean, findings, missing_key, to_problem
 from reconciler.manifest.yamlfast import documents as load_documents
 from reconciler.manifest.yamlpos import Budget, Document, Path
+from reconciler.manifest.yamlsafe import dollar_free
 from reconciler.model import (
     DesiredResource,
     DesiredState,
@@ -147,6 +148,9 @@ def _read(paths: Sequence[str | os.PathLike[str]], root: str | os.PathLike[str] 
             problems.append(ManifestProblem(label, 1, 1, f"this manifest {exc}"))
             continue
         docs, found = load_documents(text, label, budget, early=(VERSIONS,))
+        if dollar_free(text):
+            for doc in docs:
+                doc.dollar_free = True
         problems.extend(found)
         documents.extend(docs)
     # The first Project rules (cross_checks reports any other): it says which environments exist.

@@ -25,7 +25,7 @@ def with_env_values(doc: Document, env: Mapping[str, str]) -> Document:
     valid when its value is). Messages print a SensitiveStr as the reference text, never the value.
     Unset variables stay as written; the resolver reports them, at their own line."""
     data = doc.data
-    if not isinstance(data, dict) or "${env:" not in repr(data.get("spec")):  # C-speed test, no rebuild
+    if doc.dollar_free or not isinstance(data, dict) or "${env:" not in repr(data.get("spec")):  # no rebuild
         return doc
 
     def values(node: Any) -> Any:
@@ -57,7 +57,7 @@ def unset_paths(doc: Document, env: Mapping[str, str]) -> frozenset[Path]:
                 walk(value, (*path, i))
 
     data = doc.data
-    if isinstance(data, dict) and "${env:" in repr(data.get("spec")):
+    if not doc.dollar_free and isinstance(data, dict) and "${env:" in repr(data.get("spec")):
         walk(data["spec"], ("spec",))
     return frozenset(found)
 

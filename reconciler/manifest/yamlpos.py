@@ -48,6 +48,9 @@ class Document:
         self.data = data
         self.start = start
         self.early = early or {}  # positions of some values known before the others are located
+        # True when no key or value can hold a `$` (yamlsafe.dollar_free of its file's text): then
+        # no `${env:…}` or `${var:…}` need be looked for in it. Never carried over by `replaced`.
+        self.dollar_free = False
         self._positions: Positions | None = None
         self._locate = locate
         if locate is None:

@@ -176,6 +176,12 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
+def dollar_free(text: str) -> bool:
+    """Whether no scalar of `text` can hold a `$`: none is written, and no double-quoted escape
+    (`\\x24`, `\\u0024`, `\\U00000024`, YAML's only ways to write one otherwise) makes one."""
+    return "$" not in text and "\\x24" not in text and "\\u0024" not in text and "\\U00000024" not in text
+
+
 def first_non_printable(text: str) -> int | None:
     """Offset of the first character YAML forbids in a stream (control characters), or None."""
     found = NON_PRINTABLE.search(text)

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.manifest import read_manifests
 from reconciler.manifest.limits import MAX_DEPTH, MAX_FAST_COMPOSE_CHARS
 from reconciler.manifest.yamlfast import documents
 from reconciler.manifest.yamlpos import Budget, Document, load_documents
+from tests.manifest.test_manifest_load import ASSISTANT
+from tests.manifest.test_yaml_bounds import ProblemsOf, Write
 from tests.support.paths import EXAMPLES
 
 HERE = Path(__file__).parent
@@ -104,3 +107,18 @@ def test_positions_asked_for_later_are_each_documents_own() -> None:
     assert fast[1].pos(("b", "c", 1)) == (4, 10)
     assert fast[0].key_pos(("a",)) == (1, 1)
     assert fast[0].pos(("b",)) == (1, 1)  # not of this document: its start
+
+
+@pytest.mark.parametrize("escape", ["\\x24", "\\u0024", "\\U00000024"])
+def test_a_reference_written_with_an_escaped_dollar_is_still_one(write: Write, problems_of: ProblemsOf,
+                                                                 escape: str) -> None:
+    # Files without a `$` skip the search for ${env:} and ${var:}; an escape can still make one.
+    def spec_line(dollar: str) -> str:
+        return ASSISTANT.format(name="a") + f'  enabled_features: ["{dollar}{{env:FEATURE}}"]\n'
+
+    escaped, plain = write("e/a.yaml", spec_line(escape)), write("p/a.yaml", spec_line("$"))
+    for environ in ({}, {"FEATURE": "telephony"}, {"FEATURE": "fax"}):
+        found = [(line, col, message) for _, line, col, message in problems_of([escaped], environ)]
+        assert found == [(line, col, message) for _, line, col, message in problems_of([plain], environ)]
+        assert found or environ == {"FEATURE": "telephony"}
+    assert read_manifests([escaped], environ={}, allow_unset_env=True).files == [str(escaped)]
