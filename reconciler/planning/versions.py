@@ -21,6 +21,7 @@ from reconciler.planning.plan import (
     KIND_VERSION,
     NOOP,
     UPDATE,
+    FieldChange,
     Orphan,
     Ref,
     ResourceChange,
@@ -70,10 +71,12 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
         if found is None:
             body = forms.strip_nulls(forms.api_body(ctx, full, address))
             body.update({API_NAME.get(k, k): None for k in cleared})
-            # Shown as what the overlay sets: the rest is the main version's, shown above it.
+            # Shown as what the overlay sets: the rest is the main version's, shown above it. What it
+            # clears is sent as null, so it is shown as set to null.
             shown = {k: want[k] for k in version.overlay if k in want and want[k] is not None}
-            ctx.add(ResourceChange(address, KIND_VERSION, version.name, [CREATE],
-                                     changes=diff.creation_changes(shown),
+            changes = sorted([*diff.creation_changes(shown), *(FieldChange(k, None, None) for k in cleared)],
+                             key=lambda c: c.path)
+            ctx.add(ResourceChange(address, KIND_VERSION, version.name, [CREATE], changes=changes,
                                      operations=[api.op_create_version(assistant, body, version.name)]))
             version_ids[version.name] = Ref(address, "version_id")
             continue

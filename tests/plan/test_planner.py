@@ -357,3 +357,19 @@ def test_target_selects_a_resource_and_its_dependencies(tmp_path: Path) -> None:
     docs = tool_doc("lookup") + "---\n" + mcp_doc("crm") + "---\n" + assistant_doc(spec="shared_tools: [lookup]")
     result = plan(desired(tmp_path, docs), LiveState(), targets=["assistant.bot"])
     assert sorted(actions(result)) == ["assistant.bot", "tool.lookup"]
+
+
+def test_a_new_version_shows_every_top_level_field_its_create_sends_other_than_mains(tmp_path: Path) -> None:
+    # A version starts as a copy of main: what its overlay clears is sent as null and must be in the plan.
+    text = assistant_doc(spec="""
+        greeting: Hello there
+        versions:
+          - name: quiet
+            spec: {greeting: null, description: A quieter one}
+    """)
+    made = plan(desired(tmp_path, text), LiveState(assistants=[live_assistant(greeting="Hello there")]))
+    version = made.by_address()["assistant.bot.version.quiet"]
+    (op,) = version.operations
+    shown = {c.path: c.after for c in version.changes}
+    assert shown == {"description": "A quieter one", "greeting": None}
+    assert op.body["greeting"] is None and op.body["description"] == "A quieter one"
