@@ -372,4 +372,4 @@ def test_a_new_version_shows_every_top_level_field_its_create_sends_other_than_m
     (op,) = version.operations
     shown = {c.path: c.after for c in version.changes}
     assert shown == {"description": "A quieter one", "greeting": None}
-    assert op.body["greeting"] is None and op.body["description"] == "A quieter one"
+    assert op.body is not None and op.body["greeting"] is None and op.body["description"] == "A quieter one"
