@@ -8,6 +8,7 @@ also accepts the other shapes, since several of these are marked uncertain.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.api.client import Adopt, ApiClient
@@ -56,9 +57,14 @@ async def list_tests(client: ApiClient, test_suite: str | None = None) -> list[d
     return await client.get_all_pages(TESTS, {"test_suite": test_suite} if test_suite else None)
 
 
-def adopter(client: ApiClient, kind: str, name: str, parent_id: str | None = None) -> Adopt:
+Choose = Callable[[list[dict[str, Any]]], Any | None]
+
+
+def adopter(client: ApiClient, kind: str, name: str, parent_id: str | None = None,
+            choose: Choose | None = None) -> Adopt:
     """A lookup by name for a create whose outcome is unknown: it returns the resource if the first
-    attempt landed after all, so the client adopts it instead of creating a duplicate."""
+    attempt landed after all, so the client adopts it instead of creating a duplicate. `choose` picks
+    which of the live objects of that name can be the one the create made (default: the first)."""
 
     async def find() -> Any | None:
         if kind == "Assistant":
@@ -78,6 +84,8 @@ def adopter(client: ApiClient, kind: str, name: str, parent_id: str | None = Non
             return canary
         else:
             return None
+        if choose is not None:
+            return choose(found)
         return found[0] if found else None
 
     return find

@@ -113,11 +113,15 @@ class _Run:
             return None
         return current
 
+    def ours(self, change: ResourceChange, *, settling: bool) -> reads.Choose:
+        """Which live object of the create's name can be the one it made (idempotency.chooser)."""
+        return idempotency.chooser(change.kind, change.address, self.owner_tag, self.started, settling=settling)
+
     def lookup(self, change: ResourceChange, op: Operation) -> Adopt | None:
         """The read by name that tells whether create `op` landed (None: `op` is not a create)."""
         parent = self.resolve(op.parent, change.address) if isinstance(op.parent, Ref) else op.parent
         if op.lookup_name is not None:
-            return reads.adopter(self.client, change.kind, op.lookup_name, parent)
+            return reads.adopter(self.client, change.kind, op.lookup_name, parent, self.ours(change, settling=True))
         if op.kind == KIND_CANARY and op.action is Action.CREATE:
             return reads.adopter(self.client, KIND_CANARY, "canary", parent)
         return None
@@ -194,7 +198,7 @@ class _Run:
             if not isinstance(tags, list) or self.owner_tag not in tags:
                 # Pruning recognises our assistants by this tag: creating one without it would leak it.
                 raise ApplyError(f"{what}: refused: the body lacks the owner tag {self.owner_tag!r}")
-        adopt: Adopt = reads.adopter(self.client, change.kind, name, parent)
+        adopt: Adopt = reads.adopter(self.client, change.kind, name, parent, self.ours(change, settling=False))
         key = idempotency.key(self.scope, change.address, method, path, body)
         response = await self.client.request(method, path, json=body, what=what, idempotency_key=key, adopt=adopt)
         if idempotency.created_before(change.kind, response, self.started):

@@ -10,15 +10,21 @@ A replay can also be stale: the same change applied again after the object it cr
 (or renamed) by hand would replay the first response, naming an object that is gone. So an answer
 whose object was created before this apply began is checked by name (`Applier.create`): adopted if
 it is there, else created again under a key salted with the stale id (the same salt in every run).
+
+Looking a create up by name must not take someone else's object for ours: `chooser` says which live
+object of that name can be the one a create made (the owner tag, and when in doubt, its age).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.api.endpoints import created_id
+from reconciler.errors import ApiError
 from reconciler.model import SensitiveStr
 from reconciler.planning.plan import KIND_VERSION
 
@@ -47,18 +53,50 @@ def salted(base: str, salt: str) -> str:
     return PREFIX + hashlib.sha256(f"{base} {salt}".encode()).hexdigest()[:48]
 
 
-def created_before(kind: str, response: Any, moment: datetime) -> bool:
-    """True when the object a create answered with was created before `moment` (a replay of an
-    earlier run's create, to be checked), or says nothing of when it was created."""
+def created_at(kind: str, response: Any) -> datetime | None:
+    """When the object a create answered with (or a lookup found) was created, if it says."""
     if not isinstance(response, dict):
-        return True
+        return None
     stamp = response.get("version_created_at" if kind == KIND_VERSION else "created_at")
     if not isinstance(stamp, str):
-        return True
+        return None
     try:
         when = datetime.fromisoformat(stamp)
     except ValueError:
-        return True
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when < moment
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def created_before(kind: str, response: Any, moment: datetime) -> bool:
+    """True when the object a create answered with was created before `moment` (a replay of an
+    earlier run's create, to be checked), or says nothing of when it was created."""
+    when = created_at(kind, response)
+    return when is None or when < moment
+
+
+def chooser(kind: str, address: str, owner_tag: str | None, started: datetime, *, settling: bool
+            ) -> Callable[[list[dict[str, Any]]], Any | None]:
+    """Which live object of a create's name can be the one it made, for `reads.adopter`: for an
+    assistant, one carrying the owner tag (every create body has it: applier.create); when several
+    could be, or when settling after the run (others had time to create one), only one created since
+    the apply `started`. More than one candidate leaves the outcome unknown: nothing is adopted on a
+    guess (an object of that name another team made meanwhile must never receive this apply's writes)."""
+
+    def choose(found: list[dict[str, Any]]) -> Any | None:
+        if kind == "Assistant" and owner_tag is not None:
+            found = [f for f in found if owner_tag in (f.get("tags") or ())]
+        if settling or len(found) > 1:
+            found = [f for f in found if not _older(kind, f, started)]
+        if len(found) > 1:
+            ids = ", ".join(str(created_id(kind, f)) for f in found)
+            raise ApiError(f"{address}: {len(found)} live objects of that name could be the one this create "
+                           f"made ({ids})", retryable=True, uncertain=True)
+        return found[0] if found else None
+
+    return choose
+
+
+def _older(kind: str, found: Any, moment: datetime) -> bool:
+    """Whether `found` says it was created before `moment` (so it is not what this apply made)."""
+    when = created_at(kind, found)
+    return when is not None and when < moment

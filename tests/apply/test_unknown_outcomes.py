@@ -7,11 +7,14 @@ and hangs scripted by the test-side RecordingApp (nothing of reconciler is mocke
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
-from tests.promise.support import Account, Fault, Hang, account, cli, write
+from reconciler.emulator.app import EmulatorApp, Reply
+from reconciler.emulator.server import serve_in_thread
+from tests.promise.support import API_KEY, Account, Fault, Hang, RecordingApp, account, cli, write
 
 __all__ = ["account"]  # the fixture, imported for pytest
 
@@ -98,3 +101,39 @@ def test_progress_of_a_slow_apply_goes_to_stderr_and_json_stays_parseable(
     assert code == 0, err
     assert "waiting for the API: 1 request pending" in err, err
     assert all(json.loads(line)["type"] for line in out.splitlines())
+
+
+class ForeignTwinApp(RecordingApp):
+    """The emulator, except that the first assistant create is refused (502) while another team's
+    assistant of the same name appears at that moment; the lookups right after it get no answer."""
+
+    twinned = False
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        if (method, path) == ("POST", "/v2/ai/assistants") and not self.twinned:
+            self.twinned = True
+            twin = dict(json.loads(body), tags=["team-other"], instructions="Another team's.")
+            EmulatorApp.dispatch(self, method, path, query, headers, json.dumps(twin).encode())  # no fault, no log
+        return super().dispatch(method, path, query, headers, body)
+
+
+def test_a_same_named_assistant_of_another_team_is_never_taken_for_the_create(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    app = ForeignTwinApp()
+    app.faults_script += [Fault("POST", r"^/v2/ai/assistants$", 502, 1),
+                          Fault("GET", r"^/v2/ai/assistants$", 502, 3, armed_by=r"^POST /v2/ai/assistants$")]
+    url, stop = serve_in_thread(app)
+    monkeypatch.setenv("TELNYX_API_KEY", API_KEY)
+    monkeypatch.setenv("TELNYX_BASE_URL", f"{url}/v2")
+    monkeypatch.setenv("NO_COLOR", "1")
+    try:
+        write(tmp_path, "bot.yaml", BOT.replace("  shared_tools: [lookup-tool]\n", ""))
+        code, out, err = cli(capsys, "apply", "--auto-approve", str(tmp_path))
+        writes = [(s.method, s.path) for s in app.writes()]
+    finally:
+        stop()
+    assert app.twinned
+    # Settled by reading: the only live assistant of that name is not this project's, so the create
+    # did not land; nothing was sent to the other team's assistant.
+    assert code == 1 and "did not land" in out, out + err
+    assert writes == [("POST", "/ai/assistants")], writes
