@@ -189,6 +189,11 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as a Unix tool killed by SIGPIPE would (141),
+        # with stdout pointed at /dev/null so the final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except ManifestError as exc:
         for problem in exc.problems:
             print(scrub.scrub(str(problem)), file=sys.stderr)

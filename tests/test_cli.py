@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from reconciler.cli import build_parser, main
+from tests.support.paths import EXAMPLES, REPO
 
 
 def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,3 +26,14 @@ def test_every_contract_command_parses() -> None:
         ["emulator", "--port", "1", "--latency-ms", "5", "--state-file", "s", "--api-key", "k"],
     ):
         assert parser.parse_args(argv).command == argv[0]
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    # `reconciler validate ... | head`: the pipe closes before the output is written.
+    with subprocess.Popen([sys.executable, "-m", "reconciler", "validate", str(EXAMPLES)], cwd=REPO,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert code == 141 and "Traceback" not in err, err

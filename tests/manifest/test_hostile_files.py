@@ -183,7 +183,10 @@ def test_root_widens_for_monorepos_but_never_to_system_folders(tmp_path: Path) -
 def test_paths_far_apart_are_each_their_own_root(tmp_path: Path) -> None:
     from reconciler.manifest.files import find_roots
 
-    roots = find_roots(["/tmp", str(REPO / "examples" / "manifests")], None).of_argument
-    assert roots == (os.path.realpath("/tmp"), str(REPO / "examples" / "manifests"))
+    # Two folders whose only common folder is `/` (whatever folder the checkout is in).
+    here = Path(os.path.realpath(tmp_path))
+    elsewhere = next(p for p in ("/usr", "/etc", "/var") if Path(p).is_dir() and here.parts[1] != Path(p).parts[1])
+    roots = find_roots([elsewhere, str(here)], None).of_argument
+    assert roots == (os.path.realpath(elsewhere), str(here))
     one = find_roots([str(tmp_path / "a"), str(tmp_path / "b" / "x.yaml")], None).of_argument
     assert one == (str(tmp_path), str(tmp_path))
