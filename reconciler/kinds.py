@@ -67,7 +67,8 @@ TOOL_PAYLOAD_KEYS = ("client_side_tool", "function", "handoff", "invite", "pay",
 # channel the manifest leaves out is the API's default, web_chat.
 TEST_ASSISTANT_CHANNELS = ("web_call", "web_chat")
 DEFAULT_TEST_CHANNEL = "web_chat"
-# Top-level fields the server sets on a live object: never compared, never sent back, never exported.
+# Top-level fields the server sets on a live object, which export never writes and (but for the version
+# name, which main_version manages) the planner never compares or sends back.
 SERVER_FIELDS: dict[str, frozenset[str]] = {
     "Assistant": frozenset({"id", "created_at", "version_id", "version_name", "version_created_at",
                             "import_metadata"}),

@@ -9,17 +9,21 @@ from reconciler.kinds import BY_PREFIX, KINDS
 from reconciler.planning.plan import Plan
 
 
-def target_address(target: str) -> str:
+def target_address(target: str, plan: Plan) -> str:
     """A `--target` as the plan's address: the address exactly as the plan prints it (`assistant.NAME`,
     `assistant.NAME.version.V`, `tool.NAME`, `mcp_server.NAME`), or the CLI contract's `KIND/NAME`
-    (`Assistant/NAME`, `McpServer/NAME`; the kind in any case), which stands for one address."""
+    (`Assistant/NAME`, `McpServer/NAME`; the kind in any case), the resource of that kind and name
+    (names are free text: `Assistant/a.version.b` is the assistant named so, never a version of `a`)."""
     prefix, dot, name = target.partition(".")
     if dot and name and prefix in BY_PREFIX:
         return target
     kind, slash, rest = target.partition("/")
-    known = {k.kind.lower(): k.address_prefix for k in KINDS.values()}
+    known = {k.kind.lower(): k for k in KINDS.values()}
     if slash and rest and kind.lower() in known:
-        return f"{known[kind.lower()]}.{rest}"
+        found = [rc.address for rc in plan.resource_changes if rc.kind == known[kind.lower()].kind and rc.name == rest]
+        if len(found) != 1:
+            raise ConfigError(f"--target: no such resource in the plan: {target}")
+        return found[0]
     prefixes = ", ".join(f"{p}.NAME" for p in BY_PREFIX)
     kinds = ", ".join(f"{k}/NAME" for k in KINDS)
     raise ConfigError(f"--target {target!r}: expected an address as the plan prints it ({prefixes}) or {kinds}")
@@ -28,7 +32,7 @@ def target_address(target: str) -> str:
 def select(plan: Plan, targets: Sequence[str]) -> Plan:
     """The changes of the targeted resources (an assistant with its versions and canary) and,
     transitively, of everything they depend on."""
-    wanted = [target_address(t) for t in targets]
+    wanted = [target_address(t, plan) for t in targets]
     by_address = plan.by_address()
     missing = [w for w in wanted if w not in by_address]
     if missing:
