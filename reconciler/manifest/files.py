@@ -178,7 +178,7 @@ class References:
                 file = exc
             self.confined[key] = file
         if isinstance(file, Refused):
-            raise file
+            raise file.with_traceback(None)  # the same refusal, without the frames of every earlier raise
         known = self.texts.get(file.path)
         if known is None:
             if self.total + file.size > MAX_REFERENCED_TOTAL_BYTES:
