@@ -203,9 +203,10 @@ def check_environment(saved: SavedPlan, environment: str | None, path: str) -> N
 
 def check_fresh(saved: SavedPlan, live: LiveState) -> None:
     """Refuse a plan whose live objects changed since it was made, naming them. Only the objects the
-    plan touches count (those its changes and orphans name, with their versions and canary), and the
-    sets of ids of each kind (an object appearing or going); a change to anything else that would alter
-    the plan is caught when apply re-plans and compares (issue #11: another team's edit is not stale)."""
+    plan touches count (those its changes and orphans name, with their versions and canary); an object
+    appearing elsewhere, or any other change that would alter the plan (a same-named object for a
+    create, a new orphan), is caught when apply re-plans and compares (issue #11: another team's new
+    or edited assistant does not make the plan stale)."""
     now = live.fingerprints
     touched = {str(x["id"]) for x in [*saved.document.get("resource_changes", []), *saved.document.get("orphans", [])]
                if x.get("id")}
@@ -213,7 +214,7 @@ def check_fresh(saved: SavedPlan, live: LiveState) -> None:
     def relevant(key: str) -> bool:
         _, _, rest = key.partition("/")
         object_id = rest.partition("/")[0]
-        return object_id == "ids" or object_id in touched
+        return object_id in touched
 
     changed = sorted(k for k, v in saved.fingerprints.items() if relevant(k) and now.get(k) != v)
     appeared = sorted(k for k in now if k not in saved.fingerprints and relevant(k))

@@ -352,6 +352,23 @@ def test_case7_a_change_to_an_assistant_the_plan_leaves_alone_does_not_make_it_s
     assert account.assistant("ours")
 
 
+def test_case7_an_assistant_created_elsewhere_does_not_make_it_stale_but_a_same_named_one_does(
+        account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path, "bot.yaml", B2_BOT.replace("b2-bot", "ours"))
+    saved = tmp_path / "plan.json"
+    assert cli(capsys, "plan", "--out", str(saved), str(tmp_path / "bot.yaml"))[0] == 0
+    sdk(account).ai.assistants.create(name="theirs", instructions="Other team's", model="openai/gpt-4o")
+    code, _, err = cli(capsys, "apply", "--auto-approve", str(saved))
+    assert code == 0, err
+    # Made again, then an assistant of the name the plan creates appears: the re-made plan differs.
+    write(tmp_path, "bot.yaml", B2_BOT.replace("b2-bot", "ours-too"))
+    assert cli(capsys, "plan", "--out", str(saved), str(tmp_path / "bot.yaml"))[0] == 0
+    sdk(account).ai.assistants.create(name="ours-too", instructions="Someone else's", model="openai/gpt-4o")
+    code, _, err = cli(capsys, "apply", "--auto-approve", str(saved))
+    assert code == 1 and "stale" in err, err
+    assert account.assistant("ours-too")["instructions"] == "Someone else's"  # untouched, and only one
+
+
 # --- 8. export never writes a secret ---------------------------------------------------------------------
 
 
