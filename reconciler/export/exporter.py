@@ -310,18 +310,13 @@ class _Exporter:
 
     def run(self) -> ExportResult:
         """Every resource of the wanted kinds, files sorted by path."""
-        if "Tool" in self.kinds:
-            for obj in self.live.tools:
-                self.tool(obj)
-        if "McpServer" in self.kinds:
-            for obj in self.live.mcp_servers:
-                self.mcp_server(obj)
-        if "Assistant" in self.kinds:
-            for obj in self.live.assistants:
-                self.assistant(obj)
-        if "AssistantTest" in self.kinds:
-            for obj in self.live.tests:
-                self.assistant_test(obj)
+        for kind, objects, export in (("Tool", self.live.tools, self.tool),
+                                      ("McpServer", self.live.mcp_servers, self.mcp_server),
+                                      ("Assistant", self.live.assistants, self.assistant),
+                                      ("AssistantTest", self.live.tests, self.assistant_test)):
+            if kind in self.kinds:
+                for obj in objects:
+                    export(obj)
         self.result.files = dict(sorted(self.result.files.items()))
         self.warnings.extend(self.secrets.warnings())
         # Versions repeat what their main version says (a dangling reference, an unknown field): once is enough.
