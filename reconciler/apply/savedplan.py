@@ -34,7 +34,7 @@ from reconciler.render.document import Origin, plan_document
 SAVED_KIND = "reconciler-saved-plan"
 # 2: `secrets` binds the value of every `${env:}` the plan sends (issue #11). A format 1 file has no
 # binding, so applying it could run a secret nobody reviewed: it is refused, not read.
-SAVED_FORMAT = "2"
+SAVED_FORMAT = "3"  # 2 bound secrets with one sha256, 3 with scrypt
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 from reconciler import canary as canary_rules
 from reconciler.api import endpoints as api
 from reconciler.kinds import API_NAME
-from reconciler.model import DesiredResource
+from reconciler.model import DesiredResource, contains_sensitive
 from reconciler.planning import diff, forms, rollout, whole
 from reconciler.planning.context import Context
 from reconciler.planning.plan import (
@@ -72,10 +72,11 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
             body = forms.strip_nulls(forms.api_body(ctx, full, address))
             body.update({API_NAME.get(k, k): None for k in cleared})
             # Shown as what the overlay sets: the rest is the main version's, shown above it. What it
-            # clears is sent as null, so it is shown as set to null.
+            # clears is sent as null, so it is shown going from main's value to null.
             shown = {k: want[k] for k in version.overlay if k in want and want[k] is not None}
-            changes = sorted([*diff.creation_changes(shown), *(FieldChange(k, None, None) for k in cleared)],
-                             key=lambda c: c.path)
+            lost = [FieldChange(k, res.spec.get(k), None, sensitive=contains_sensitive(res.spec.get(k)))
+                    for k in cleared]
+            changes = sorted([*diff.creation_changes(shown), *lost], key=lambda c: c.path)
             ctx.add(ResourceChange(address, KIND_VERSION, version.name, [CREATE], changes=changes,
                                      operations=[api.op_create_version(assistant, body, version.name)]))
             version_ids[version.name] = Ref(address, "version_id")

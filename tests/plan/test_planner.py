@@ -370,6 +370,6 @@ def test_a_new_version_shows_every_top_level_field_its_create_sends_other_than_m
     made = plan(desired(tmp_path, text), LiveState(assistants=[live_assistant(greeting="Hello there")]))
     version = made.by_address()["assistant.bot.version.quiet"]
     (op,) = version.operations
-    shown = {c.path: c.after for c in version.changes}
-    assert shown == {"description": "A quieter one", "greeting": None}
+    shown = {c.path: (c.before, c.after) for c in version.changes}
+    assert shown == {"description": (None, "A quieter one"), "greeting": ("Hello there", None)}
     assert op.body is not None and op.body["greeting"] is None and op.body["description"] == "A quieter one"
