@@ -107,6 +107,13 @@ class Metadata:
     adopt: bool = False
     ignore_changes: tuple[str, ...] = ()
 
+    @classmethod
+    def from_dict(cls, meta: Mapping[str, Any]) -> Metadata:
+        """From a manifest's `metadata` block (checked) or a saved plan's copy of it."""
+        return cls(name=meta["name"], id=meta.get("id"), previous_names=tuple(meta.get("previous_names", ())),
+                   protect=bool(meta.get("protect", False)), adopt=bool(meta.get("adopt", False)),
+                   ignore_changes=tuple(meta.get("ignore_changes", ())))
+
 
 @dataclass(frozen=True)
 class Gate:

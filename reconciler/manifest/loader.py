@@ -290,14 +290,7 @@ def _project(doc: Document, s: environments.Settings) -> ProjectSpec:
 def _resource(doc: Document, kind: str, spec: dict[str, Any]) -> DesiredResource:
     """Build the resource from its resolved spec; only called on documents without problems."""
     meta = doc.data["metadata"]
-    metadata = Metadata(
-        name=meta["name"],
-        id=meta.get("id"),
-        previous_names=tuple(meta.get("previous_names", ())),
-        protect=bool(meta.get("protect", False)),
-        adopt=bool(meta.get("adopt", False)),
-        ignore_changes=tuple(meta.get("ignore_changes", ())),
-    )
+    metadata = Metadata.from_dict(meta)
     versions = canary = main_version = None
     if kind == "Assistant":
         main_version = spec.pop("main_version", None)

@@ -11,27 +11,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler import canary as canary_rules
+from reconciler import model
 from reconciler.errors import ManifestError, ManifestProblem
 from reconciler.manifest.schema import dotted
 from reconciler.manifest.yamlpos import Path
-from reconciler.model import (
-    DesiredResource,
-    DesiredState,
-    EnvironmentSpec,
-    Gate,
-    Metadata,
-    ProjectSpec,
-    PrunePolicy,
-    SourcePos,
-    VersionSpec,
-    resolve_env,
-    to_references,
-)
 
 SAVED_PLACE = "<saved plan>"
 
 
-def dump_desired(state: DesiredState) -> dict[str, Any]:
+def dump_desired(state: model.DesiredState) -> dict[str, Any]:
     """The desired state as plain JSON data; sensitive values appear only as `${env:…}` references."""
     project = state.project
     return {
@@ -56,11 +44,11 @@ def dump_desired(state: DesiredState) -> dict[str, Any]:
     }
 
 
-def _source(pos: SourcePos | None) -> dict[str, Any] | None:
+def _source(pos: model.SourcePos | None) -> dict[str, Any] | None:
     return None if pos is None else {"file": pos.file, "line": pos.line, "col": pos.col}
 
 
-def _dump_resource(resource: DesiredResource) -> dict[str, Any]:
+def _dump_resource(resource: model.DesiredResource) -> dict[str, Any]:
     meta = resource.metadata
     return {
         "kind": resource.kind,
@@ -72,24 +60,24 @@ def _dump_resource(resource: DesiredResource) -> dict[str, Any]:
             "adopt": meta.adopt,
             "ignore_changes": list(meta.ignore_changes),
         },
-        "spec": to_references(resource.spec),
+        "spec": model.to_references(resource.spec),
         "source": _source(resource.source),
         "versions": None
         if resource.versions is None
         else [
-            {"name": v.name, "overlay": to_references(v.overlay), "source": _source(v.source),
+            {"name": v.name, "overlay": model.to_references(v.overlay), "source": _source(v.source),
              "gate": None if v.gate is None else {"suite": v.gate.suite, "timeout_seconds": v.gate.timeout_s}}
             for v in resource.versions
         ],
         "main_version": resource.main_version,
         "canary": None
         if resource.canary is None
-        else {"rules": to_references(list(resource.canary))},
+        else {"rules": model.to_references(list(resource.canary))},
     }
 
 
-def desired_from_dict(data: dict[str, Any], environ: Mapping[str, str] | None = None) -> DesiredState:
-    """Rebuild a DesiredState from `dump_desired` output, resolving `${env:…}` again.
+def desired_from_dict(data: dict[str, Any], environ: Mapping[str, str] | None = None) -> model.DesiredState:
+    """Rebuild a model.DesiredState from `dump_desired` output, resolving `${env:…}` again.
 
     Raises ManifestError naming each variable that is no longer set.
     """
@@ -101,17 +89,17 @@ def desired_from_dict(data: dict[str, Any], environ: Mapping[str, str] | None = 
         ) from exc
 
 
-def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> DesiredState:
+def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> model.DesiredState:
     problems: list[ManifestProblem] = []
     project = data.get("project") or {}
     prune = project.get("prune") or {}
-    state = DesiredState(
-        project=ProjectSpec(
-            name=project.get("name", ProjectSpec.name),
-            owner_tag=project.get("owner_tag", ProjectSpec.owner_tag),
+    state = model.DesiredState(
+        project=model.ProjectSpec(
+            name=project.get("name", model.ProjectSpec.name),
+            owner_tag=project.get("owner_tag", model.ProjectSpec.owner_tag),
             previous_owner_tags=tuple(project.get("previous_owner_tags") or ()),
-            prune=PrunePolicy(
-                kinds=tuple(prune.get("kinds", PrunePolicy.kinds)),
+            prune=model.PrunePolicy(
+                kinds=tuple(prune.get("kinds", model.PrunePolicy.kinds)),
                 enabled=bool(prune.get("enabled", False)),
                 tool_name_prefix=prune.get("tool_name_prefix"),
                 mcp_server_name_prefix=prune.get("mcp_server_name_prefix"),
@@ -119,7 +107,8 @@ def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> DesiredState:
             ),
             environment=project.get("environment"),
             environments=tuple(
-                EnvironmentSpec(e["name"], e["owner_tag"], e.get("api_key_env") or "TELNYX_API_KEY", e.get("base_url"))
+                model.EnvironmentSpec(e["name"], e["owner_tag"], e.get("api_key_env") or "TELNYX_API_KEY",
+                                      e.get("base_url"))
                 for e in project.get("environments") or ()
             ),
         )
@@ -128,29 +117,22 @@ def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> DesiredState:
         source = _pos(item.get("source"))
         where = f"{item['kind']} '{item['metadata']['name']}'"
 
-        def resolve(value: Any, path: Path, where: str = where, at: SourcePos | None = source) -> Any:
+        def resolve(value: Any, path: Path, where: str = where, at: model.SourcePos | None = source) -> Any:
             return _resolve(value, path, env, problems, where, at)
 
         meta = item["metadata"]
         versions = item.get("versions")
         canary = item.get("canary")
         state.resources.append(
-            DesiredResource(
+            model.DesiredResource(
                 kind=item["kind"],
-                metadata=Metadata(
-                    name=meta["name"],
-                    id=meta.get("id"),
-                    previous_names=tuple(meta.get("previous_names", ())),
-                    protect=bool(meta.get("protect", False)),
-                    adopt=bool(meta.get("adopt", False)),
-                    ignore_changes=tuple(meta.get("ignore_changes", ())),
-                ),
+                metadata=model.Metadata.from_dict(meta),
                 spec=resolve(item.get("spec", {}), ("spec",)),
                 source=source,
                 versions=None
                 if versions is None
                 else tuple(
-                    VersionSpec(
+                    model.VersionSpec(
                         name=v["name"],
                         overlay=resolve(v["overlay"], ("versions", i, "spec"), at=_pos(v.get("source")) or source),
                         source=_pos(v.get("source")),
@@ -169,23 +151,24 @@ def _from_dict(data: dict[str, Any], env: Mapping[str, str]) -> DesiredState:
     return state
 
 
-def _gate(data: Any) -> Gate | None:
-    return None if not data else Gate(str(data["suite"]), float(data["timeout_seconds"]))
+def _gate(data: Any) -> model.Gate | None:
+    return None if not data else model.Gate(str(data["suite"]), float(data["timeout_seconds"]))
 
 
-def _pos(data: Any) -> SourcePos | None:
+def _pos(data: Any) -> model.SourcePos | None:
     if not isinstance(data, dict):
         return None
-    return SourcePos(str(data["file"]), int(data["line"]), int(data["col"]))
+    return model.SourcePos(str(data["file"]), int(data["line"]), int(data["col"]))
 
 
 def _resolve(
-    value: Any, path: Path, env: Mapping[str, str], problems: list[ManifestProblem], where: str, at: SourcePos | None
+    value: Any, path: Path, env: Mapping[str, str], problems: list[ManifestProblem], where: str,
+    at: model.SourcePos | None,
 ) -> Any:
     if isinstance(value, str):
         if "${env:" not in value:
             return value
-        resolved, missing = resolve_env(value, env)
+        resolved, missing = model.resolve_env(value, env)
         for name in missing:
             file, line, col = (at.file, at.line, at.col) if at is not None else (SAVED_PLACE, 1, 1)
             problems.append(ManifestProblem(file, line, col, f"{where} {dotted(path)}: environment variable "
