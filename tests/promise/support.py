@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+import telnyx
 
 from reconciler.cli import main
 from reconciler.emulator.app import EmulatorApp, Reply
@@ -206,3 +207,19 @@ def write(folder: Path, name: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip())
     return path
+
+
+# A plain assistant of team p (its `voice` tag declared): cases 3, 7, 9 and 11 start from it.
+B2_BOT = """
+apiVersion: reconciler/v1
+kind: Assistant
+metadata: {name: b2-bot}
+spec:
+  instructions: Be helpful.
+  tags: [voice]
+"""
+
+
+def sdk(account: Account) -> telnyx.Telnyx:
+    """The official SDK as a portal user: an independent client of the emulator."""
+    return telnyx.Telnyx(api_key=API_KEY, base_url=account.base_url, max_retries=0, timeout=10)
