@@ -190,9 +190,13 @@ def _run(args: argparse.Namespace) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as a Unix tool killed by SIGPIPE would (141),
-        # with stdout pointed at /dev/null so the final flush does not fail again.
+        # The reader went away (`| head`): stop, as a Unix tool killed by SIGPIPE would (141), with
+        # stdout pointed at /dev/null so the final flush does not fail again. Quietly, but for an apply
+        # cut short: what it was sending may have landed, and nobody else would say so.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if args.command == "apply":
+            print("error: standard output was closed during apply: stopped; steps in flight may have landed: "
+                  "run plan to see where the account stands", file=sys.stderr)
         return 141
     except ManifestError as exc:
         for problem in exc.problems:

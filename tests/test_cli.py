@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
 from reconciler.cli import build_parser, main
+from tests.support.emulator import API_KEY, serve
 from tests.support.paths import EXAMPLES, REPO
 
 
@@ -37,3 +39,16 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
         err = proc.stderr.read().decode()
         code = proc.wait(timeout=60)
     assert code == 141 and "Traceback" not in err, err
+
+
+def test_an_apply_whose_output_is_closed_says_so_on_stderr() -> None:
+    with serve() as emulator:
+        env = {**os.environ, "TELNYX_API_KEY": API_KEY, "TELNYX_BASE_URL": emulator.base_url}
+        with subprocess.Popen([sys.executable, "-m", "reconciler", "apply", "--auto-approve", str(EXAMPLES)],
+                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            assert proc.stdout is not None and proc.stderr is not None
+            proc.stdout.close()
+            err = proc.stderr.read().decode()
+            code = proc.wait(timeout=60)
+    assert code == 141 and "Traceback" not in err, err
+    assert "standard output was closed during apply" in err and "run plan" in err, err
