@@ -102,6 +102,17 @@ _SECRET_HEADER = re.compile(r"auth|token|key|secret|cookie|password|signature", 
 _HEADER_LISTS = ("headers", "custom_headers", "sip_headers")
 
 
+# A URL can carry a credential whatever key holds it: `user:password@`, or a query parameter named
+# like one (`?token=...`, `&api_key=...`, `&sig=...`).
+_URL_USERINFO = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]+@", re.IGNORECASE)
+_URL_SECRET_QUERY = re.compile(r"^[a-z][a-z0-9+.-]*://[^?#]*\?(?:[^#]*&)?[^=&#]*(?:token|secret|passw|api_?key|apikey|"
+                               r"signature|sig|auth|credential)[^=&#]*=[^&#]", re.IGNORECASE)
+
+
+def _secret_url(value: str) -> bool:
+    return bool(_URL_USERINFO.match(value) or _URL_SECRET_QUERY.match(value))
+
+
 def _secret_key(key: Any) -> bool:
     # `*_ref` names a secret kept by Telnyx (`api_key_ref`), `*_url` says where one is fetched from
     # (`external_llm.token_retrieval_url`): neither is a secret value, and export must keep them.
@@ -111,7 +122,7 @@ def _secret_key(key: Any) -> bool:
 def holds_secret(value: Any, key: Any = None) -> bool:
     """Whether `value` (found under `key`) is or contains a probable secret."""
     if isinstance(value, str):
-        return _secret_key(key)
+        return _secret_key(key) or _secret_url(value)
     if isinstance(value, dict):
         if _SECRET_HEADER.search(str(value.get("name", ""))) and "value" in value:
             return True  # a header entry such as {name: Authorization, value: ...}
@@ -125,6 +136,9 @@ def _secret_path(root: Any, path: list[Any]) -> bool:
     """Whether the value at `path` of `root` is a probable secret: under a secret-named key, or the
     value of a credential header."""
     if any(_secret_key(part) for part in path):
+        return True
+    value = _at(root, path)
+    if isinstance(value, str) and _secret_url(value):
         return True
     if len(path) >= 2 and path[-1] == "value" and any(p in _HEADER_LISTS for p in path if isinstance(p, str)):
         entry = _at(root, path[:-1])
