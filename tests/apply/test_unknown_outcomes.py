@@ -14,18 +14,9 @@ import pytest
 
 from reconciler.emulator.app import EmulatorApp, Reply
 from reconciler.emulator.server import serve_in_thread
-from tests.promise.support import API_KEY, Account, Fault, Hang, RecordingApp, account, cli, write
+from tests.promise.support import API_KEY, LOOKUP_TOOL, Account, Fault, Hang, RecordingApp, account, cli, write
 
 __all__ = ["account"]  # the fixture, imported for pytest
-
-TOOL = """
-apiVersion: reconciler/v1
-kind: Tool
-metadata: {name: lookup-tool}
-spec:
-  type: webhook
-  webhook: {name: lookup, description: Look up, url: "https://api.example.com/x", method: GET}
-"""
 
 BOT = """
 apiVersion: reconciler/v1
@@ -44,7 +35,7 @@ def _tool_ids(account: Account) -> list[str]:
 
 def test_a_create_that_did_not_land_is_failed_once_read_back(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    write(tmp_path, "tool.yaml", TOOL)
+    write(tmp_path, "tool.yaml", LOOKUP_TOOL)
     # Refused before it was carried out, and the lookup right after gets no answer: unknown, then
     # the read after the run finds nothing.
     account.app.faults_script += [Fault("POST", r"^/v2/ai/tools$", 502, 1),
@@ -59,7 +50,7 @@ def test_a_create_that_did_not_land_is_failed_once_read_back(
 
 def test_a_settled_create_gives_its_id_to_the_steps_that_waited_for_it(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    write(tmp_path, "tool.yaml", TOOL)
+    write(tmp_path, "tool.yaml", LOOKUP_TOOL)
     write(tmp_path, "bot.yaml", BOT)
     account.app.faults_script += [Fault("POST", r"^/v2/ai/tools$", 502, 1, after_apply=True),
                                   Fault("GET", r"^/v2/ai/tools$", 502, 4, armed_by=r"^POST /v2/ai/tools$")]

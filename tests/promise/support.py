@@ -20,10 +20,19 @@ import telnyx
 from reconciler.cli import main
 from reconciler.emulator.app import EmulatorApp, Reply
 from reconciler.emulator.server import serve_in_thread
+from tests.support.paths import REPO
 
 API_KEY = "promise-test-key"
-REPO = Path(__file__).resolve().parents[2]
 PLAN_SCHEMA = REPO / "reconciler" / "schemas" / "plan.schema.json"
+# A shared webhook tool (case 10 and the unknown-outcome tests: a create whose answer is lost).
+LOOKUP_TOOL = """
+apiVersion: reconciler/v1
+kind: Tool
+metadata: {name: lookup-tool}
+spec:
+  type: webhook
+  webhook: {name: lookup, description: Look up, url: "https://api.example.com/x", method: GET}
+"""
 # An assistant whose inline webhook sends a secret from the environment (cases 7 and 8, saved plans).
 SECRET_HOOK = """
 apiVersion: reconciler/v1

@@ -12,6 +12,7 @@ import pytest
 
 from tests.promise.support import (
     B2_BOT,
+    LOOKUP_TOOL,
     SECRET_HOOK,
     Account,
     Fault,
@@ -136,14 +137,7 @@ def test_case9_a_slow_plan_shows_progress_on_stderr(
 
 def test_case10_a_create_that_landed_is_not_reported_failed(
         account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    write(tmp_path, "tool.yaml", """
-    apiVersion: reconciler/v1
-    kind: Tool
-    metadata: {name: lookup-tool}
-    spec:
-      type: webhook
-      webhook: {name: lookup, description: Look up, url: "https://api.example.com/x", method: GET}
-    """)
+    write(tmp_path, "tool.yaml", LOOKUP_TOOL)
     # The POST lands but its answer is lost; then the listing that would prove it fails for a while.
     account.app.faults_script += [Fault("POST", r"^/v2/ai/tools$", 502, 1, after_apply=True),
                                   Fault("GET", r"^/v2/ai/tools$", 502, 9, armed_by=r"^POST /v2/ai/tools$")]
