@@ -43,6 +43,17 @@ _TYPES: dict[str, Check] = {
 }
 
 
+# The JSON types whose check is one isinstance() (not "number" or "integer": a bool is not one).
+_PLAIN_TYPES: dict[Any, type] = {"string": str, "object": dict, "array": list, "boolean": bool}
+
+
+def _inline_type(schema: Any) -> type | None:
+    """The Python type of a schema that is only one of _PLAIN_TYPES (`{"type": "string"}`), else None."""
+    if not isinstance(schema, dict) or set(schema) - IGNORED != {"type"} or not isinstance(schema["type"], str):
+        return None
+    return _PLAIN_TYPES.get(schema["type"])
+
+
 def equal(a: Any, b: Any) -> bool:
     """jsonschema's equality: booleans differ from numbers, containers compare deeply."""
     if isinstance(a, bool) or isinstance(b, bool):
@@ -149,7 +160,11 @@ class Compiler:
 
     def _object(self, s: dict[str, Any], ctx: Any) -> list[Check]:
         out: list[Check] = []
-        props = {k: self.compile(v, ctx) for k, v in s.get("properties", {}).items()}
+        # A property whose schema is only a type that isinstance() decides alone ({"type": "string"},
+        # most leaves) is checked inline, without a call for each value of each document.
+        props: dict[str, Check | type] = {
+            k: _inline_type(v) or self.compile(v, ctx) for k, v in s.get("properties", {}).items()
+        }
         extra = s.get("additionalProperties", True)
         extra_check = None if extra is True else self.compile(extra, ctx)
         required = list(s.get("required", ()))
@@ -161,7 +176,7 @@ class Compiler:
                 for k, v in x.items():
                     f = props.get(k)
                     if f is not None:
-                        if not f(v):
+                        if not (isinstance(v, f) if type(f) is type else f(v)):
                             return False
                     elif extra_check is not None and not extra_check(v):
                         return False

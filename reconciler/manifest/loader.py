@@ -259,7 +259,8 @@ def _check(doc: Document, problems: list[ManifestProblem], unset: frozenset[Path
         hint = did_you_mean(kind, KINDS) if isinstance(kind, str) else ""
         problems.append(doc.problem(("kind",), f"kind: unknown kind {kind!r}; valid kinds are {valid}{hint}"))
         return None
-    problems.extend(to_problem(doc, f) for f in findings(kind, data) if not unset or f.path not in unset)
+    problems.extend(to_problem(doc, f) for f in findings(kind, data, null_free=doc.null_free)
+                    if not unset or f.path not in unset)
     problems.extend(document_checks(doc, kind))
     meta = data.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):

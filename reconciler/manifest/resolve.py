@@ -80,9 +80,14 @@ class Resolver:
         self.base = os.path.dirname(doc.file) or "."
 
     def spec(self, spec: dict[str, Any], path: Path, assistant: bool) -> dict[str, Any]:
+        # A document whose text holds no `$` holds no `${env:`: its values are their own resolution
+        # (shared, not copied: trees are read-only once loaded). An instructions file may hold one.
+        plain = self.doc.dollar_free
         out: dict[str, Any] = {}
         for key, value in spec.items():
-            if not assistant:
+            if plain and key not in ("instructions_file", "versions"):
+                out[key] = value
+            elif not assistant:
                 out[key] = self.value(value, (*path, key))
             elif key == "instructions_file":
                 if isinstance(value, str):

@@ -8,12 +8,12 @@ reported at the key itself, a `oneOf` failure is narrowed to the branch that cam
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urljoin
 
 if TYPE_CHECKING:  # jsonschema is imported when first needed: ~70 ms that a valid plan never spends
     from jsonschema import Draft202012Validator
@@ -26,7 +26,7 @@ from reconciler.kinds import KINDS as RESOURCE_KINDS
 from reconciler.manifest.fastcheck import Check, Compiler, Unsupported
 from reconciler.manifest.yamlpos import Document, Path
 from reconciler.model import to_references
-from reconciler.schemas import all_schemas, uri
+from reconciler.schemas import all_schemas, contents, uri
 
 # API fields that a manifest expresses differently, with the way to write them instead.
 REPLACED_KEYS = {
@@ -60,19 +60,46 @@ def fast_check(kind: str, fragment: str = "") -> Check | None:
     """A compiled yes/no check of the same schema as `validator(kind, fragment)` (None when the
     schema uses a keyword the fast checker lacks)."""
 
-    def resolve(ref: str, resolver: Any) -> tuple[Any, Any]:
-        found = resolver.lookup(ref)
-        return found.contents, found.resolver
-
     try:
-        target, ctx = resolve(f"{uri(f'{kind}.schema.json')}#{fragment}", _registry().resolver())
-        return Compiler(resolve).compile(target, ctx)
+        target, ctx = _lookup(f"{uri(f'{kind}.schema.json')}#{fragment}", "")
+        return Compiler(_lookup).compile(target, ctx)
     except Unsupported:
         return None
 
 
+def _lookup(ref: str, base: str) -> tuple[Any, str]:
+    """The subschema a `$ref` found in the schema file at URI `base` names, and the URI of the file
+    that holds it (the base of its own `$ref`s).
+
+    What `referencing` does for these files, without importing it (with attrs and rpds, 50-85 ms
+    in `python -X importtime` here, that a valid run need not spend; jsonschema, for the messages,
+    still uses it): the schemas carry no `$id` and no anchors (schemas/__init__.py), so a `$ref` is
+    a URI relative to its file plus a JSON pointer (RFC 6901). Anything else is Unsupported: then
+    jsonschema checks everything."""
+    target, _, pointer = urljoin(base, ref).partition("#")
+    try:
+        node = contents(target)
+    except (KeyError, OSError, ValueError):
+        raise Unsupported(ref) from None
+    if pointer and not pointer.startswith("/"):
+        raise Unsupported(ref)  # an anchor
+    for part in pointer.split("/")[1:]:
+        part = unquote(part).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise Unsupported(ref)
+    if isinstance(node, dict) and ("$id" in node or "$anchor" in node or "$dynamicAnchor" in node):
+        raise Unsupported(ref)
+    return node, target
+
+
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
     """A `; did you mean 'x'?` suffix when some choice is close to `word`, else ''."""
+    import difflib  # only a run with a problem needs it
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -115,9 +142,11 @@ class Finding:
     about_parent: bool = False  # an unknown key: the prefix names the object that holds it
 
 
-def findings(kind: str, instance: Any, base: Path = (), fragment: str = "") -> list[Finding]:
-    """Validate `instance` (found at `base` of its document) against a kind's schema or `fragment`."""
-    stripped = without_nulls(instance)
+def findings(kind: str, instance: Any, base: Path = (), fragment: str = "", *, null_free: bool = False
+             ) -> list[Finding]:
+    """Validate `instance` (found at `base` of its document) against a kind's schema or `fragment`.
+    `null_free`: the caller knows that no mapping in `instance` holds a null (nothing to strip)."""
+    stripped = instance if null_free else without_nulls(instance)
     # Nulls are stripped before checking (null clears an optional field), which would also hide a
     # typo whose value is null (`voice_setings: null`): those unknown keys are looked for apart.
     out: list[Finding] = [] if stripped is instance else _unknown_null_keys(kind, fragment, instance, base)

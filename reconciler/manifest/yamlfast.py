@@ -74,7 +74,7 @@ def _plain_documents(text: str, file: str, budget: Budget, early: tuple[Path, ..
             for node in yamlsafe.document_nodes(loader):
                 if loader.aliases:
                     return None  # yamlpos measures what aliases expand to before building
-                counter = [1]  # the root: yamlpos counts every value built (keys are not values)
+                counter = [1, 0]  # values built (the root: yamlpos counts every value, not keys), nulls
                 data = _build(node, 0, counter)
                 if counter[0] > MAX_BUILT_NODES:
                     return None
@@ -83,9 +83,10 @@ def _plain_documents(text: str, file: str, budget: Budget, early: tuple[Path, ..
                     return None
                 if data is not None:
                     mark = node.start_mark
-                    out.append(Document(file, data, (mark.line + 1 + lines, mark.column + 1),
-                                        locate=partial(source.positions, len(out)),
-                                        early=_items(node, early, lines)))
+                    doc = Document(file, data, (mark.line + 1 + lines, mark.column + 1),
+                                   locate=partial(source.positions, len(out)), early=_items(node, early, lines))
+                    doc.null_free = counter[1] == 0
+                    out.append(doc)
         except (_GiveUp, yaml.YAMLError):
             return None
         finally:
@@ -127,7 +128,7 @@ def _pieces(text: str) -> list[tuple[str, int]] | None:
 
 def _build(node: Node, depth: int, counter: list[int]) -> Any:
     """yamlpos._Builder.build for a node graph without aliases or merge keys, giving up where that
-    would record a problem."""
+    would record a problem. `counter` is [values built, null values of mappings]."""
     if type(node) is ScalarNode:
         if node.tag in _PLAIN:
             return node.value
@@ -151,7 +152,9 @@ def _build(node: Node, depth: int, counter: list[int]) -> Any:
         key = str(key_node.value)
         if key in out:
             raise _GiveUp  # a duplicate key: reported at both places
-        out[key] = _build(value_node, depth, counter)
+        value = out[key] = _build(value_node, depth, counter)
+        if value is None:
+            counter[1] += 1
     return out
 
 

@@ -51,6 +51,9 @@ class Document:
         # True when no key or value can hold a `$` (yamlsafe.dollar_free of its file's text): then
         # no `${env:…}` or `${var:…}` need be looked for in it. Never carried over by `replaced`.
         self.dollar_free = False
+        # True when no mapping of `data` holds a null value (known from yamlfast's build), so that
+        # schema.without_nulls need not walk it. Never carried over by `replaced` either.
+        self.null_free = False
         self._positions: Positions | None = None
         self._locate = locate
         if locate is None:
