@@ -8,6 +8,7 @@ import json as jsonlib
 import httpx
 
 from reconciler import scrub
+from reconciler.api.pacing import reset_seconds
 
 
 def server_wait(response: httpx.Response) -> float | None:
@@ -23,12 +24,9 @@ def server_wait(response: httpx.Response) -> float | None:
             if 0 <= seconds <= 60:
                 return seconds
     if response.status_code == 429:
-        reset = headers.get("x-ratelimit-reset")
-        if reset:
-            try:
-                return min(max(float(reset), 0.0), 60.0)
-            except ValueError:
-                return None
+        reset = reset_seconds(headers.get("x-ratelimit-reset"))
+        if reset is not None:
+            return min(reset, 60.0)
     return None
 
 

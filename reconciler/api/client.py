@@ -212,7 +212,7 @@ class ApiClient:
                     return found
             try:
                 async with self._slots:
-                    await self.pacer.wait()
+                    sent = await self.pacer.wait()
                     self.requests_sent += 1
                     shard = self._free.pop()
                     # An absolute URL: httpx then parses it once, instead of parsing a relative one
@@ -223,7 +223,7 @@ class ApiClient:
                         )
                     finally:
                         self._free.append(shard)
-                        self.pacer.finished()
+                        self.pacer.finished(sent)
             except httpx.TimeoutException as exc:
                 timeouts += 1
                 failure = f"timed out ({type(exc).__name__})"
@@ -245,7 +245,7 @@ class ApiClient:
                 wait = None
             else:
                 status = response.status_code
-                self.pacer.observe(status, response.headers)
+                self.pacer.observe(status, response.headers, sent)
                 if 200 <= status < 300:
                     return _body(response)
                 if status < 400:  # a redirect: the base URL is probably wrong; never follow it blindly

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 
+import httpx
+
+from reconciler.api.answers import server_wait
 from reconciler.api.client import ApiClient
-from reconciler.api.pacing import HEADROOM, PROBE, Pacer
+from reconciler.api.pacing import HEADROOM, PROBE, Pacer, reset_seconds
 from tests.support.emulator import API_KEY, serve
 
 
@@ -28,10 +32,12 @@ def test_no_limit_declared_means_no_pacing() -> None:
     asyncio.run(go())
 
 
-def test_starts_are_spaced_under_the_declared_rate() -> None:
+def test_without_remaining_starts_are_spaced_at_headroom() -> None:
+    # A limit but no `remaining` (a gateway that sends only some of the headers): nothing guards the
+    # budget, so starts are spaced evenly a little under the declared rate.
     async def go() -> float:
         pacer = Pacer()
-        pacer.observe(200, limit_headers(200, 200))
+        pacer.observe(200, {"x-ratelimit-limit": "200", "x-ratelimit-reset": "1"})
         pacer.finished()
         t0 = time.monotonic()
         for _ in range(21):
@@ -42,16 +48,18 @@ def test_starts_are_spaced_under_the_declared_rate() -> None:
     assert asyncio.run(go()) >= 20 / (200 * HEADROOM) * 0.99
 
 
-def test_what_the_server_already_counted_takes_its_place() -> None:
+def test_no_more_than_what_remains_starts_before_the_window_resets() -> None:
     async def go() -> float:
         pacer = Pacer()
-        pacer.observe(200, limit_headers(100, 60))  # 40 already used in this window
+        pacer.observe(200, limit_headers(10, 3, reset="1"))  # 7 already counted in this window
         pacer.finished()
         t0 = time.monotonic()
-        await pacer.wait()
+        for _ in range(3):
+            pacer.finished(await pacer.wait())  # answered, but without headers: nothing more is known
+        await pacer.wait()  # the fourth: only in the next window
         return time.monotonic() - t0
 
-    assert asyncio.run(go()) >= 40 / (100 * HEADROOM) * 0.99
+    assert asyncio.run(go()) >= 0.99
 
 
 def test_a_429_or_an_exhausted_window_holds_every_start_until_the_reset() -> None:
@@ -104,3 +112,93 @@ def test_a_paced_client_is_not_refused_by_the_emulator() -> None:
     assert int(by_status.get("200", 0)) == 60
     # A stalled event loop can still push one start into a full window; never a flood of retries.
     assert sent <= 63, by_status
+
+
+def test_the_budget_of_each_window_is_spent_without_a_429() -> None:
+    # The emulator's fixed one-second windows: the pacer learns their phase from when `remaining`
+    # jumps back up, then spends each window's budget as it begins.
+    with serve() as emu:
+        emu.control("faults", {"rate_limit_per_s": 40, "latency_ms": 20})
+
+        async def go() -> tuple[int, bool]:
+            async with ApiClient(emu.base_url, API_KEY, parallelism=16) as client:
+                await asyncio.gather(*(client.request("GET", "/ai/mcp_servers") for _ in range(100)))
+                return client.requests_sent, client.pacer.phased
+
+        sent, phased = asyncio.run(go())
+        by_status = emu.stats()["by_status"]
+    assert by_status == {"200": 100} and sent == 100
+    assert phased
+
+
+def sliding_window_api(limit: int, window: float) -> httpx.MockTransport:
+    """An API whose limit is a sliding window (a log of the last `window` seconds), not a fixed one:
+    what remains comes back a request at a time as the oldest age out."""
+    arrivals: deque[float] = deque()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        now = time.monotonic()
+        while arrivals and arrivals[0] <= now - window:
+            arrivals.popleft()
+        refused = len(arrivals) >= limit
+        if not refused:
+            arrivals.append(now)
+        reset = str(max(1, round(arrivals[0] + window - now))) if arrivals else "1"
+        headers = limit_headers(limit, limit - len(arrivals), reset)
+        await asyncio.sleep(0.02)
+        if refused:
+            return httpx.Response(429, headers=headers, json={"errors": [{"code": "10011", "title": "Too many"}]})
+        return httpx.Response(200, headers=headers, json={"data": []})
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_sliding_window_is_not_taken_for_a_fixed_one() -> None:
+    async def go() -> tuple[int, int, bool]:
+        async with ApiClient("http://api.test/v2", API_KEY, parallelism=16,
+                             transport=sliding_window_api(40, 1.0)) as client:
+            await asyncio.gather(*(client.request("GET", "/ai/mcp_servers") for _ in range(100)))
+            return client.requests_sent, client.pacer.refused, client.pacer.phased
+
+    sent, refused, phased = asyncio.run(go())
+    # A phase that contradicts itself is dropped, and dropped for good the second time: at most a
+    # probe per contradiction is refused, never a flood.
+    assert refused <= 5 and sent == 100 + refused, (sent, refused)
+    assert not phased
+
+
+def test_the_phase_is_learnt_from_when_remaining_jumps_back_up() -> None:
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0])
+
+    def answer(sent: float, answered: float, remaining: int) -> None:
+        now[0] = answered
+        pacer.observe(200, limit_headers(10, remaining), sent)
+
+    answer(0.10, 0.15, 9)
+    answer(0.40, 0.45, 8)
+    answer(0.90, 0.95, 7)  # the last one counted in the first window
+    assert pacer.boundary is None
+    answer(1.02, 1.07, 9)  # sent after 0.95 was answered, yet more remains: a window began in between
+    assert pacer.boundary == (0.90, 1.07) and pacer.phased
+    answer(1.50, 1.55, 8)
+    answer(1.96, 2.01, 9)  # the next jump: a window began in (1.50, 2.01], i.e. in (0.50, 1.01] one earlier
+    assert pacer.boundary is not None
+    lo, hi = pacer.boundary
+    assert abs(lo - 1.90) < 1e-9 and abs(hi - 2.01) < 1e-9  # narrowed to (0.90, 1.01], kept a window on
+
+
+def test_a_reset_may_be_seconds_from_now_or_a_unix_time() -> None:
+    wall = 1_767_225_600.0  # 2026-01-01
+    assert reset_seconds("2", lambda: wall) == 2.0
+    assert reset_seconds("0.5", lambda: wall) == 0.5
+    assert reset_seconds(str(int(wall) + 3), lambda: wall) == 3.0
+    assert reset_seconds(str(int(wall) - 3), lambda: wall) == 0.0  # already past
+    assert reset_seconds(None) is None and reset_seconds("soon") is None and reset_seconds("-1") is None
+    # A Unix time is not taken for a window of fifty years, nor waited for a minute after a 429.
+    pacer = Pacer(wall=lambda: wall)
+    pacer.observe(200, limit_headers(10, 5, reset=str(int(wall) + 1)))
+    assert pacer.window == 1.0
+    unix_reset = str(int(time.time()) + 2)
+    wait = server_wait(httpx.Response(429, headers=limit_headers(10, 0, reset=unix_reset)))
+    assert wait is not None and wait <= 2.0
