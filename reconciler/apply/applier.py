@@ -70,14 +70,21 @@ class _Run:
         # work of another run: checked by name (docs/api-assumptions.md: the server's clock is taken
         # to agree with ours; skew only moves which answers get that one extra read).
         self.started = datetime.now(UTC)
-        self.ids: dict[tuple[str, str], str] = {}
-        for rc in plan.resource_changes:
-            # Existing resources: a Ref to them (should a plan hold one) resolves to the live id.
-            if rc.id and rc.kind != KIND_CANARY and DELETE not in rc.actions:
-                self.ids[(rc.address, _id_field(rc.kind))] = rc.id
+        self.ids: dict[tuple[str, str], str] = {}  # created in this run
+        self.plan = plan
+        self._existing: dict[tuple[str, str], str] | None = None
+
+    def existing(self) -> dict[tuple[str, str], str]:
+        """The live ids of the plan's existing resources, which a Ref to one resolves to; built at the
+        first Ref not created in this run (not walked for every apply before its first request)."""
+        if self._existing is None:
+            self._existing = {(rc.address, _id_field(rc.kind)): rc.id for rc in self.plan.resource_changes
+                              if rc.id and rc.kind != KIND_CANARY and DELETE not in rc.actions}
+        return self._existing
 
     def resolve(self, ref: Ref, user: str) -> str:
-        found = self.ids.get((ref.address, ref.field))
+        key = (ref.address, ref.field)
+        found = self.ids.get(key) or self.existing().get(key)
         if found is None:
             raise ApplyError(f"{user}: {ref.address} has no {ref.field}: it was not created in this run")
         return found
@@ -231,16 +238,18 @@ class _Schedule:
         self.run = run
         self.report = report
         self.deps = ordering.graph(plan)
-        ordering.check_acyclic(self.deps)
-        self.height = ordering.heights(self.deps)
-        self.order = {rc.address: i for i, rc in enumerate(plan.resource_changes)}
+        self.height = ordering.heights(self.deps)  # raises PlanError on a cycle
         self.changes = {rc.address: rc for rc in ordering.runnable(plan)}
+        self.order = {address: i for i, address in enumerate(self.changes)}  # plan order
+        self.waiting_for: dict[str, set[str]] | None = None  # the reverse graph, once a step fails
         self.result = ApplyResult()
         self.running: dict[asyncio.Task[StepResult], str] = {}
         self.skip_reason: dict[str, str] = {}
         self.held: dict[str, set[str]] = {}  # address -> the unknown steps it waits for
         self.unsure: dict[str, settle.Uncertain] = {}  # unknown steps not yet settled
         self.starts: dict[str, float] = {}
+        self.finished: list[asyncio.Task[StepResult]] = []  # in the order they ended, not yet handled
+        self.wake = asyncio.Event()  # set when a step ends
 
     async def execute(self, change: ResourceChange) -> StepResult:
         self.report.pre_apply(change)
@@ -261,13 +270,18 @@ class _Schedule:
     def _ended(self, step: StepResult) -> None:
         """Report a step's end and mark what waits for it."""
         self.report.post_apply(step.change, step.outcome, step.duration, step.error)
-        waiting = ordering.transitive_dependents(self.deps, step.address)
         if step.outcome is Outcome.FAILED:
-            for address in waiting:
+            for address in self._waiting(step.address):
                 self.skip_reason.setdefault(address, f"depends on {step.address}, which failed")
         elif step.outcome is Outcome.UNKNOWN:
-            for address in waiting:
+            for address in self._waiting(step.address):
                 self.held.setdefault(address, set()).add(step.address)
+
+    def _waiting(self, address: str) -> set[str]:
+        """What waits for `address`, directly or not (the reverse graph built once, at the first need)."""
+        if self.waiting_for is None:
+            self.waiting_for = ordering.dependents(self.deps)
+        return ordering.reachable(self.waiting_for, address)
 
     def _skip(self, address: str, reason: str) -> None:
         change = self.changes[address]
@@ -292,16 +306,25 @@ class _Schedule:
                     sorter.done(address)  # runs (or is skipped) once what it waits for is settled
                 else:
                     task = asyncio.create_task(self.execute(self.changes[address]), name=address)
+                    task.add_done_callback(self._step_ended)
                     self.running[task] = address
             if not self.running:
                 continue  # only skips were ready: the sorter has new ready steps now
-            finished, _ = await asyncio.wait(self.running, return_when=asyncio.FIRST_COMPLETED)
+            # Woken by the steps' callbacks: asyncio.wait hooks and unhooks every running step each time.
+            while not self.finished:
+                self.wake.clear()
+                await self.wake.wait()
+            finished, self.finished = self.finished, []
             for task in finished:
                 address = self.running.pop(task)
                 step = task.result()
                 self.result.steps.append(step)
                 self._ended(step)
                 sorter.done(address)
+
+    def _step_ended(self, task: asyncio.Task[StepResult]) -> None:
+        self.finished.append(task)
+        self.wake.set()
 
     async def settle_unknown(self) -> set[str]:
         """Settle every unknown step by reading again; return the held steps now free to run."""

@@ -33,11 +33,9 @@ def runnable(plan: Plan) -> list[ResourceChange]:
 
 def graph(plan: Plan) -> dict[str, set[str]]:
     """address -> the addresses that must finish first, over the runnable changes only."""
-    steps = {rc.address for rc in runnable(plan)}
-    return {
-        rc.address: {d for d in rc.depends_on if d in steps and d != rc.address}
-        for rc in runnable(plan)
-    }
+    changes = runnable(plan)  # once: a plan of thousands of resources has few runnable changes
+    steps = {rc.address for rc in changes}
+    return {rc.address: {d for d in rc.depends_on if d in steps and d != rc.address} for rc in changes}
 
 
 def check_acyclic(deps: Mapping[str, set[str]]) -> None:
@@ -60,7 +58,12 @@ def dependents(deps: Mapping[str, set[str]]) -> dict[str, set[str]]:
 
 def transitive_dependents(deps: Mapping[str, set[str]], address: str) -> set[str]:
     """Everything that waits for `address`, directly or through others (what a failure must skip)."""
-    rev = dependents(deps)
+    return reachable(dependents(deps), address)
+
+
+def reachable(rev: Mapping[str, set[str]], address: str) -> set[str]:
+    """What `address` leads to in the reverse graph `rev` (`dependents(deps)`), itself excluded
+    unless on a cycle: for a caller that asks often and builds `rev` once."""
     seen: set[str] = set()
     stack = [address]
     while stack:
