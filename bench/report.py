@@ -35,8 +35,9 @@ MEANING = """## What each figure means
   10% change, alternately to the changed manifests and back to the account as seeded.
 - **Rate limit** (bench/ratelimit.py): the emulator allows 20 requests per one-second window; `plan`
   and `apply --auto-approve` of the 10% change of 100 assistants run as subprocesses. The rate bound
-  is (requests answered other than 429) / limit: the time the limit itself imposes. The client paces
-  its starts at 95% of the declared rate (reconciler/api/pacing.py), which costs 1.05x by itself.
+  is (requests answered other than 429) / limit: the time the limit itself imposes. The client spends
+  each window's budget from `x-ratelimit-remaining` once it has learnt the window's phase
+  (reconciler/api/pacing.py); the bound assumes an even rate, so a run can come in under it.
 - **Breakdown** (bench/breakdown.py): fresh processes go through the plan's steps one at a time
   (start, imports, load, reads with planning as they arrive, planning alone, render) and then as the
   command runs them. No request may start before the manifests are valid (the CLI contract), so start,
