@@ -20,9 +20,9 @@ Retry policy, and why:
 Backoff is exponential with jitter, capped. The API key lives only in the Authorization header:
 no message, exception or repr built here contains it.
 
-The wire is httpx's own transport (httpcore), with httpx's `trust_env`, as the Telnyx SDK has it:
-`HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY` choose the route, `SSL_CERT_FILE` or
-`SSL_CERT_DIR` the CAs trusted (a TLS-inspecting proxy, a private CA), certifi's bundle otherwise.
+The wire (api/wire.py) is httpx's own transport (httpcore), with httpx's `trust_env`, as the Telnyx
+SDK has it: `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY` choose the route, `SSL_CERT_FILE`
+or `SSL_CERT_DIR` the CAs trusted (a TLS-inspecting proxy, a private CA), certifi's bundle otherwise.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import httpx
 from reconciler import scrub
 from reconciler.api.answers import describe_error, server_wait
 from reconciler.api.pacing import Pacer
+from reconciler.api.wire import Wire
 from reconciler.errors import ApiError, ConfigError
 
 # 409 is left out on purpose: for us it means a real conflict (a canary that already exists).
@@ -49,7 +50,6 @@ MAX_CONNECT_ATTEMPTS = 3
 MAX_TIMEOUT_ATTEMPTS = 3  # tries of one request that keeps timing out
 SETTLE_RETRIES = 2  # retries of each read that settles an uncertain create
 DEFAULT_TIMEOUT_S = 30.0  # --request-timeout
-POOL_SIZE = 4  # connections per httpx pool (see ApiClient.__init__)
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "PATCH", "HEAD"})
 UNTRUSTED_HINT = "behind a TLS-inspecting proxy or with a private CA, name its certificate in SSL_CERT_FILE"
 
@@ -116,33 +116,8 @@ class ApiClient:
         self._rng = random.Random(seed)
         self._slots = asyncio.Semaphore(parallelism)
         self.pacer = Pacer()
-        # Several small connection pools rather than one of `parallelism` connections: httpcore's pool
-        # checks every one of its connections each time a request starts or ends, which at 16 made the
-        # client, not the network, the bottleneck of a 2,000-request plan (docs/benchmarks.md). Each
-        # shard is a plain httpx client with the same settings; one TLS context serves them all (and
-        # is built as httpx builds it: SSL_CERT_FILE, SSL_CERT_DIR, else certifi).
-        full, rest = divmod(parallelism, POOL_SIZE)
-        sizes = [POOL_SIZE] * full + ([rest] if rest else [])
-        if transport is not None:
-            sizes = [parallelism]  # a given transport (tests, the in-process emulator) is one pool already
-        verify = httpx.create_ssl_context(trust_env=True) if transport is None else True
-        self._shards = [
-            httpx.AsyncClient(
-                headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
-                timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
-                # None: httpx's default transport, and its proxies from the environment (a transport
-                # given here would make httpx ignore those).
-                transport=transport,
-                verify=verify,
-                trust_env=True,
-                http2=http2,  # off: measured slower than HTTP/1.1 with these shards (bench/http2.py)
-            )
-            for size in sizes
-        ]
-        # One entry per connection: a request that holds a slot takes a shard with a free connection,
-        # so no request ever queues inside a pool.
-        self._free = [i for i, size in enumerate(sizes) for _ in range(size)]
+        self._wire = Wire(self.base_url, api_key, parallelism=parallelism, transport=transport, timeout=timeout,
+                         http2=http2)
 
     async def __aenter__(self) -> ApiClient:
         return self
@@ -151,8 +126,7 @@ class ApiClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for shard in self._shards:
-            await shard.aclose()
+        await self._wire.aclose()
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={self.shown_url!r})"
@@ -190,7 +164,7 @@ class ApiClient:
         cap = _RETRY_CAP.get()
         max_retries = self.max_retries if cap is None else min(cap, self.max_retries)
         safe = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         uncertain = False  # an earlier attempt may have landed
         failure = ""
         attempt = 0
@@ -214,15 +188,10 @@ class ApiClient:
                 async with self._slots:
                     sent = await self.pacer.wait()
                     self.requests_sent += 1
-                    shard = self._free.pop()
-                    # An absolute URL: httpx then parses it once, instead of parsing a relative one
-                    # and merging it with base_url (a measurable share of a 2,000-request plan).
                     try:
-                        response = await self._shards[shard].request(
-                            method, self.base_url + path, json=json, params=params, headers=headers
-                        )
+                        response = await self._wire.send(method, self.base_url + path, json=json, params=params,
+                                                        headers=headers)
                     finally:
-                        self._free.append(shard)
                         self.pacer.finished(sent)
             except httpx.TimeoutException as exc:
                 timeouts += 1

@@ -5,9 +5,11 @@ while idle, answers that never come; and the routes the environment chooses (HTT
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import httpx
 import pytest
 
 from reconciler.api.client import ApiClient
@@ -199,5 +201,35 @@ def test_http_proxy_is_used_and_no_proxy_is_honoured(monkeypatch: pytest.MonkeyP
         assert len(seen) == 1 and len(direct) == 1
         origin_server.close()
         proxy_server.close()
+
+    run(go())
+
+
+def test_the_wire_carries_what_httpx_client_sends_decodes_gzip_and_keeps_cookies() -> None:
+    # ApiClient hands prebuilt requests to httpx's transport (api/wire.py): the bytes on the wire must
+    # be those httpx's own client sends, a gzip body must be decoded, and a cookie sent back.
+    heads: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        while True:
+            heads.append(await _read_request(reader))
+            body = gzip.compress(b'{"zipped": true}')
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nSet-Cookie: lb=abc; Path=/\r\n"
+                         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            await writer.drain()
+
+    async def go() -> None:
+        url, _, server = await _serve(handler)
+        async with _client(url) as client:
+            assert await client.request("GET", "/a", params={"page[size]": 100}) == {"zipped": True}
+            assert await client.request("POST", "/b", json={"x": [1, "é"]}, idempotency_key="k-1") == {"zipped": True}
+        headers = {"Authorization": f"Bearer {KEY}", "Accept": "application/json"}
+        async with httpx.AsyncClient(headers=headers) as plain:
+            await plain.get(f"{url}/v2/a", params={"page[size]": 100})
+            await plain.post(f"{url}/v2/b", json={"x": [1, "é"]}, headers={"Idempotency-Key": "k-1"})
+        server.close()
+        assert heads[0] == heads[2]
+        assert heads[1] == heads[3]
+        assert b"\r\ncookie: lb=abc" in heads[1].lower() and b"cookie" not in heads[0].lower()
 
     run(go())
