@@ -8,7 +8,8 @@ one at a time, timing each (wall and CPU, `time.process_time`):
 - start: the interpreter up to the first line of the child (CPU of the process so far);
 - imports: what `reconciler plan` imports (the CLI, the command, the pipeline, httpx);
 - load: reading and validating the manifests, alone (no request in flight);
-- reads: `compute`: every request, with planning as the reads arrive;
+- reads: `compute`: every request, with planning as the reads arrive (in `waits.run`, as the command
+  runs it);
 - planning: `planner.plan` again over the live state just read (no network), for its CPU alone;
 - render: the plan document as JSON, as `--format json` prints it;
 - whole: load + `compute` + render as the command runs them, one after the other: no request is sent
@@ -41,8 +42,7 @@ def child(folder: Path, parallelism: int) -> None:
     out: dict[str, Any] = {"start": [None, time.process_time()]}
     w0, c0 = time.perf_counter(), time.process_time()
     sys.path.insert(0, str(ROOT))
-    import asyncio
-
+    from reconciler import waits
     from reconciler.cli import build_parser
     from reconciler.commands import plan as _plan_command  # noqa: F401  (its imports are the figure)
     from reconciler.manifest import load
@@ -65,7 +65,7 @@ def child(folder: Path, parallelism: int) -> None:
         async with client_for(args, project=desired.project) as client:
             return await compute(client, desired, prune=False, targets=[])
 
-    plan, live = asyncio.run(reads())
+    plan, live = waits.run(reads, deadline=None)  # as the command runs it
     lap("reads")
     planner.plan(desired, live)
     lap("planning")
@@ -78,7 +78,7 @@ def child(folder: Path, parallelism: int) -> None:
             made, _ = await compute(client, got, prune=False, targets=[])
         return json.dumps(plan_document(made, Origin(got.project.name, None, None)), indent=2)
 
-    same = asyncio.run(whole()) == text
+    same = waits.run(whole, deadline=None) == text
     lap("whole")
     out["same_plan"] = same
     print(json.dumps(out))
