@@ -55,6 +55,8 @@ class Wire:
         ]
         # Every URL this client sends to has the base URL's scheme, host and port, so the route
         # httpx's client would choose (a proxy mount, or its own pool) is the same for every request.
+        # `_transport_for_url` is private, but it is how every httpx since 0.18 routes a request;
+        # tests/api/test_client_wire.py checks the routes (HTTP_PROXY, NO_PROXY) on the real wire.
         url = httpx.URL(base_url)
         self._routes = [shard._transport_for_url(url) for shard in self.shards]
         # The headers httpx's client would send (its defaults merged with ours), and its timeout.
