@@ -16,7 +16,8 @@ have begun is counted against it too, in case it landed there.
 The window's phase. A request sent after another was answered arrived after it; if its answer shows
 no less remaining, the two were counted in different windows, so a window began between the first
 one's send and the second one's answer. Those intervals, intersected over the run (a window's length
-is the longest `reset` seen, at least one second), give the phase. Once it is known the budget is
+is the longest `reset` seen, at least one second), give the phase. A `reset` of 0 says whole seconds
+are rounded down, not up: from then on the window may last a second more than `reset` says. Once it is known the budget is
 spent as it comes: when a window has surely begun, one request finds out what remains and the rest
 of it starts at once. A window whose phase contradicts itself twice is not a fixed one (a sliding
 window, a token bucket): the phase is then never used again.
@@ -96,6 +97,7 @@ class Pacer:
         self._ends_by = math.inf  # it has surely ended by then (the last answer's reset)
         self.boundary: tuple[float, float] | None = None  # a window began in (lo, hi]; others k windows away
         self._misses = 0
+        self._rounded_down = False  # a reset of 0 was seen: whole seconds rounded down, not up
         self._probe: float | None = None  # the start of the request finding out what a new window holds
         self._charged: float | None = None  # the start of the request just finished, until its answer
 
@@ -189,9 +191,13 @@ class Pacer:
         self._charged = None
         sent = now if sent is None else sent
         reset = reset_seconds(headers.get("x-ratelimit-reset"), self._wall)
-        if reset is not None and self.window < reset <= MAX_WAIT:
-            self.window = reset
-            self.boundary = None  # learnt for a shorter window: learn it again
+        if reset == 0:
+            self._rounded_down = True  # rounded up, a reset is never 0: the window may last a second more
+        if reset is not None and reset <= MAX_WAIT:
+            window = max(self.window, reset + (1.0 if self._rounded_down else 0.0))
+            if window > self.window:
+                self.window = window
+                self.boundary = None  # learnt for a shorter window: learn it again
         self.limit = limit
         remaining = 0.0 if status == 429 else _number(headers, "x-ratelimit-remaining")
         if remaining is None:
@@ -199,7 +205,8 @@ class Pacer:
         self._guarded = True
         if status == 429 and self.boundary is not None:
             self._contradiction(None)  # refused where the phase said there was room (or someone shares it)
-        ends = now + min(reset if reset is not None else self.window, MAX_WAIT)
+        left = reset + (1.0 if self._rounded_down else 0.0) if reset is not None else self.window
+        ends = now + min(left, MAX_WAIT)
         if sent < self._epoch:
             return  # sent before this window was known to have begun: it stays charged to it
         if self._remaining is None:

@@ -5,6 +5,7 @@ and over scripted answers; times are only ever bounded from below (a loaded mach
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 
@@ -165,6 +166,37 @@ def test_a_sliding_window_is_not_taken_for_a_fixed_one() -> None:
     # probe per contradiction is refused, never a flood.
     assert refused <= 5 and sent == 100 + refused, (sent, refused)
     assert not phased
+
+
+def fixed_window_api(limit: int, window: float) -> httpx.MockTransport:
+    """An API with fixed windows whose `reset` is whole seconds rounded down (0 in the last second),
+    where the emulator rounds up."""
+    current = {"window": -1, "count": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        now = time.monotonic()
+        index = math.floor(now / window)
+        if index != current["window"]:
+            current.update(window=index, count=0)
+        refused = current["count"] >= limit
+        current["count"] += 0 if refused else 1
+        reset = str(math.floor((index + 1) * window - now))
+        await asyncio.sleep(0.02)
+        return httpx.Response(429 if refused else 200, headers=limit_headers(limit, limit - current["count"], reset),
+                              json={"data": []})
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_reset_rounded_down_is_not_taken_for_the_end_of_the_window() -> None:
+    async def go() -> tuple[int, int]:
+        async with ApiClient("http://api.test/v2", API_KEY, parallelism=16,
+                             transport=fixed_window_api(30, 1.0)) as client:
+            await asyncio.gather(*(client.request("GET", "/ai/mcp_servers") for _ in range(90)))
+            return client.requests_sent, client.pacer.refused
+
+    sent, refused = asyncio.run(go())
+    assert refused <= 1 and sent == 90 + refused, (sent, refused)
 
 
 def test_the_phase_is_learnt_from_when_remaining_jumps_back_up() -> None:
