@@ -17,10 +17,10 @@ The window's phase. A request sent after another was answered arrived after it; 
 no less remaining, the two were counted in different windows, so a window began between the first
 one's send and the second one's answer. Those intervals, intersected over the run (a window's length
 is the longest `reset` seen, at least one second), give the phase. A `reset` of 0 says whole seconds
-are rounded down, not up: from then on the window may last a second more than `reset` says. Once it is known the budget is
-spent as it comes: when a window has surely begun, one request finds out what remains and the rest
-of it starts at once. A window whose phase contradicts itself twice is not a fixed one (a sliding
-window, a token bucket): the phase is then never used again.
+are rounded down, not up: from then on the window may last a second more than `reset` says. Once
+the phase is known the budget is spent as it comes: when a window has surely begun, one request
+finds out what remains and the rest of it starts at once. A window whose phase contradicts itself
+twice is not a fixed one (a sliding window, a token bucket): the phase is then never used again.
 
 While the phase is unknown, starts are spread over the time the window may still last, at most at
 the declared rate, so that requests keep crossing window boundaries and reveal the phase, and the
@@ -199,9 +199,11 @@ class Pacer:
                 self.window = window
                 self.boundary = None  # learnt for a shorter window: learn it again
         self.limit = limit
-        remaining = 0.0 if status == 429 else _number(headers, "x-ratelimit-remaining")
+        remaining = _number(headers, "x-ratelimit-remaining")
         if remaining is None:
-            return
+            return  # nothing to guard the budget with: the even pace, and a 429's wait, do
+        if status == 429:
+            remaining = 0.0
         self._guarded = True
         if status == 429 and self.boundary is not None:
             self._contradiction(None)  # refused where the phase said there was room (or someone shares it)

@@ -49,6 +49,18 @@ def test_without_remaining_starts_are_spaced_at_headroom() -> None:
     assert asyncio.run(go()) >= 20 / (200 * HEADROOM) * 0.99
 
 
+def test_without_remaining_a_429_does_not_leave_the_pace_guarded_by_nothing() -> None:
+    # The 429 is waited for by the client (block); afterwards the even pace goes on, several requests
+    # in flight at once, not one at a time as if a budget of 0 had been declared.
+    async def go() -> None:
+        pacer = Pacer()
+        pacer.observe(429, {"x-ratelimit-limit": "1000", "x-ratelimit-reset": "1"})
+        pacer.finished()
+        await asyncio.gather(*(pacer.wait() for _ in range(20)))  # none finishes meanwhile
+
+    asyncio.run(asyncio.wait_for(go(), 10))  # ~20 ms paced; one a second (20 s) if guarded by nothing
+
+
 def test_no_more_than_what_remains_starts_before_the_window_resets() -> None:
     async def go() -> float:
         pacer = Pacer()
