@@ -59,6 +59,7 @@ def resolve(node: Schema, base: str) -> Located:
     return node, base
 
 
+@functools.cache
 def spec_schema(kind: str) -> Located:
     """The `spec` schema of a manifest kind (`Assistant`, `Tool`, `McpServer`)."""
     name = f"{kind}.schema.json"
@@ -121,36 +122,30 @@ def applicable(node: Schema, base: str, value: Any) -> list[Located]:
     Memoised: what applies depends on `value` only through the keys the conditions below `node`
     look at (`_looked_at`), so the planner, which asks this for every object of thousands of
     assistants, walks the schema once per shape instead of once per object."""
-    signature = _signature(node, base, value)
-    if signature is None:
-        return _applicable(node, base, value)
-    key = (id(node), base, signature)
-    hit = _APPLICABLE.get(key)
-    if hit is None or hit[0] is not node:
-        if len(_APPLICABLE) > 100_000:
-            _APPLICABLE.clear()
-        hit = _APPLICABLE[key] = (node, _applicable(node, base, value))  # holding `node` keeps its id its own
-    return list(hit[1])
+    return list(shape(node, base, value).schemas)
 
 
-_APPLICABLE: dict[tuple[int, str, tuple[Any, ...]], tuple[Schema, list[Located]]] = {}
+class _Memo:
+    """What is known of one schema node: the keys its conditions look at, and the `Shape` of each
+    combination of their values met so far. Holding `node` keeps its id its own."""
+
+    __slots__ = ("base", "keys", "node", "shapes")
+
+    def __init__(self, node: Schema, base: str) -> None:
+        self.node, self.base, self.keys = node, base, _looked_at(node, base)
+        self.shapes: dict[tuple[Any, ...], Shape] = {}
+
+
+# Schema nodes by id: the nodes asked about are the schema files' own (loaded once), so a few hundred.
+_MEMOS: dict[int, _Memo] = {}
 _LOOKED_AT: dict[tuple[int, str], tuple[Schema, tuple[str, ...]]] = {}
 _ABSENT = ("absent",)  # a key's place in a signature when the value lacks it (never equal to a JSON value)
 
 
-def _signature(node: Schema, base: str, value: Any) -> tuple[Any, ...] | None:
-    """What `_applicable(node, base, value)` depends on in `value`: nothing but "not an object" for
-    anything but an object, else the values of the keys the conditions look at (None: a value that
-    cannot be a dictionary key, computed without the memo)."""
-    if not isinstance(value, dict):
-        return ()
-    keys = _looked_at(node, base)
-    out = tuple(value.get(k, _ABSENT) for k in keys)
-    try:
-        hash(out)
-    except TypeError:
-        return None
-    return (True, *out)
+def condition_keys(node: Schema, base: str) -> tuple[str, ...]:
+    """The keys of a value whose values decide which schemas under `node` apply to it (and so its
+    `Shape`): a value's shape is its shape whatever its other keys hold."""
+    return _looked_at(node, base)
 
 
 def _looked_at(node: Schema, base: str) -> tuple[str, ...]:
@@ -239,19 +234,37 @@ class Shape:
     declared: bool  # some applicable schema declares properties (else the object is free-form)
     items: Located | None  # the first applicable `items` schema, for a list
     defaults: dict[str, Any]  # each key's declared default, when it has one
-
-
-_SHAPES: dict[tuple[int, str, tuple[Any, ...]], tuple[Schema, Shape]] = {}
+    strippable: dict[str, Any]  # `defaults` of the keys that are not required: left out when at it
+    deciding: tuple[str, ...]  # the keys whose values decide the shape (`condition_keys`)
 
 
 def shape(node: Schema, base: str, value: Any) -> Shape:
-    """The `Shape` of `value` under `node`, memoised like `applicable`."""
-    signature = _signature(node, base, value)
-    key = (id(node), base, signature) if signature is not None else None
-    hit = _SHAPES.get(key) if key is not None else None
-    if hit is not None and hit[0] is node:
-        return hit[1]
-    schemas = applicable(node, base, value)
+    """The `Shape` of `value` under `node`. Memoised by node and by the values of the keys its
+    conditions look at (`_looked_at`; nothing but "not an object" for anything else): that is all
+    `_applicable` reads of `value`. A value whose looked-at keys hold something unhashable is
+    worked out without the memo."""
+    memo = _MEMOS.get(id(node))
+    if memo is None or memo.node is not node or memo.base != base:
+        if len(_MEMOS) > 10_000:  # a `$ref` with siblings resolves to a new node each time it is met
+            _MEMOS.clear()
+        memo = _MEMOS[id(node)] = _Memo(node, base)
+    if isinstance(value, dict):
+        signature: tuple[Any, ...] = (True, *[value.get(k, _ABSENT) for k in memo.keys]) if memo.keys else (True,)
+    else:
+        signature = ()
+    try:
+        found = memo.shapes.get(signature)
+    except TypeError:
+        return _shape(node, base, value)
+    if found is None:
+        if len(memo.shapes) > 1_000:  # looked-at keys with open-ended values: keep the memo bounded
+            memo.shapes.clear()
+        found = memo.shapes[signature] = _shape(node, base, value)
+    return found
+
+
+def _shape(node: Schema, base: str, value: Any) -> Shape:
+    schemas = _applicable(node, base, value)
     props: dict[str, list[Located]] = {}
     required: set[str] = set()
     for s_node, s_base in schemas:
@@ -260,18 +273,17 @@ def shape(node: Schema, base: str, value: Any) -> Shape:
         required.update(s_node.get("required", []))
     defaults = {name: d for name, subs in props.items() if (d := _default(subs)) is not _MISSING}
     items = next(((s["items"], b) for s, b in schemas if isinstance(s.get("items"), dict)), None)
-    found = Shape(schemas, props, frozenset(required), any("properties" in s for s, _ in schemas), items, defaults)
-    if key is not None:
-        if len(_SHAPES) > 100_000:
-            _SHAPES.clear()
-        _SHAPES[key] = (node, found)
-    return found
+    strippable = {name: d for name, d in defaults.items() if name not in required}
+    return Shape(schemas, props, frozenset(required), any("properties" in s for s, _ in schemas), items, defaults,
+                 strippable, _looked_at(node, base))
 
 
 def strip_defaults(value: Any, node: Schema, base: str) -> Any:
     """`value` without what the user did not say: nulls, values equal to the declared default of
     their field (recursively, through nested settings and tool variants), and objects that only held
     such values. A required key is always kept, whatever its value, so the result stays valid."""
+    if isinstance(value, list) and not any(isinstance(v, dict | list) for v in value):
+        return list(value)  # scalars only: nothing inside to strip, whatever the items' schema
     if not isinstance(value, dict | list):
         return value  # a scalar's own default was handled by its parent
     found = shape(node, base, value)
@@ -282,7 +294,10 @@ def strip_defaults(value: Any, node: Schema, base: str) -> Any:
             if item is None:
                 continue
             default = defaults.get(key, _MISSING)
-            if key not in required and default is not _MISSING and same_value(item, default):
+            if default is not _MISSING and key not in required and same_value(item, default):
+                continue
+            if not isinstance(item, dict | list):
+                out[key] = item  # a scalar: its default was handled just above
                 continue
             stripped = item
             for sub, sub_base in props.get(key, ()):
@@ -294,7 +309,7 @@ def strip_defaults(value: Any, node: Schema, base: str) -> Any:
     if found.items is None:
         return list(value)
     sub, sub_base = found.items
-    return [strip_defaults(v, sub, sub_base) for v in value]
+    return [strip_defaults(v, sub, sub_base) if isinstance(v, dict | list) else v for v in value]
 
 
 def strip_spec(kind: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,9 @@ position as apply sends them, so removals show; the set-like lists (`tags`, `ena
 `shared_tools`, `allowed_tools`) compare as sets; numbers
 compare by value (`1 == 1.0`, but `true` is not `1`).
 
-Fast path: both sides are brought to a canonical form and compared for equality first; deepdiff
-runs only to explain a difference, which keeps a no-change plan of thousands of objects cheap.
+Fast path: both sides are compared top-level key by key, and only the keys that differ are brought to
+a canonical form; deepdiff runs only to explain a difference inside an object or a list (a changed
+scalar is its own explanation), which keeps a plan of thousands of objects cheap.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from reconciler.kinds import SET_LIKE_KEYS
 from reconciler.model import contains_sensitive
 from reconciler.planning.plan import FieldChange
 from reconciler.tree import dotted as dotted_path
+
+_ABSENT = object()  # a key's value on the side that lacks it (never equal to a JSON value)
+# deepdiff's default `threshold_to_diff_deeper` (8.0 on): two objects sharing fewer keys than this
+# share of all their keys are reported as one change of the whole object, not key by key.
+_DIFF_DEEPER = 0.33
 
 # Lists of objects that compare as sets, keyed by what identifies an entry. The planner compares
 # assistants in manifest form (MCP servers by name), so reviewers read names, not ids.
@@ -61,11 +67,26 @@ def normalize(value: Any, key: str | None = None, parents: tuple[str, ...] = ())
     return value
 
 
-def comparable(live: dict[str, Any], desired: dict[str, Any]) -> tuple[Any, Any]:
-    """Both sides in canonical form. Nothing is projected away: the caller passes the whole desired
-    object and live cut to what the manifest owns (`planning.whole`), so a key on one side only is a
-    change (a removal when it is live only)."""
-    return normalize(live), normalize(desired)
+def _differing(live: dict[str, Any], desired: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The top-level keys whose values differ under the diff rules, each side in canonical form and
+    cut to those keys. Key by key is the same verdict as the whole object (`normalize` works key by
+    key), but only the keys that differ are normalised: an unchanged object, or one changed field
+    beside an unordered `tags`, costs a few C-speed `==`."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for key in (*live, *(k for k in desired if k not in live)):
+        old, new = live.get(key, _ABSENT), desired.get(key, _ABSENT)
+        if old is new or (old == new and not _bool_for_number(old, new)):
+            continue
+        old = old if old is _ABSENT else normalize(old, key)
+        new = new if new is _ABSENT else normalize(new, key)
+        if old == new and not _bool_for_number(old, new):
+            continue  # equal once integral floats are ints and sets are in order
+        if old is not _ABSENT:
+            before[key] = old
+        if new is not _ABSENT:
+            after[key] = new
+    return before, after
 
 
 def equal(live: dict[str, Any], desired: dict[str, Any]) -> bool:
@@ -75,23 +96,27 @@ def equal(live: dict[str, Any], desired: dict[str, Any]) -> bool:
     # can a set's order or `1` vs `1.0` still make the two equal.
     if live == desired and not _bool_for_number(live, desired):
         return True
-    before, after = normalize(live), normalize(desired)  # integral floats as ints, sets in order
-    return before == after and not _bool_for_number(before, after)
+    before, after = _differing(live, desired)
+    return not before and not after
 
 
 def _bool_for_number(a: Any, b: Any) -> bool:
     """Whether, in two values that are == , a boolean on one side meets a number on the other."""
     if type(a) is bool or type(b) is bool:
         return type(a) is not type(b)
-    # Plain loops, strings and nulls passed over without a call: this runs on every compared object.
+    # Plain loops, and no call but for a nested object or list: this runs on every compared object.
     if isinstance(a, dict):
-        for key, value in a.items():
-            if value is not None and not isinstance(value, str) and _bool_for_number(value, b[key]):
-                return True
+        pairs: Any = ((value, b[key]) for key, value in a.items())
     elif isinstance(a, list | tuple):
-        for mine, theirs in zip(a, b, strict=True):
-            if mine is not None and not isinstance(mine, str) and _bool_for_number(mine, theirs):
+        pairs = zip(a, b, strict=True)
+    else:
+        return False
+    for mine, theirs in pairs:
+        if type(mine) is bool or type(theirs) is bool:
+            if type(mine) is not type(theirs):
                 return True
+        elif isinstance(mine, dict | list | tuple) and _bool_for_number(mine, theirs):
+            return True
     return False
 
 
@@ -190,35 +215,60 @@ def preload() -> None:
 
 def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldChange]:
     """What differs between `live` and `desired`, field by field, under the diff rules."""
-    if equal(live, desired):
+    if live == desired and not _bool_for_number(live, desired):
         return []
-    preload()  # deepdiff is imported on first need: a plan with no changes never needs it
+    changes: dict[str, FieldChange] = {}
+    union = len(live.keys() | desired.keys())
+    if union > 1 and len(live.keys() & desired.keys()) / union < _DIFF_DEEPER:
+        # deepdiff calls two objects this different one change of the whole: its verdict, as it gives it.
+        before, after = normalize(live), normalize(desired)
+        _explain(changes, before, after, before, after)
+        return [changes[k] for k in sorted(changes)]
+    before, after = _differing(live, desired)
+    nested: list[str] = []  # keys on both sides holding an object or list: deepdiff says where inside
+    for key in (*before, *(k for k in after if k not in before)):
+        old, new = before.get(key), after.get(key)
+        if key in before and key in after and (isinstance(old, dict | list) or isinstance(new, dict | list)):
+            nested.append(key)
+        else:  # two scalars, or a key on one side only: the change is the key itself, as deepdiff reports it
+            _record(changes, before, after, [key], old, new)
+    if nested:
+        # Every key on both sides: deepdiff's whole-object verdict (above) cannot apply to this part.
+        _explain(changes, {k: before[k] for k in nested}, {k: after[k] for k in nested}, before, after)
+    return [changes[k] for k in sorted(changes)]
+
+
+def _explain(changes: dict[str, FieldChange], t1: dict[str, Any], t2: dict[str, Any], before: dict[str, Any],
+             after: dict[str, Any]) -> None:
+    """deepdiff's differences between `t1` and `t2` (parts of, or all of, `before` and `after`)."""
+    preload()  # deepdiff is imported on first need: a plan of changed scalars never needs it
     from deepdiff import DeepDiff
     from deepdiff.helper import notpresent
 
-    before, after = comparable(live, desired)
-    changes: dict[str, FieldChange] = {}
     # Integral floats are already ints (normalize); deepdiff's own numeric leniency would also make
     # `true` equal `1`, so it stays off.
-    tree = DeepDiff(before, after, view="tree")
+    tree = DeepDiff(t1, t2, view="tree")
     for levels in tree.values():
         for level in levels:
-            path = level.path(output_format="list")
-            old = None if level.t1 is notpresent else level.t1
-            new = None if level.t2 is notpresent else level.t2
-            if old == new and type(old) is not bool and type(new) is not bool:
-                continue  # same value, other str subclass (a SensitiveStr): not a change
-            # A set-like list changes as a whole: show both sets, not positions within them.
-            for i, part in enumerate(path):
-                keys = tuple(p for p in path[:i] if isinstance(p, str))
-                if isinstance(part, str) and (_is_set(part, keys) or _keyed(part, keys)):
-                    path = path[: i + 1]
-                    old, new = _at(before, path), _at(after, path)
-                    break
-            dotted = dotted_path(path)
-            secret = _secret_path(before, path) or holds_secret(old, path[-1] if path else None)
-            changes[dotted] = FieldChange(dotted, old, new, sensitive=contains_sensitive(new) or secret)
-    return [changes[k] for k in sorted(changes)]
+            _record(changes, before, after, level.path(output_format="list"),
+                    None if level.t1 is notpresent else level.t1, None if level.t2 is notpresent else level.t2)
+
+
+def _record(changes: dict[str, FieldChange], before: dict[str, Any], after: dict[str, Any], path: list[Any],
+            old: Any, new: Any) -> None:
+    """One difference at `path` (old/new None where absent) as the FieldChange a plan shows."""
+    if old == new and type(old) is not bool and type(new) is not bool:
+        return  # same value, other str subclass (a SensitiveStr): not a change
+    # A set-like list changes as a whole: show both sets, not positions within them.
+    for i, part in enumerate(path):
+        keys = tuple(p for p in path[:i] if isinstance(p, str))
+        if isinstance(part, str) and (_is_set(part, keys) or _keyed(part, keys)):
+            path = path[: i + 1]
+            old, new = _at(before, path), _at(after, path)
+            break
+    dotted = dotted_path(path)
+    secret = _secret_path(before, path) or holds_secret(old, path[-1] if path else None)
+    changes[dotted] = FieldChange(dotted, old, new, sensitive=contains_sensitive(new) or secret)
 
 
 def _at(value: Any, path: list[Any]) -> Any:

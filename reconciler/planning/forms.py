@@ -125,7 +125,8 @@ def compare(kind: str, res: DesiredResource, have: dict[str, Any], want: dict[st
                 c[key] = have.get(key) if c is live_c else want[key]
         for path in res.metadata.ignore_changes:
             diff.drop_path(c, path)
-    changes = diff.field_changes(*_aligned(live_c, want_c))
+    # Most objects are unchanged: equal canonical forms need no aligning and no field-by-field diff.
+    changes = [] if diff.equal(live_c, want_c) else diff.field_changes(*_aligned(live_c, want_c))
     out = []
     for change in changes:
         # A side left out because it equals its default is shown as that default.

@@ -18,12 +18,21 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from reconciler.export.schema import Located, applicable, resolve, shape, spec_schema, strip_defaults
+from reconciler.export.schema import (
+    Located,
+    applicable,
+    resolve,
+    same_value,
+    shape,
+    spec_schema,
+    strip_defaults,
+)
 from reconciler.kinds import SERVER_SET_PATHS
 from reconciler.planning.diff import holds_secret
 from reconciler.planning.plan import FieldChange
 
 _MISSING = object()
+_PLAIN = frozenset({str, int, float, bool})  # scalar types whose == is JSON equality between two of a kind
 
 
 def _props(node: dict[str, Any], base: str, value: Any) -> tuple[dict[str, list[Located]], bool]:
@@ -41,11 +50,14 @@ def _known(value: Any, node: dict[str, Any], base: str) -> Any:
         for key, item in value.items():
             if declared and key not in props:
                 continue
-            for sub, sub_base in props.get(key, []):
-                item = _known(item, sub, sub_base)
+            if isinstance(item, dict | list):  # a scalar has no keys to drop
+                for sub, sub_base in props.get(key, []):
+                    item = _known(item, sub, sub_base)
             out[key] = item
         return out
     if isinstance(value, list):
+        if not any(isinstance(v, dict | list) for v in value):
+            return list(value)
         items = shape(node, base, value).items
         return [_known(v, *items) for v in value] if items else list(value)
     return value
@@ -56,13 +68,16 @@ def _drop_empty(value: Any) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            item = _drop_empty(item)
-            if item is None or item == [] or item == {}:
+            if isinstance(item, dict | list):
+                item = _drop_empty(item)
+                if not item:
+                    continue
+            elif item is None:
                 continue
             out[key] = item
         return out
     if isinstance(value, list):
-        return [_drop_empty(v) for v in value]
+        return [_drop_empty(v) if isinstance(v, dict | list) else v for v in value]
     return value
 
 
@@ -76,13 +91,98 @@ def drop_server_set(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def canonical(kind: str, spec: dict[str, Any], *, live: bool = False) -> dict[str, Any]:
-    """`spec` (manifest form) in the canonical form both sides are compared in."""
+    """`spec` (manifest form) in the canonical form both sides are compared in: by definition
+    `_drop_empty(strip_defaults(_known(value) if live else value))` of `value` without the
+    server-set ids, worked out in one walk (`_canonical`)."""
     node, base = spec_schema(kind)
-    value = drop_server_set(kind, spec)
-    if live:
-        value = _known(value, node, base)
-    stripped: dict[str, Any] = _drop_empty(strip_defaults(value, node, base))
+    stripped: dict[str, Any] = _canonical(drop_server_set(kind, spec), node, base, live)
     return stripped
+
+
+def _canonical(value: Any, node: dict[str, Any], base: str, live: bool) -> Any:
+    """`_drop_empty(strip_defaults(_known(value) if live else value, ...))` in one walk, one `shape`
+    per object instead of three passes and two shapes: the planner canonicalises every live and
+    desired object of every assistant and version. Where the one walk could differ from the three
+    passes (a key that decides the shape is filtered out; a default or several schemas for an
+    object), that part is done in the three passes."""
+    if isinstance(value, list):
+        if not any(isinstance(v, dict | list) for v in value):
+            return list(value)
+        items = shape(node, base, value).items
+        if items is None:
+            return [_drop_empty(v) if isinstance(v, dict | list) else v for v in value]
+        return [_canonical(v, *items, live) if isinstance(v, dict | list) else v for v in value]
+    if not isinstance(value, dict):
+        return value
+    found = shape(node, base, value)
+    props, strippable = found.props, found.strippable
+    filtering = live and found.declared
+    if filtering and found.deciding and any(k in value and (k not in props or isinstance(value[k], dict | list))
+                                            for k in found.deciding):
+        # `_known` would change a value that decides the shape `strip_defaults` sees: as defined.
+        return _drop_empty(strip_defaults(_known(value, node, base), node, base))
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if item is None:
+            continue
+        subs = props.get(key)
+        if subs is None and filtering:
+            continue  # a key the schema does not know (`_known`)
+        if not isinstance(item, dict | list):
+            default = strippable.get(key, _MISSING)
+            if default is _MISSING:
+                out[key] = item
+            elif type(item) is type(default) and type(item) in _PLAIN:
+                if item != default:  # same plain type: `same_value` is ==, without the call
+                    out[key] = item
+            elif not same_value(item, default):
+                out[key] = item
+            continue
+        if isinstance(item, list) and not any(isinstance(v, dict | list) for v in item):
+            # Scalars only: each pass copies the list as it is (`tags`, `enabled_features`...).
+            if key in strippable and same_value(item, strippable[key]):
+                continue
+            item = list(item)
+        elif subs is not None and len(subs) == 1 and key not in found.defaults:
+            sub, sub_base = subs[0]
+            kept = _scalar_object(item, sub, sub_base, live) if isinstance(item, dict) else None
+            item = _canonical(item, sub, sub_base, live) if kept is None else kept
+        else:  # compared with its default once known, or several schemas in turn: the three passes
+            for sub, sub_base in subs or () if live else ():
+                item = _known(item, sub, sub_base)
+            if key in strippable and same_value(item, strippable[key]):
+                continue
+            for sub, sub_base in subs or ():
+                item = strip_defaults(item, sub, sub_base)
+            item = _drop_empty(item)
+        if item:  # an object or list left empty reads as absent (`_drop_empty`), required or not
+            out[key] = item
+    return out
+
+
+# Which keys an object of scalars keeps, by node and the object's keys, values and their types:
+# thousands of assistants and versions hold the same settings objects (voice, telephony...). The
+# keys kept depend on nothing else (a scalar is kept as it is, or left out), and the result is
+# built from the object's own values, so a SensitiveStr stays itself.
+_KEPT: dict[tuple[Any, ...], tuple[dict[str, Any], tuple[str, ...]]] = {}
+
+
+def _scalar_object(item: dict[str, Any], node: dict[str, Any], base: str, live: bool) -> dict[str, Any] | None:
+    """`_canonical(item, node, base, live)` for an object whose values are all scalars, memoised
+    (`_KEPT`); None for an object holding an object or a list (its key cannot be hashed)."""
+    pairs = tuple(item.items())
+    key = (id(node), base, live, pairs, tuple(map(type, item.values())))
+    try:
+        hit = _KEPT.get(key)
+    except TypeError:
+        return None
+    if hit is not None and hit[0] is node:
+        return {k: item[k] for k in hit[1]}
+    out: dict[str, Any] = _canonical(item, node, base, live)
+    if len(_KEPT) > 50_000:  # objects of unique values (URLs, names): keep the memo bounded
+        _KEPT.clear()
+    _KEPT[key] = (node, tuple(out))
+    return out
 
 
 def fill_defaults(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
