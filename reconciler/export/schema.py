@@ -21,6 +21,7 @@ Schema = dict[str, Any]
 Located = tuple[Schema, str]
 
 _MISSING = object()
+_NESTED = (dict, list)  # made once: `dict | list` in an isinstance() call builds a union each time
 
 
 @functools.cache
@@ -282,9 +283,9 @@ def strip_defaults(value: Any, node: Schema, base: str) -> Any:
     """`value` without what the user did not say: nulls, values equal to the declared default of
     their field (recursively, through nested settings and tool variants), and objects that only held
     such values. A required key is always kept, whatever its value, so the result stays valid."""
-    if isinstance(value, list) and not any(isinstance(v, dict | list) for v in value):
+    if isinstance(value, list) and not any(isinstance(v, _NESTED) for v in value):
         return list(value)  # scalars only: nothing inside to strip, whatever the items' schema
-    if not isinstance(value, dict | list):
+    if not isinstance(value, _NESTED):
         return value  # a scalar's own default was handled by its parent
     found = shape(node, base, value)
     if isinstance(value, dict):
@@ -296,7 +297,7 @@ def strip_defaults(value: Any, node: Schema, base: str) -> Any:
             default = defaults.get(key, _MISSING)
             if default is not _MISSING and key not in required and same_value(item, default):
                 continue
-            if not isinstance(item, dict | list):
+            if not isinstance(item, _NESTED):
                 out[key] = item  # a scalar: its default was handled just above
                 continue
             stripped = item
@@ -309,7 +310,7 @@ def strip_defaults(value: Any, node: Schema, base: str) -> Any:
     if found.items is None:
         return list(value)
     sub, sub_base = found.items
-    return [strip_defaults(v, sub, sub_base) if isinstance(v, dict | list) else v for v in value]
+    return [strip_defaults(v, sub, sub_base) if isinstance(v, _NESTED) else v for v in value]
 
 
 def strip_spec(kind: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,9 @@ from reconciler.planning.diff import holds_secret
 from reconciler.planning.plan import FieldChange
 
 _MISSING = object()
+# isinstance() with a tuple made once: `dict | list` in a call builds a union each time (~0.5 us), and
+# these checks run for every value of every compared object.
+_NESTED = (dict, list)
 _PLAIN = frozenset({str, int, float, bool})  # scalar types whose == is JSON equality between two of a kind
 
 
@@ -50,13 +53,13 @@ def _known(value: Any, node: dict[str, Any], base: str) -> Any:
         for key, item in value.items():
             if declared and key not in props:
                 continue
-            if isinstance(item, dict | list):  # a scalar has no keys to drop
+            if isinstance(item, _NESTED):  # a scalar has no keys to drop
                 for sub, sub_base in props.get(key, []):
                     item = _known(item, sub, sub_base)
             out[key] = item
         return out
     if isinstance(value, list):
-        if not any(isinstance(v, dict | list) for v in value):
+        if not any(isinstance(v, _NESTED) for v in value):
             return list(value)
         items = shape(node, base, value).items
         return [_known(v, *items) for v in value] if items else list(value)
@@ -68,7 +71,7 @@ def _drop_empty(value: Any) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if isinstance(item, dict | list):
+            if isinstance(item, _NESTED):
                 item = _drop_empty(item)
                 if not item:
                     continue
@@ -77,7 +80,7 @@ def _drop_empty(value: Any) -> Any:
             out[key] = item
         return out
     if isinstance(value, list):
-        return [_drop_empty(v) if isinstance(v, dict | list) else v for v in value]
+        return [_drop_empty(v) if isinstance(v, _NESTED) else v for v in value]
     return value
 
 
@@ -106,18 +109,18 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool) -> Any:
     passes (a key that decides the shape is filtered out; a default or several schemas for an
     object), that part is done in the three passes."""
     if isinstance(value, list):
-        if not any(isinstance(v, dict | list) for v in value):
+        if not any(isinstance(v, _NESTED) for v in value):
             return list(value)
         items = shape(node, base, value).items
         if items is None:
-            return [_drop_empty(v) if isinstance(v, dict | list) else v for v in value]
-        return [_canonical(v, *items, live) if isinstance(v, dict | list) else v for v in value]
+            return [_drop_empty(v) if isinstance(v, _NESTED) else v for v in value]
+        return [_canonical(v, *items, live) if isinstance(v, _NESTED) else v for v in value]
     if not isinstance(value, dict):
         return value
     found = shape(node, base, value)
     props, strippable = found.props, found.strippable
     filtering = live and found.declared
-    if filtering and found.deciding and any(k in value and (k not in props or isinstance(value[k], dict | list))
+    if filtering and found.deciding and any(k in value and (k not in props or isinstance(value[k], _NESTED))
                                             for k in found.deciding):
         # `_known` would change a value that decides the shape `strip_defaults` sees: as defined.
         return _drop_empty(strip_defaults(_known(value, node, base), node, base))
@@ -128,7 +131,7 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool) -> Any:
         subs = props.get(key)
         if subs is None and filtering:
             continue  # a key the schema does not know (`_known`)
-        if not isinstance(item, dict | list):
+        if not isinstance(item, _NESTED):
             default = strippable.get(key, _MISSING)
             if default is _MISSING:
                 out[key] = item
@@ -138,7 +141,7 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool) -> Any:
             elif not same_value(item, default):
                 out[key] = item
             continue
-        if isinstance(item, list) and not any(isinstance(v, dict | list) for v in item):
+        if isinstance(item, list) and not any(isinstance(v, _NESTED) for v in item):
             # Scalars only: each pass copies the list as it is (`tags`, `enabled_features`...).
             if key in strippable and same_value(item, strippable[key]):
                 continue
@@ -210,7 +213,7 @@ def _fill(value: Any, node: dict[str, Any], base: str) -> Any:
                 default = _default(subs)
                 if default is not _MISSING and default is not None and default != [] and default != {}:
                     value[key] = copy.deepcopy(default)
-            if isinstance(value.get(key), dict | list):
+            if isinstance(value.get(key), _NESTED):
                 for sub, sub_base in subs:
                     value[key] = _fill(value[key], sub, sub_base)
         return value
