@@ -258,8 +258,10 @@ def _explain(changes: dict[str, FieldChange], t1: dict[str, Any], t2: dict[str, 
     from deepdiff.helper import notpresent
 
     # Integral floats are already ints (normalize); deepdiff's own numeric leniency would also make
-    # `true` equal `1`, so it stays off.
-    tree = DeepDiff(t1, t2, view="tree")
+    # `true` equal `1`, so it stays off. Keys starting with `__` are data here (free-form objects such
+    # as dynamic_variables hold them): deepdiff skips them by default, which hid their changes from
+    # the plan while apply sent them.
+    tree = DeepDiff(t1, t2, view="tree", ignore_private_variables=False)
     for levels in tree.values():
         for level in levels:
             _record(changes, before, after, level.path(output_format="list"),
