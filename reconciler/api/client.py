@@ -212,6 +212,11 @@ class ApiClient:
             except httpx.TransportError as exc:
                 failure = f"connection to {self.shown_url} failed ({type(exc).__name__})"
                 wait = None
+            except httpx.DecodingError:
+                # Answered, but the body does not decode (a corrupt gzip stream): what the server did
+                # is unknown to us, so it is handled as a dropped answer (a write may have landed).
+                failure = f"the answer from {self.shown_url} could not be decoded (a corrupt body)"
+                wait = None
             else:
                 status = response.status_code
                 self.pacer.observe(status, response.headers, sent)
