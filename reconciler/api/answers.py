@@ -24,7 +24,7 @@ def server_wait(response: httpx.Response) -> float | None:
             if 0 <= seconds <= 60:
                 return seconds
     if response.status_code == 429:
-        reset = reset_seconds(headers.get("x-ratelimit-reset"))
+        reset = reset_seconds(headers.get("x-ratelimit-reset"), date=headers.get("date"))
         if reset is not None:
             return min(reset, 60.0)
     return None

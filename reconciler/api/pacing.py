@@ -37,11 +37,13 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
 
 HEADROOM = 0.95  # of the declared rate, when no `remaining` guards the pace: the margin for jitter
 PROBE = 4  # requests that may start before the first answer says whether there is a limit
 MAX_WAIT = 60.0  # a reset further away than this is not believed
 UNIX_TIME = 1e9  # a reset at least this large is a Unix time (2001 onwards), not seconds from now
+UNIX_TIME_MS = 1e12  # ... and at least this large, one in milliseconds
 MISSES = 2  # phase contradictions after which the window is taken not to be a fixed one
 
 
@@ -56,17 +58,32 @@ def _number(headers: Mapping[str, str], name: str) -> float | None:
     return number if number >= 0 and math.isfinite(number) else None
 
 
-def reset_seconds(value: str | None, wall: Callable[[], float] = time.time) -> float | None:
-    """Seconds until the window resets from an `x-ratelimit-reset` value: seconds from now (Telnyx's
-    documented form) or a Unix time in seconds (other gateways' form); None if absent or unreadable."""
+def reset_seconds(value: str | None, wall: Callable[[], float] = time.time, date: str | None = None) -> float | None:
+    """Seconds until the window resets from an `x-ratelimit-reset` value (see read_reset)."""
+    read = read_reset(value, wall, date)
+    return None if read is None else read[0]
+
+
+def read_reset(value: str | None, wall: Callable[[], float] = time.time, date: str | None = None
+               ) -> tuple[float, bool] | None:
+    """(seconds until the window resets, whether the value was a point in time) from an
+    `x-ratelimit-reset` value: seconds from now (Telnyx's documented form), or a Unix time in
+    seconds or milliseconds (other gateways' forms), measured against the answer's own `Date` (the
+    server's clock: ours may be off by minutes) when it has one; None if absent or unreadable."""
     if value is None:
         return None
     number = _number({"r": value}, "r")
     if number is None:
         return None
-    if number >= UNIX_TIME:
-        number = max(number - wall(), 0.0)
-    return number
+    if number < UNIX_TIME:
+        return number, False
+    if number >= UNIX_TIME_MS:
+        number /= 1000.0
+    now = wall()
+    if date:
+        with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
+            now = parsedate_to_datetime(date).timestamp()
+    return max(number - now, 0.0), True
 
 
 class Pacer:
@@ -77,7 +94,7 @@ class Pacer:
     def __init__(self, clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._wall = wall
-        self.limit: float | None = None  # requests per window, once declared
+        self.limit: int | None = None  # requests per window, once declared
         self.window = 1.0  # seconds
         self.refused = 0  # 429s seen
         self.in_flight = 0
@@ -177,9 +194,12 @@ class Pacer:
     def observe(self, status: int, headers: Mapping[str, str], sent: float | None = None) -> None:
         """Learn the limit, the window, what remains and the phase from one answer to a request that
         started at `sent` (the value `wait()` returned; None: just now)."""
-        limit = _number(headers, "x-ratelimit-limit")
+        declared = _number(headers, "x-ratelimit-limit")
         if status == 429:
             self.refused += 1
+        # A limit counts requests: a fraction of one is no limit anyone can keep (and would make the
+        # pace between starts unbounded), so it is taken as undeclared.
+        limit = math.floor(declared) if declared is not None and declared >= 1 else None
         if not limit:
             return
         now = self._clock()
@@ -190,10 +210,13 @@ class Pacer:
                 self._remaining += 1
         self._charged = None
         sent = now if sent is None else sent
-        reset = reset_seconds(headers.get("x-ratelimit-reset"), self._wall)
-        if reset == 0:
+        read = read_reset(headers.get("x-ratelimit-reset"), self._wall, headers.get("date"))
+        reset, absolute = read if read is not None else (None, False)
+        if reset == 0 and not absolute:
             self._rounded_down = True  # rounded up, a reset is never 0: the window may last a second more
-        if reset is not None and reset <= MAX_WAIT:
+        # A point in time, read against a clock of whole seconds, says when this window ends, not
+        # how long windows are: it bounds the window's end only.
+        if reset is not None and reset <= MAX_WAIT and not absolute:
             window = max(self.window, reset + (1.0 if self._rounded_down else 0.0))
             if window > self.window:
                 self.window = window

@@ -5,6 +5,7 @@ and over scripted answers; times are only ever bounded from below (a loaded mach
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import math
 import time
 from collections import deque
@@ -246,3 +247,38 @@ def test_a_reset_may_be_seconds_from_now_or_a_unix_time() -> None:
     unix_reset = str(int(time.time()) + 2)
     wait = server_wait(httpx.Response(429, headers=limit_headers(10, 0, reset=unix_reset)))
     assert wait is not None and wait <= 2.0
+
+
+def test_a_limit_under_one_request_is_taken_as_undeclared() -> None:
+    # `x-ratelimit-limit: 0.001` would space starts 1,000 s apart (and 1e-9 never): a limit counts
+    # requests, so a fraction of one is no limit at all, and 2.5 is 2.
+    async def go() -> float:
+        pacer = Pacer()
+        for limit in ("0.001", "1e-9"):
+            pacer.observe(200, {"x-ratelimit-limit": limit, "x-ratelimit-reset": "1"})
+        pacer.finished()
+        t0 = time.monotonic()
+        for _ in range(20):
+            await asyncio.wait_for(pacer.wait(), 5)
+        return time.monotonic() - t0
+
+    assert asyncio.run(go()) < 5
+    pacer = Pacer()
+    pacer.observe(200, {"x-ratelimit-limit": "2.5", "x-ratelimit-reset": "1"})
+    assert pacer.limit == 2
+
+
+def test_a_unix_time_reset_is_read_against_the_answers_own_clock() -> None:
+    # Our clock 30 s behind the server's: measured against ours the reset would be 31 s away. The
+    # answer's Date header is the server's clock; milliseconds are a Unix time too.
+    server = 1_800_000_000.0
+    date = email.utils.formatdate(server, usegmt=True)
+    behind = lambda: server - 30  # noqa: E731
+    assert reset_seconds(str(int(server) + 1), behind, date) == 1.0
+    assert reset_seconds(str(int(server * 1000) + 1000), behind, date) == 1.0
+    assert reset_seconds(str(int(server) + 1), behind) == 31.0  # no Date: our clock is all there is
+    assert reset_seconds(str(int(server) + 1), behind, "not a date") == 31.0
+    # Nor does a point in time stretch the window the pace is spread over.
+    pacer = Pacer(wall=behind)
+    pacer.observe(200, limit_headers(10, 5, reset=str(int(server) + 1)))
+    assert pacer.window == 1.0
