@@ -34,10 +34,8 @@ class Wire:
 
     def __init__(self, base_url: str, api_key: str, *, parallelism: int, transport: httpx.AsyncBaseTransport | None,
                  timeout: float, http2: bool) -> None:
-        full, rest = divmod(parallelism, POOL_SIZE)
-        sizes = [POOL_SIZE] * full + ([rest] if rest else [])
-        if transport is not None:
-            sizes = [parallelism]  # a given transport (tests, the in-process emulator) is one pool already
+        # A given transport (tests, the in-process emulator) is one pool already.
+        sizes = [parallelism] if transport is not None else [POOL_SIZE] * parallelism
         verify = httpx.create_ssl_context(trust_env=True) if transport is None else True
         self.shards = [
             httpx.AsyncClient(
@@ -82,10 +80,9 @@ class Wire:
         try:
             response = await self._routes[shard].handle_async_request(request)
             try:
-                if "content-encoding" in response.headers:
+                if "content-encoding" in response.headers or not isinstance(response.stream, httpx.AsyncByteStream):
                     await response.aread()  # httpx's own decoders (gzip, deflate, and br or zstd if installed)
                 else:
-                    assert isinstance(response.stream, httpx.AsyncByteStream)  # as httpx's client checks
                     # The body as it came: `aread` would pass it through an identity decoder and two
                     # re-chunking layers first (~4% of the client's CPU per request).
                     response._content = b"".join([chunk async for chunk in response.stream])
@@ -99,5 +96,6 @@ class Wire:
         return response
 
     async def aclose(self) -> None:
+        """Close every pool's connections."""
         for shard in self.shards:
             await shard.aclose()
