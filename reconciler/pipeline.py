@@ -18,6 +18,7 @@ from reconciler import waits
 from reconciler.api import DEFAULT_BASE_URL
 from reconciler.api.client import ApiClient
 from reconciler.errors import ConfigError
+from reconciler.gcpause import paused_gc
 from reconciler.model import DesiredState, LiveState, ProjectSpec
 from reconciler.planning import diff, planner
 from reconciler.planning.plan import Plan
@@ -88,11 +89,15 @@ async def compute(client: ApiClient, desired: DesiredState, *, prune: bool, targ
     importer = threading.Thread(target=diff.preload, name="preload-deepdiff", daemon=True)
     importer.start()
     try:
-        live = await live_state.fetch_live(client, desired, prune=prune, listener=incremental)
+        # The reads build the live state and the planning its canonical forms: no cycles among them,
+        # and with collection on, each older-generation pass walks all of both (bench/notes.md).
+        with paused_gc():
+            live = await live_state.fetch_live(client, desired, prune=prune, listener=incremental)
+            assert incremental.planner is not None
+            plan = incremental.planner.finish(targets)
     finally:
         importer.join()
-    assert incremental.planner is not None
-    return incremental.planner.finish(targets), live
+    return plan, live
 
 
 def use_color(args: argparse.Namespace) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from reconciler.api import endpoints as api
 from reconciler.errors import PlanError
+from reconciler.gcpause import paused_gc
 from reconciler.kinds import KINDS, PROTECT_TAG, SERVER_FIELDS
 from reconciler.model import (
     DesiredResource,
@@ -41,7 +42,8 @@ def plan(
     desired: DesiredState, live: LiveState, *, prune: bool = False, targets: Sequence[str] = ()
 ) -> Plan:
     """Compute the plan. Raises PlanError listing every reason the plan cannot be carried out."""
-    return Planner(desired, live, prune=prune).finish(targets)
+    with paused_gc():  # canonical forms and changes make no cycles; a pass would walk both states
+        return Planner(desired, live, prune=prune).finish(targets)
 
 
 class Planner:
