@@ -109,16 +109,20 @@ def manifest_form(ctx: Context, obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def compare(kind: str, res: DesiredResource, have: dict[str, Any], want: dict[str, Any]
-            ) -> list[FieldChange]:
+def compare(kind: str, res: DesiredResource, have: dict[str, Any], want: dict[str, Any],
+            shared: whole.Shared | None = None) -> list[FieldChange]:
     """Field changes from `have` (live, manifest form) to `want` (the manifest's spec), both whole:
-    undeclared fields are desired at their default (shown as such) or absent."""
+    undeclared fields are desired at their default (shown as such) or absent. `shared` holds the
+    canonical forms of `want`'s top-level values for the next compare of the same resource (its
+    versions)."""
     name_field = KINDS[kind].name_field
     # Identity fields outside the spec schema: the name, and main's version_name under main_version.
     names = (name_field, "version_name")
     keep = {k: have[k] for k in SERVER_DEFAULTED.get(kind, ()) if k in have and k not in want}
     live_c = whole.canonical(kind, {k: v for k, v in have.items() if k not in names}, live=True)
-    want_c = whole.canonical(kind, {**keep, **{k: v for k, v in want.items() if k not in names}})
+    # `ignore_changes` paths are dropped in place below: such canonical forms are not shared.
+    want_c = whole.canonical(kind, {**keep, **{k: v for k, v in want.items() if k not in names}},
+                             shared=None if res.metadata.ignore_changes else shared)
     for c in (live_c, want_c):
         for key in names:
             if key in want:

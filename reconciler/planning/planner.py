@@ -166,6 +166,7 @@ class _Planner:
             main["version_name"] = entry.name
         main["tags"] = self._desired_tags(res, obj.get("tags") if obj else None)
         want = main
+        shared: whole.Shared = {}  # main's canonical forms, reused by its versions (same objects)
         if obj is None:
             spec = {k: v for k, v in main.items() if k != "version_name"}
             body = forms.strip_nulls(forms.api_body(self.ctx, spec, res.address))
@@ -183,7 +184,7 @@ class _Planner:
             assistant = str(obj["id"])
         else:
             have = forms.manifest_form(self.ctx, obj)
-            changes = forms.compare("Assistant", res, have, want)
+            changes = forms.compare("Assistant", res, have, want, shared)
             confirmed = res.metadata.id is not None or res.metadata.adopt
             if not confirmed and not self.desired.project.owner_tags & set(obj.get("tags") or ()):
                 self._adoption(res, obj, changes)
@@ -195,7 +196,7 @@ class _Planner:
             self.ctx.add(ResourceChange(res.address, "Assistant", res.name, [UPDATE] if changes else [NOOP],
                                      id=str(obj["id"]), changes=changes, operations=ops))
             assistant = str(obj["id"])
-        versions.versions_and_canary(self.ctx, res, obj, assistant)
+        versions.versions_and_canary(self.ctx, res, obj, assistant, shared)
 
     def _adoption(self, res: DesiredResource, obj: dict[str, Any], changes: list[FieldChange]) -> None:
         """A live assistant matched by name that this project does not own: an explicit adoption,

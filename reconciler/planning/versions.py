@@ -28,9 +28,11 @@ from reconciler.planning.plan import (
 )
 
 
-def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref) -> None:
+def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref,
+                        shared: whole.Shared | None = None) -> None:
     """Plan the named versions, the promotion and the canary of one assistant (`obj` its live object, None
-    when the plan creates it; `assistant` its id or the Ref to its creation)."""
+    when the plan creates it; `assistant` its id or the Ref to its creation; `shared` the canonical
+    forms of its spec's values, as `forms.compare` keeps them)."""
     if res.versions is None and res.canary is None:
         return
     live_versions = ctx.live.versions.get(str(obj["id"]), []) if obj else []
@@ -82,7 +84,7 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
             version_ids[version.name] = Ref(address, "version_id")
             continue
         have = {k: v for k, v in forms.manifest_form(ctx, found).items() if k != "tags"}
-        changes = forms.compare("Assistant", res, have, {k: v for k, v in want.items() if v is not None})
+        changes = forms.compare("Assistant", res, have, {k: v for k, v in want.items() if v is not None}, shared)
         vid = str(found.get("version_id"))
         ops = [api.op_update_version(str(assistant), vid,
                                      forms.update_body(ctx, "Assistant", res, have, want, changes, address))

@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.export.schema import (
     Located,
+    Shape,
     applicable,
     resolve,
     same_value,
@@ -93,16 +94,25 @@ def drop_server_set(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def canonical(kind: str, spec: dict[str, Any], *, live: bool = False) -> dict[str, Any]:
+# Canonical forms of top-level values, by key and the value's identity: an assistant's named versions
+# are its main spec with an overlay merged on without copies, so most of their top-level values are
+# main's own objects (value, its shape, its canonical form; _MISSING when it reads as absent).
+Shared = dict[tuple[str, int], tuple[Any, Any, Any]]
+
+
+def canonical(kind: str, spec: dict[str, Any], *, live: bool = False, shared: Shared | None = None
+              ) -> dict[str, Any]:
     """`spec` (manifest form) in the canonical form both sides are compared in: by definition
     `_drop_empty(strip_defaults(_known(value) if live else value))` of `value` without the
-    server-set ids, worked out in one walk (`_canonical`)."""
+    server-set ids, worked out in one walk (`_canonical`). With `shared`, the canonical forms of
+    top-level objects and lists are taken from it or added to it: the caller keeps it for objects
+    that do not change meanwhile, and does not change what it returns."""
     node, base = spec_schema(kind)
-    stripped: dict[str, Any] = _canonical(drop_server_set(kind, spec), node, base, live)
+    stripped: dict[str, Any] = _canonical(drop_server_set(kind, spec), node, base, live, shared)
     return stripped
 
 
-def _canonical(value: Any, node: dict[str, Any], base: str, live: bool) -> Any:
+def _canonical(value: Any, node: dict[str, Any], base: str, live: bool, shared: Shared | None = None) -> Any:
     """`_drop_empty(strip_defaults(_known(value) if live else value, ...))` in one walk, one `shape`
     per object instead of three passes and two shapes: the planner canonicalises every live and
     desired object of every assistant and version. Where the one walk could differ from the three
@@ -141,26 +151,43 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool) -> Any:
             elif not same_value(item, default):
                 out[key] = item
             continue
-        if isinstance(item, list) and not any(isinstance(v, _NESTED) for v in item):
-            # Scalars only: each pass copies the list as it is (`tags`, `enabled_features`...).
-            if key in strippable and same_value(item, strippable[key]):
-                continue
-            item = list(item)
-        elif subs is not None and len(subs) == 1 and key not in found.defaults:
-            sub, sub_base = subs[0]
-            kept = _scalar_object(item, sub, sub_base, live) if isinstance(item, dict) else None
-            item = _canonical(item, sub, sub_base, live) if kept is None else kept
-        else:  # compared with its default once known, or several schemas in turn: the three passes
-            for sub, sub_base in subs or () if live else ():
-                item = _known(item, sub, sub_base)
-            if key in strippable and same_value(item, strippable[key]):
-                continue
-            for sub, sub_base in subs or ():
-                item = strip_defaults(item, sub, sub_base)
-            item = _drop_empty(item)
-        if item:  # an object or list left empty reads as absent (`_drop_empty`), required or not
-            out[key] = item
+        if shared is None:
+            made = _nested(key, item, found, live)
+        else:
+            hit = shared.get((key, id(item)))
+            if hit is not None and hit[0] is item and hit[1] is found:
+                made = hit[2]
+            else:
+                made = _nested(key, item, found, live)
+                shared[(key, id(item))] = (item, found, made)
+        if made is not _MISSING:
+            out[key] = made
     return out
+
+
+def _nested(key: str, item: Any, found: Shape, live: bool) -> Any:
+    """The canonical form of `item`, an object or list under `key` of an object of shape `found`
+    (`_canonical`'s loop); _MISSING when it reads as absent."""
+    subs, strippable = found.props.get(key), found.strippable
+    if isinstance(item, list) and not any(isinstance(v, _NESTED) for v in item):
+        # Scalars only: each pass copies the list as it is (`tags`, `enabled_features`...).
+        if key in strippable and same_value(item, strippable[key]):
+            return _MISSING
+        item = list(item)
+    elif subs is not None and len(subs) == 1 and key not in found.defaults:
+        sub, sub_base = subs[0]
+        kept = _scalar_object(item, sub, sub_base, live) if isinstance(item, dict) else None
+        item = _canonical(item, sub, sub_base, live) if kept is None else kept
+    else:  # compared with its default once known, or several schemas in turn: the three passes
+        for sub, sub_base in subs or () if live else ():
+            item = _known(item, sub, sub_base)
+        if key in strippable and same_value(item, strippable[key]):
+            return _MISSING
+        for sub, sub_base in subs or ():
+            item = strip_defaults(item, sub, sub_base)
+        item = _drop_empty(item)
+    # An object or list left empty reads as absent (`_drop_empty`), required or not.
+    return item if item else _MISSING
 
 
 # Which keys an object of scalars keeps, by node and the object's keys, values and their types:

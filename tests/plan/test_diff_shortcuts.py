@@ -17,6 +17,7 @@ from reconciler.manifest import load
 from reconciler.model import SensitiveStr
 from reconciler.planning import diff, whole
 from reconciler.planning.plan import FieldChange
+from reconciler.tree import merge
 from tests.support.paths import EXAMPLES
 
 LEAVES: list[Any] = [None, {}, [], True, False, 0, 1, 1.0, 0.0, 2.5, "x", "", "webhook", [1, 2], ["b", "a"],
@@ -91,3 +92,18 @@ def test_shortcuts_match_their_definitions(seed: int) -> None:
         assert _typed(want_c) == _typed(_three_passes(kind, want, live=False))
         for a, b in ((live_c, want_c), (have, want)):
             assert _typed(diff.field_changes(a, b)) == _typed(_whole_deepdiff(a, b))
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_shared_canonical_forms_match_fresh_ones(seed: int) -> None:
+    # A version's spec is its main spec with an overlay merged on, sharing main's objects: the
+    # canonical forms kept in `shared` must be what each spec gives alone, overlaid keys included.
+    rng = random.Random(seed)
+    seeds = [s for s in _seeds() if s[0] == "Assistant"]
+    for _ in range(100):
+        kind, spec = rng.choice(seeds)
+        main = _vary(rng, copy.deepcopy(spec))
+        overlay = {k: v for k, v in _vary(rng, copy.deepcopy(rng.choice(seeds)[1])).items() if rng.random() < 0.3}
+        shared: whole.Shared = {}
+        for want in (main, merge(main, overlay), merge(main, overlay), main):
+            assert _typed(whole.canonical(kind, want, shared=shared)) == _typed(whole.canonical(kind, want))
