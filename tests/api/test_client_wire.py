@@ -57,6 +57,12 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
     asyncio.run(asyncio.wait_for(coro, 20))
 
 
+async def _never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+    """Reads a request and answers nothing for longer than any timeout of these tests."""
+    await _read_request(reader)
+    await asyncio.sleep(5)
+
+
 def _client(url: str, **kwargs: Any) -> ApiClient:
     return ApiClient(f"{url}/v2", KEY, backoff_base=0.01, seed=1, **kwargs)
 
@@ -142,12 +148,8 @@ def test_connections_closed_while_idle_are_not_reused() -> None:
 
 
 def test_an_answer_that_never_comes_times_out_and_is_retried() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
-        await _read_request(reader)
-        await asyncio.sleep(5)
-
     async def go() -> None:
-        url, connections, server = await _serve(handler)
+        url, connections, server = await _serve(_never_answers)
         async with _client(url, timeout=0.2, max_retries=2) as client:
             with pytest.raises(ApiError, match=r"GET /slow: timed out \(ReadTimeout\)"):
                 await client.request("GET", "/slow")
@@ -158,12 +160,8 @@ def test_an_answer_that_never_comes_times_out_and_is_retried() -> None:
 
 
 def test_a_request_that_keeps_timing_out_is_tried_three_times_and_a_write_is_left_uncertain() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
-        await _read_request(reader)
-        await asyncio.sleep(5)
-
     async def go() -> None:
-        url, connections, server = await _serve(handler)
+        url, connections, server = await _serve(_never_answers)
         async with _client(url, timeout=0.2) as client:  # the default retry budget: 8
             with pytest.raises(ApiError, match=r"after 3 tries \(request timeout 0.2 s") as read:
                 await client.request("GET", "/slow")

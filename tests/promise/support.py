@@ -33,22 +33,31 @@ spec:
   type: webhook
   webhook: {name: lookup, description: Look up, url: "https://api.example.com/x", method: GET}
 """
-# An assistant whose inline webhook sends a secret from the environment (cases 7 and 8, saved plans).
-SECRET_HOOK = """
+
+
+def webhook_assistant(name: str, description: str, url: str, header: str) -> str:
+    """The manifest of an assistant with one inline webhook tool sending the header `header`
+    (a flow mapping, `{name: ..., value: ...}`), on a line of its own."""
+    return f"""
 apiVersion: reconciler/v1
 kind: Assistant
-metadata: {name: secret-hook}
+metadata: {{name: {name}}}
 spec:
   instructions: Be helpful.
   tools:
     - type: webhook
       webhook:
         name: lookup
-        description: Look up
-        url: https://api.example.com/x
+        description: {description}
+        url: {url}
         method: GET
-        headers: [{name: Authorization, value: "Bearer ${env:HOOK_TOKEN}"}]
+        headers: [{header}]
 """
+
+
+# An assistant whose inline webhook sends a secret from the environment (cases 7 and 8, saved plans).
+SECRET_HOOK = webhook_assistant("secret-hook", "Look up", "https://api.example.com/x",
+                                '{name: Authorization, value: "Bearer ${env:HOOK_TOKEN}"}')
 
 
 @dataclass

@@ -17,27 +17,15 @@ from tests.promise.support import (
     cli,
     plan_doc,
     sdk,
+    webhook_assistant,
     write,
 )
 
 __all__ = ["account"]  # the fixture, imported for pytest
 
 
-HOOKED = """
-apiVersion: reconciler/v1
-kind: Assistant
-metadata: {name: hooks}
-spec:
-  instructions: Be helpful.
-  tools:
-    - type: webhook
-      webhook:
-        name: lookup
-        description: Look the order up
-        url: https://api.example.com/orders
-        method: GET
-        headers: [{name: X-Key, value: abc}]
-"""
+HOOKED = webhook_assistant("hooks", "Look the order up", "https://api.example.com/orders",
+                           "{name: X-Key, value: abc}")
 
 
 # --- 1. removals inside nested objects and list items ------------------------------------------------
