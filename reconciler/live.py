@@ -51,7 +51,7 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
     )
     live = LiveState(assistants=assistants, tools=tools, mcp_servers=mcp_servers, tests=tests)
     if listener is not None:
-        listener.listed(live)
+        listener.listed(live)  # before any further read: it may refuse the account (planning/accounts.py)
     wanted = [r for r in desired.of_kind("Assistant") if r.versions is not None or r.canary is not None]
     matches = identity.match("Assistant", wanted, assistants, identity.repair("Assistant", desired.project, assistants))
     to_read: list[tuple[str, bool, bool]] = []  # (assistant id, versions?, canary?)
@@ -63,25 +63,58 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
             # the manifest drops may still receive traffic, and the plan must know before deleting.
             to_read.append((str(obj["id"]), True, True))
 
-    async def read(assistant_id: str, canary: bool) -> None:
-        if canary:
-            versions, split = await gather_all(
-                reads.list_versions(client, assistant_id), reads.get_canary(client, assistant_id)
-            )
-            live.canaries[assistant_id] = split
-        else:
-            versions = await reads.list_versions(client, assistant_id)
-        live.versions[assistant_id] = versions
-        if listener is not None:
-            listener.assistant_read(assistant_id)
-
     if prune or desired.project.prune.enabled:
         read_ids = {aid for aid, _, _ in to_read}
         if _prune_candidates(desired, live):
             to_read += [(str(a["id"]), True, False) for a in assistants if str(a["id"]) not in read_ids]
-    await gather_all(*(read(aid, canary) for aid, _, canary in to_read))
-    live.fingerprints = fingerprints(live)
+    known: dict[int | str, str] = {}
+    await _read_assistants(client, live, [(aid, canary) for aid, _, canary in to_read], listener, known)
+    live.fingerprints = fingerprints(live, known)
     return live
+
+
+async def _read_assistants(client: ApiClient, live: LiveState, to_read: list[tuple[str, bool]],
+                           listener: LiveListener | None, known: dict[int | str, str]) -> None:
+    """Each assistant's versions (and canary), by `client.parallelism` workers taking the reads in
+    order, so the first requests leave at once (a task per read made 3,000 tasks for 1,000 assistants,
+    and the first request waited ~85 ms for all of them to start). The listener hears of each
+    assistant when its reads are all in. Each answer is fingerprinted as it arrives, which the network
+    wait hides, instead of all of them after the last (0.1-0.4 s at 1,000 assistants). Every read is
+    attempted; the first failure in the order of the reads (an assistant's versions before its canary,
+    assistants in the order given) is raised after all of them, as `gather_all` would."""
+    by_id = {str(a.get("id")): a for a in live.assistants}
+    left = {aid: 2 if canary else 1 for aid, canary in to_read}
+    jobs = iter(enumerate((aid, what) for aid, canary in to_read
+                          for what in (("versions", "canary") if canary else ("versions",))))
+    failures: list[tuple[int, BaseException]] = []
+
+    async def worker() -> None:
+        for n, (assistant_id, what) in jobs:  # one iterator shared by all workers: each read taken once
+            try:
+                if what == "versions":
+                    versions = await reads.list_versions(client, assistant_id)
+                    live.versions[assistant_id] = versions
+                    known[f"assistant/{assistant_id}/versions"] = fingerprint(versions)
+                else:
+                    canary = await reads.get_canary(client, assistant_id)
+                    live.canaries[assistant_id] = canary
+                    known[f"assistant/{assistant_id}/canary"] = fingerprint(canary)
+            except Exception as exc:  # raised below, once every read was attempted
+                failures.append((n, exc))
+                left[assistant_id] = -1  # its reads will not all be in: never planned
+                continue
+            left[assistant_id] -= 1
+            if left[assistant_id] == 0:
+                listed = by_id.get(assistant_id)
+                if listed is not None:
+                    known[id(listed)] = fingerprint(listed)
+                if listener is not None:
+                    listener.assistant_read(assistant_id)
+
+    workers = [worker() for _ in range(max(1, min(client.parallelism, len(to_read) * 2)))]
+    await gather_all(*workers)
+    if failures:
+        raise min(failures, key=lambda f: f[0])[1]
 
 
 def needs_tests(desired: DesiredState, prune: bool) -> bool:
@@ -108,9 +141,12 @@ def _prune_candidates(desired: DesiredState, live: LiveState) -> bool:
     return False
 
 
-def fingerprints(live: LiveState) -> dict[str, str]:
+def fingerprints(live: LiveState, known: dict[int | str, str] | None = None) -> dict[str, str]:
     """One fingerprint per live object read. Conservative on purpose: a change to anything the plan
-    read, even an object it leaves alone, makes a saved plan stale."""
+    read, even an object it leaves alone, makes a saved plan stale. `known`: fingerprints already
+    taken as the reads arrived, by key and by listed object's `id()` (the same values, in the same
+    order of keys, as without it)."""
+    known = known or {}
     out: dict[str, str] = {}
     for kind, objects in (("assistant", live.assistants), ("tool", live.tools), ("mcp_server", live.mcp_servers),
                           ("assistant_test", live.tests)):
@@ -118,10 +154,13 @@ def fingerprints(live: LiveState) -> dict[str, str]:
         if kind == "assistant_test" and not objects:
             continue  # not read (or none): saved plans made before tests existed stay fresh
         for obj in objects:
-            out[f"{kind}/{obj.get(id_field)}"] = fingerprint(obj)
+            taken = known.get(id(obj))
+            out[f"{kind}/{obj.get(id_field)}"] = taken if taken is not None else fingerprint(obj)
         out[f"{kind}s/ids"] = fingerprint(sorted(str(o.get(id_field)) for o in objects))
     for assistant_id, versions in live.versions.items():
-        out[f"assistant/{assistant_id}/versions"] = fingerprint(versions)
+        key = f"assistant/{assistant_id}/versions"
+        out[key] = known.get(key) or fingerprint(versions)
     for assistant_id, canary in live.canaries.items():
-        out[f"assistant/{assistant_id}/canary"] = fingerprint(canary)
+        key = f"assistant/{assistant_id}/canary"
+        out[key] = known.get(key) or fingerprint(canary)
     return out

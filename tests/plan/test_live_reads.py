@@ -1,0 +1,109 @@
+"""The per-assistant reads of `live.fetch_live` (a pool of workers, fingerprints taken as answers
+arrive) against the real emulator in-process: the same live state and fingerprints as reading
+everything first, every read attempted when some fail, and the first failure in read order raised."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from reconciler import live
+from reconciler.emulator.app import EmulatorApp, Reply
+from reconciler.errors import ApiError
+from reconciler.manifest import load
+from reconciler.model import DesiredState, LiveState
+from tests.support.project import client_for, generate_project
+
+
+class _Listener:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def listed(self, state: LiveState) -> None:
+        self.events.append("listed")
+
+    def assistant_read(self, assistant_id: str) -> None:
+        self.events.append(assistant_id)
+
+
+class _FailingApp(EmulatorApp):
+    """The emulator, except that the versions and canary reads of the assistants in `fail` answer 403
+    (not retried), and every request path is recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail: set[str] = set()
+        self.paths: list[str] = []
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        self.paths.append(path)
+        parts = path.split("/")
+        if method == "GET" and len(parts) == 6 and parts[4] in self.fail:
+            detail = f'{{"errors":[{{"title":"Forbidden","detail":"no {parts[5]} of {parts[4]}"}}]}}'
+            return Reply(403, [("content-type", "application/json")], detail.encode())
+        return super().dispatch(method, path, query, headers, body)
+
+
+def _project(tmp_path: Path, app: EmulatorApp) -> DesiredState:
+    generate_project(tmp_path / "project", assistants=24)
+    from tests.support.project import apply_paths
+
+    async def seed() -> None:
+        async with client_for(app) as client:
+            await apply_paths(client, [tmp_path / "project"])
+
+    asyncio.run(seed())
+    return load([str(tmp_path / "project")])
+
+
+def test_fingerprints_taken_as_reads_arrive_are_those_of_the_final_state(tmp_path: Path) -> None:
+    app = EmulatorApp()
+    desired = _project(tmp_path, app)
+    listener = _Listener()
+
+    async def read() -> LiveState:
+        async with client_for(app, parallelism=4) as client:
+            return await live.fetch_live(client, desired, listener=listener)
+
+    state = asyncio.run(read())
+    assert state.versions and state.canaries  # the generated project declares versions and canaries
+    assert list(state.fingerprints.items()) == list(live.fingerprints(state).items())
+    # The listings are heard of before any assistant, and every read assistant exactly once.
+    assert listener.events[0] == "listed"
+    assert sorted(listener.events[1:]) == sorted(state.versions)
+
+
+@pytest.mark.parametrize("parallelism", [1, 3, 16])
+def test_every_read_is_attempted_and_the_first_failure_in_order_is_raised(tmp_path: Path, parallelism: int) -> None:
+    app = _FailingApp()
+    desired = _project(tmp_path, app)
+    listing = json.loads(app.dispatch("GET", "/v2/ai/assistants", "", {"authorization": "Bearer k"}, b"").body)
+    id_of = {a["name"]: str(a["id"]) for a in listing["data"]}
+    listener = _Listener()
+
+    async def first_read_ids() -> list[str]:
+        async with client_for(app, parallelism=parallelism) as client:
+            state = await live.fetch_live(client, desired)
+        return list(state.versions)
+
+    readable = asyncio.run(first_read_ids())
+    assert len(readable) >= 3
+    order = [id_of[r.name] for r in desired.of_kind("Assistant") if id_of.get(r.name) in readable]  # read order
+    app.fail = {order[2], order[1]}
+    app.paths.clear()
+
+    async def read() -> None:
+        async with client_for(app, parallelism=parallelism) as client:
+            await live.fetch_live(client, desired, listener=listener)
+
+    with pytest.raises(ApiError, match=f"no versions of {order[1]}"):
+        asyncio.run(read())
+    read_paths = {p for p in app.paths if p.endswith(("/versions", "/canary-deploys"))}
+    kinds = ("versions", "canary-deploys")
+    assert read_paths == {f"/v2/ai/assistants/{aid}/{what}" for aid in readable for what in kinds}
+    # The assistants whose reads failed are never planned; every other one is.
+    assert set(listener.events[1:]) == set(readable) - app.fail
