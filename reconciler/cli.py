@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from reconciler import __version__, scrub
+from reconciler import __version__, gcpause, scrub
 from reconciler.api import DEFAULT_BASE_URL, DEFAULT_DEADLINE_S, DEFAULT_REQUEST_TIMEOUT_S
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.kinds import RESOURCE_KINDS
@@ -172,6 +172,7 @@ def entry() -> NoReturn:
     every thread of ours joined, so skipping it loses nothing; a thread still running (none of ours)
     gets the normal exit instead.
     """
+    gcpause.ends_at_once = True
     code = main()
     with contextlib.suppress(OSError, ValueError):  # a closed pipe: the exit status still says how it went
         sys.stdout.flush()

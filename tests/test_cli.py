@@ -3,11 +3,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import weakref
 
 import pytest
 
+from reconciler import gcpause
 from reconciler.cli import build_parser, main
-from tests.support.emulator import API_KEY, serve
+from tests.support.emulator import API_KEY, Emulator, serve
 from tests.support.paths import EXAMPLES, REPO
 
 
@@ -52,3 +54,25 @@ def test_an_apply_whose_output_is_closed_says_so_on_stderr() -> None:
             code = proc.wait(timeout=60)
     assert code == 141 and "Traceback" not in err, err
     assert "standard output was closed during apply" in err and "run plan" in err, err
+
+
+def test_a_plan_run_in_process_keeps_nothing_after_it(emulator: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    # Only `cli.entry`, which ends the process at once, holds a command's objects until the end;
+    # `main` called in-process (tests, library use) frees them as usual.
+    assert main(["plan", str(EXAMPLES)]) == 0
+    assert "Plan:" in capsys.readouterr().out
+    assert gcpause._kept == []
+
+
+def test_objects_are_kept_only_when_the_process_ends_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Held:
+        pass
+
+    for at_once in (False, True):
+        monkeypatch.setattr(gcpause, "ends_at_once", at_once)
+        monkeypatch.setattr(gcpause, "_kept", [])
+        held = Held()
+        ref = weakref.ref(held)
+        gcpause.keep_until_exit(held)
+        del held
+        assert (ref() is not None) is at_once

@@ -8,6 +8,7 @@ import sys
 
 from reconciler import waits
 from reconciler.apply import savedplan
+from reconciler.gcpause import keep_until_exit
 from reconciler.manifest import load
 from reconciler.model import LiveState
 from reconciler.pipeline import client_for, compute, origin, use_color
@@ -38,4 +39,5 @@ def run(args: argparse.Namespace) -> int:
         savedplan.save(args.out, plan, desired, live, prune=args.prune, targets=args.target, origin=about)
         if args.format == "text":
             print(f"\nSaved the plan to {args.out}: run `reconciler apply {args.out}` to carry it out.")
+    keep_until_exit(desired, plan, live, doc)
     return 2 if args.detailed_exitcode and plan.has_changes else 0
