@@ -26,6 +26,8 @@ from typing import Any
 
 import httpx
 
+from reconciler.api import tls
+
 POOL_SIZE = 1  # connections per httpx pool (see the module docstring)
 
 
@@ -36,7 +38,7 @@ class Wire:
                  timeout: float, http2: bool) -> None:
         # A given transport (tests, the in-process emulator) is one pool already.
         sizes = [parallelism] if transport is not None else [POOL_SIZE] * parallelism
-        verify = httpx.create_ssl_context(trust_env=True) if transport is None else True
+        verify = tls.context() if transport is None else True  # started while the manifests loaded
         self.shards = [
             httpx.AsyncClient(
                 headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},

@@ -20,6 +20,7 @@ import sys
 from typing import Any
 
 from reconciler import waits
+from reconciler.api import tls
 from reconciler.apply import applier, concurrency, savedplan
 from reconciler.errors import ApplyError, ConfigError, StalePlanError
 from reconciler.manifest import load
@@ -114,6 +115,7 @@ def _check_saved(source: _Source, plan: Plan) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Apply manifests or a saved plan; return 0 when everything was done, 1 otherwise."""
+    tls.prepare()  # certificate files only, while the manifests or the saved plan load (api/tls.py)
     source = _source(args)
     hooks: applier.ApplyHooks = (JsonProgress(sys.stdout) if args.format == "json"
                                  else TextProgress(sys.stdout, color=use_color(args)))

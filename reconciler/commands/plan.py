@@ -7,6 +7,7 @@ import json
 import sys
 
 from reconciler import waits
+from reconciler.api import tls
 from reconciler.apply import savedplan
 from reconciler.gcpause import keep_until_exit
 from reconciler.manifest import load
@@ -19,6 +20,7 @@ from reconciler.render.text import render_text
 
 
 def run(args: argparse.Namespace) -> int:
+    tls.prepare()  # certificate files only, while the manifests load (api/tls.py)
     # Before any network access: bad manifests make no API call.
     desired = load(args.paths, environment=args.env, root=args.root)
 

@@ -1,0 +1,45 @@
+"""api/tls.py: the TLS context built in the background is the one httpx would build from the
+environment, a build error is raised where the client asks for it, and each
+`prepare()` builds afresh (a later command in the same process sees its own environment)."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import pytest
+import trustme
+
+from reconciler.api import tls
+from reconciler.api.client import ApiClient
+
+
+def _subjects(ctx: ssl.SSLContext) -> list[str]:
+    return sorted(str(c.get("subject")) for c in ctx.get_ca_certs())
+
+
+def test_each_command_gets_a_context_built_for_its_own_environment(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = trustme.CA(), trustme.CA()
+    for name, ca in (("first.pem", first), ("second.pem", second)):
+        ca.cert_pem.write_to_path(str(tmp_path / name))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    seen = []
+    for name in ("first.pem", "second.pem"):  # two commands in one process, as tests run them
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / name))
+        tls.prepare()
+        seen.append(_subjects(tls.context()))
+    assert [len(s) for s in seen] == [1, 1] and seen[0] != seen[1]
+    assert _subjects(tls.context()) == seen[1]  # no prepare: built on the spot, from the same environment
+
+
+def test_a_bad_certificate_file_is_raised_where_the_client_is_made(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "bad.pem").write_text("not a certificate\n")
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "bad.pem"))
+    tls.prepare()  # the thread fails quietly ...
+    with pytest.raises(ssl.SSLError):  # ... and the client raises it, as when it built the context itself
+        ApiClient("https://127.0.0.1:1/v2", "key", parallelism=2)
+    with pytest.raises(ssl.SSLError):
+        tls.context()
