@@ -1,6 +1,7 @@
 """The emulator as an ASGI application: `EmulatorASGI(app)` reads a request within limits, hands it to
-`app.dispatch`, waits the reply's latency with `asyncio.sleep` (so concurrent requests overlap) and sends
-it. uvicorn serves it over loopback (`server.py`); `httpx.ASGITransport` mounts it in-process.
+`app.dispatch`, waits the reply's latency with `asyncio.sleep` (so concurrent requests overlap; counted
+from the request's arrival when the server noted it, timing.py) and sends it. uvicorn serves it over
+loopback (`server.py`); `httpx.ASGITransport` mounts it in-process.
 
 Hostile input never reaches the core: a body over `MAX_BODY` is a 413 (from its Content-Length before a
 byte is read, or as soon as the chunks sent pass the limit) and a body that stops arriving a 408 after
@@ -10,11 +11,13 @@ byte is read, or as soon as the chunks sent pass the limit) and a body that stop
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from reconciler.emulator.apierrors import ApiFault
 from reconciler.emulator.reply import Dispatcher, Reply, encode
+from reconciler.emulator.timing import answer_at, sleep_until
 
 # Bodies the emulator accepts. The API states no limit; the largest real body (an assistant with long
 # instructions and many tools) is well under a megabyte. See docs/api-assumptions.md ("Emulator").
@@ -72,13 +75,14 @@ class EmulatorASGI:
         path_text = path.decode("latin-1").partition("?")[0]
         query = scope.get("query_string", b"").decode("latin-1")
         args = (method, path_text, query, headers, body)
+        dispatched = time.monotonic()
         if self.app.blocking_writes and method != "GET":
             # A write waits for its fsync before it is answered; do that off the event loop.
             reply = await asyncio.to_thread(self.app.dispatch, *args)
         else:
             reply = self.app.dispatch(*args)
         if reply.delay_s > 0:
-            await asyncio.sleep(reply.delay_s)
+            await sleep_until(answer_at(scope, dispatched, time.monotonic(), reply.delay_s))
         await _send(send, reply, head=method == "HEAD")
 
     async def _body(self, headers: dict[str, str], receive: Receive) -> bytes | None:

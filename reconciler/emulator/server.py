@@ -5,7 +5,8 @@ constructor), `serve_forever()` runs it, `stop()` ends it; `serve_in_thread` doe
 uvicorn times out a keep-alive connection between requests but not a client that never finishes its
 request head; `_Protocol` and `_Server` add that deadline and a cap on the head's size, so an idle or
 stalled client is disconnected and never holds memory. A stalled body is the ASGI app's to time out
-(`asgi.py`).
+(`asgi.py`). `_Protocol` also notes when each request's last bytes arrived, from which the injected
+latency is counted, and the server runs on `timing.precise_loop`, whose timers fire when due (timing.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from reconciler.emulator.app import EmulatorApp
 from reconciler.emulator.asgi import EmulatorASGI
+from reconciler.emulator.timing import ARRIVED, precise_loop
 
 MAX_HEAD = 64 * 1024  # request line plus headers; real clients send well under 2 KiB
 TIMEOUT_S = 15.0  # request head, request body, and idle keep-alive; longer than httpx's 5 s pool expiry
@@ -60,13 +62,15 @@ class _HeadWithBody:
 
 
 class _Protocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol plus a size cap on each request head and a note of since when it has
-    been waiting for one (`head_since`), which `_Server` sweeps to drop idle and stalled clients."""
+    """uvicorn's httptools protocol plus a size cap on each request head, a note of since when it has
+    been waiting for one (`head_since`), which `_Server` sweeps to drop idle and stalled clients, and
+    one of when each request's last bytes arrived (`ARRIVED` in its scope)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.head_since: float | None = None
         self._head_bytes = 0
+        self._data_at = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start waiting for the first head."""
@@ -76,6 +80,7 @@ class _Protocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         """Count the bytes of a head still incomplete after parsing them; refuse one over MAX_HEAD."""
         waiting = self.head_since is not None
+        self._data_at = time.monotonic()  # before parsing: a request completed by these bytes arrived now
         super().data_received(data)
         if waiting and self.head_since is not None:
             self._head_bytes += len(data)
@@ -90,6 +95,12 @@ class _Protocol(HttpToolsProtocol):
         super().on_headers_complete()
         if self.cycle is not None:
             self.cycle.transport = _HeadWithBody(self.transport)  # type: ignore[assignment]
+
+    def on_message_complete(self) -> None:
+        """The request is all here: its latency runs from when these bytes arrived."""
+        super().on_message_complete()
+        if self.cycle is not None:
+            self.cycle.scope[ARRIVED] = self._data_at  # type: ignore[literal-required]
 
     def on_response_complete(self) -> None:
         """Start waiting for the next head (unless a pipelined request is already waiting)."""
@@ -172,8 +183,9 @@ class EmulatorServer:
             self._sock.close()
             raise
         self.server_address: tuple[Any, ...] = self._sock.getsockname()
+        # loop="none": serve_forever brings its own.
         config = uvicorn.Config(
-            EmulatorASGI(app, body_timeout_s=timeout_s), http=_Protocol, loop="auto", lifespan="off",
+            EmulatorASGI(app, body_timeout_s=timeout_s), http=_Protocol, loop="none", lifespan="off",
             access_log=False, proxy_headers=False, log_config=None, log_level="warning",
             timeout_keep_alive=math.ceil(timeout_s), timeout_graceful_shutdown=5, backlog=BACKLOG,
             server_header=False, date_header=False, headers=[("server", "reconciler-emulator")])
@@ -187,7 +199,10 @@ class EmulatorServer:
 
     def serve_forever(self) -> None:
         """Serve until `stop()` (or, in the main thread, SIGINT/SIGTERM); blocks."""
-        self._server.run(sockets=[self._sock])
+        # What uvicorn's `Server.run` does, on the precise loop (its `loop` setting means a loop
+        # factory only since uvicorn 0.36, a policy setup before).
+        with asyncio.Runner(loop_factory=precise_loop) as runner:
+            runner.run(self._server.serve(sockets=[self._sock]))
 
     def wait_started(self, timeout: float = 10.0) -> bool:
         """Whether the server accepts connections within `timeout` seconds."""
