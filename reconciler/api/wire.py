@@ -29,6 +29,8 @@ import httpx
 from reconciler.api import tls
 
 POOL_SIZE = 1  # connections per httpx pool (see the module docstring)
+_SIZED = frozenset({"POST", "PUT", "PATCH"})  # methods httpx gives a Content-Length even without a body
+_EMPTY = httpx.ByteStream(b"")  # the body httpx gives a request without one (it can be sent any number of times)
 
 
 class Wire:
@@ -62,6 +64,11 @@ class Wire:
         # The headers httpx's client would send (its defaults merged with ours), and its timeout.
         self._headers = self.shards[0].headers
         self._timeout = self.shards[0].timeout.as_dict()
+        # A request without a body, query or headers of its own (every read, every DELETE) carries
+        # exactly these headers: what `httpx.Request` adds to the client's for one (a Host header
+        # first; no Content-Length but for POST, PUT and PATCH), built once. Every URL shares the
+        # base URL's netloc.
+        self._bodiless = httpx.Headers([(b"Host", url.netloc), *self._headers.raw])
         self.cookies = httpx.Cookies()
         # One entry per connection: a request takes a shard with a free connection, so that no
         # request ever queues inside a pool. The caller bounds the requests in flight to `parallelism`.
@@ -71,13 +78,18 @@ class Wire:
                    headers: dict[str, str] | None = None) -> httpx.Response:
         """Send one request to the absolute `url` and read its whole body (a transport error is
         raised as httpx raises it, httpx.TransportError and its kinds)."""
-        merged = self._headers
-        if headers:
-            merged = self._headers.copy()
-            merged.update(headers)
-        request = httpx.Request(method, url, json=json, params=params, headers=merged,
-                                cookies=self.cookies if self.cookies.jar else None,
-                                extensions={"timeout": self._timeout})
+        extensions = {"timeout": self._timeout}
+        if json is None and params is None and not headers and method not in _SIZED and not self.cookies.jar:
+            # httpx.Request's documented `stream=` form adds no headers: the prebuilt ones are the
+            # same as it would work out per request (tests/api/test_client_wire.py compares the bytes).
+            request = httpx.Request(method, url, headers=self._bodiless, stream=_EMPTY, extensions=extensions)
+        else:
+            merged = self._headers
+            if headers:
+                merged = self._headers.copy()
+                merged.update(headers)
+            request = httpx.Request(method, url, json=json, params=params, headers=merged,
+                                    cookies=self.cookies if self.cookies.jar else None, extensions=extensions)
         shard = self._free.pop()
         try:
             response = await self._routes[shard].handle_async_request(request)

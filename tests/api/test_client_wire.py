@@ -204,30 +204,39 @@ def test_http_proxy_is_used_and_no_proxy_is_honoured(monkeypatch: pytest.MonkeyP
 
 
 def test_the_wire_carries_what_httpx_client_sends_decodes_gzip_and_keeps_cookies() -> None:
-    # ApiClient hands prebuilt requests to httpx's transport (api/wire.py): the bytes on the wire must
-    # be those httpx's own client sends, a gzip body must be decoded, and a cookie sent back.
+    # ApiClient hands prebuilt requests to httpx's transport (api/wire.py), bodiless ones with prebuilt
+    # headers: the bytes on the wire must be those httpx's own client sends, a gzip body must be
+    # decoded, and a cookie sent back.
     heads: list[bytes] = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
         while True:
-            heads.append(await _read_request(reader))
+            head = await _read_request(reader)
+            heads.append(head)
             body = gzip.compress(b'{"zipped": true}')
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nSet-Cookie: lb=abc; Path=/\r\n"
+            cookie = b"Set-Cookie: lb=abc; Path=/\r\n" if head.startswith(b"GET /v2/a") else b""
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n" + cookie +
                          b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
             await writer.drain()
 
     async def go() -> None:
         url, _, server = await _serve(handler)
         async with _client(url) as client:
+            assert await client.request("GET", "/c") == {"zipped": True}
+            assert await client.request("DELETE", "/d") == {"zipped": True}
             assert await client.request("GET", "/a", params={"page[size]": 100}) == {"zipped": True}
             assert await client.request("POST", "/b", json={"x": [1, "é"]}, idempotency_key="k-1") == {"zipped": True}
+            assert await client.request("GET", "/c") == {"zipped": True}  # with the cookie now
         headers = {"Authorization": f"Bearer {KEY}", "Accept": "application/json"}
         async with httpx.AsyncClient(headers=headers) as plain:
+            await plain.get(f"{url}/v2/c")
+            await plain.delete(f"{url}/v2/d")
             await plain.get(f"{url}/v2/a", params={"page[size]": 100})
             await plain.post(f"{url}/v2/b", json={"x": [1, "é"]}, headers={"Idempotency-Key": "k-1"})
+            await plain.get(f"{url}/v2/c")
         server.close()
-        assert heads[0] == heads[2]
-        assert heads[1] == heads[3]
-        assert b"\r\ncookie: lb=abc" in heads[1].lower() and b"cookie" not in heads[0].lower()
+        assert len(heads) == 10
+        assert heads[:5] == heads[5:]
+        assert [b"\r\ncookie: lb=abc" in head.lower() for head in heads[:5]] == [False, False, False, True, True]
 
     run(go())
