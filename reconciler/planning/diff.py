@@ -66,6 +66,10 @@ def normalize(value: Any, key: str | None = None, parents: tuple[str, ...] = ())
     if isinstance(value, dict):
         return {k: normalize(v, k, inner) for k, v in value.items()}
     if isinstance(value, _SEQUENCES):
+        if all(type(v) is str for v in value) and _is_set(key, parents):
+            # Plain strings (tags, shared_tools), each its own canonical form: equal ones are one
+            # entry, sorted by their JSON text as below, without a call per string.
+            return sorted(set(value), key=_json_string)
         items = [normalize(v, None, inner) for v in value]
         if _is_set(key, parents) or _keyed(key, parents):
             unique = {_sort_key(v): v for v in items}
@@ -120,14 +124,14 @@ def _bool_for_number(a: Any, b: Any) -> bool:
             if type(mine) is bool or type(theirs) is bool:
                 if type(mine) is not type(theirs):
                     return True
-            elif isinstance(mine, _CONTAINERS) and _bool_for_number(mine, theirs):
+            elif isinstance(mine, _CONTAINERS) and mine is not theirs and _bool_for_number(mine, theirs):
                 return True
     elif isinstance(a, _SEQUENCES):
         for mine, theirs in zip(a, b, strict=True):
             if type(mine) is bool or type(theirs) is bool:
                 if type(mine) is not type(theirs):
                     return True
-            elif isinstance(mine, _CONTAINERS) and _bool_for_number(mine, theirs):
+            elif isinstance(mine, _CONTAINERS) and mine is not theirs and _bool_for_number(mine, theirs):
                 return True
     return False
 
@@ -306,12 +310,14 @@ def creation_changes(desired: dict[str, Any]) -> list[FieldChange]:
 
 
 def drop_path(spec: dict[str, Any], dotted: str) -> None:
-    """Remove a dotted path (`voice_settings.voice`) from a spec, in place (for ignore_changes)."""
+    """Remove a dotted path (`voice_settings.voice`) from a spec, in place (for ignore_changes). The
+    objects it goes through are replaced by copies, never modified: canonical forms share objects
+    (`whole._scalar_object`)."""
     parts = dotted.split(".")
     node: Any = spec
     for part in parts[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
-        if node is None:
+        child = node.get(part)
+        if not isinstance(child, dict):
             return
-    if isinstance(node, dict):
-        node.pop(parts[-1], None)
+        node[part] = node = dict(child)
+    node.pop(parts[-1], None)

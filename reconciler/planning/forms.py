@@ -113,16 +113,17 @@ def compare(kind: str, res: DesiredResource, have: dict[str, Any], want: dict[st
             shared: whole.Shared | None = None) -> list[FieldChange]:
     """Field changes from `have` (live, manifest form) to `want` (the manifest's spec), both whole:
     undeclared fields are desired at their default (shown as such) or absent. `shared` holds the
-    canonical forms of `want`'s top-level values for the next compare of the same resource (its
+    canonical forms of both sides' top-level values for the next compare of the same resource (its
     versions)."""
     name_field = KINDS[kind].name_field
     # Identity fields outside the spec schema: the name, and main's version_name under main_version.
     names = (name_field, "version_name")
     keep = {k: have[k] for k in SERVER_DEFAULTED.get(kind, ()) if k in have and k not in want}
-    live_c = whole.canonical(kind, {k: v for k, v in have.items() if k not in names}, live=True)
-    # `ignore_changes` paths are dropped in place below: such canonical forms are not shared.
-    want_c = whole.canonical(kind, {**keep, **{k: v for k, v in want.items() if k not in names}},
-                             shared=None if res.metadata.ignore_changes else shared)
+    # `ignore_changes` paths are dropped below: such canonical forms are not shared.
+    if res.metadata.ignore_changes:
+        shared = None
+    live_c = whole.canonical(kind, {k: v for k, v in have.items() if k not in names}, live=True, shared=shared)
+    want_c = whole.canonical(kind, {**keep, **{k: v for k, v in want.items() if k not in names}}, shared=shared)
     for c in (live_c, want_c):
         for key in names:
             if key in want:
@@ -151,8 +152,9 @@ def update_body(ctx: Context, kind: str, res: DesiredResource, live: dict[str, A
     clear it; what the server created inside it, and ignored paths, as they are live."""
     body: dict[str, Any] = {}
     api_want = api_body(ctx, {k: want[k] for k in REFERENCE_KEYS if k in want}, user)
-    filled = whole.fill_defaults(kind, {k: v for k, v in want.items() if k not in REFERENCE_KEYS})
-    for top in top_fields(changes):
+    tops = top_fields(changes)
+    filled = whole.fill_defaults(kind, {k: v for k, v in want.items() if k not in REFERENCE_KEYS}, tops)
+    for top in tops:
         if top in REFERENCE_KEYS:
             name = API_NAME.get(top, top)
             body[name] = api_want.get(name)  # absent means the manifest clears it: send null

@@ -166,7 +166,7 @@ class _Planner:
             main["version_name"] = entry.name
         main["tags"] = self._desired_tags(res, obj.get("tags") if obj else None)
         want = main
-        shared: whole.Shared = {}  # main's canonical forms, reused by its versions (same objects)
+        shared = whole.Shared()  # main's canonical forms, reused by its versions
         if obj is None:
             spec = {k: v for k, v in main.items() if k != "version_name"}
             body = forms.strip_nulls(forms.api_body(self.ctx, spec, res.address))

@@ -114,6 +114,8 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
     if promoting and obj is not None:
         _promote(ctx, res, obj, assistant, by_name, version_ids)
     canary_changed = _canary(ctx, res, obj, assistant, by_name, version_ids, promoting)
+    if not deletes:
+        return
     live_rules = canary_rules.from_live(ctx.live.canaries.get(str(obj["id"])), {}) if obj else ()
     in_live_canary = {str(v) for v in canary_rules.served(live_rules)}  # every rule's versions, by id
     for change in deletes:

@@ -16,6 +16,9 @@ emulator), reached through `reconciler.export.schema`.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from math import copysign
 from typing import Any
 
 from reconciler.export.schema import (
@@ -89,15 +92,59 @@ def drop_server_set(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     """A copy of `spec` without the ids the server creates inside nested objects."""
     out = dict(spec)
     for parent, key in SERVER_SET_PATHS.get(kind, ()):
-        if isinstance(out.get(parent), dict) and key in out[parent]:
-            out[parent] = {k: v for k, v in out[parent].items() if k != key}
+        held = out.get(parent)
+        if isinstance(held, dict) and key in held:
+            out[parent] = held = dict(held)  # a copy in C, then one key less: same order as a comprehension
+            del held[key]
     return out
 
 
-# Canonical forms of top-level values, by key and the value's identity: an assistant's named versions
-# are its main spec with an overlay merged on without copies, so most of their top-level values are
-# main's own objects (value, its shape, its canonical form; _MISSING when it reads as absent).
-Shared = dict[tuple[str, int], tuple[Any, Any, Any]]
+@dataclass
+class Shared:
+    """The canonical forms of one assistant's top-level objects and lists, kept by its first compare
+    (main's) for the next ones (its versions'): each entry holds the value, its object's shape and its
+    canonical form (_MISSING when it reads as absent).
+
+    `desired` is by key and the value's identity: a named version's spec is its main spec with an
+    overlay merged on without copies, so most of its values are main's own objects. `live` is by key
+    alone, taken when the value equals the one kept, type for type (`same_json`): each live version
+    is its own JSON, which mostly repeats main's."""
+
+    desired: dict[tuple[str, int], tuple[Any, Shape, Any]] = field(default_factory=dict)
+    live: dict[str, tuple[Any, Shape, Any]] = field(default_factory=dict)
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Whether two JSON values are one value: equal, and of the same type at every depth (`==` alone
+    takes `true` for `1`, `1` for `1.0` and `0.0` for `-0.0`, which the canonical form keeps apart).
+    Keys are compared by `==`: JSON's are strings."""
+    kind = type(a)
+    if kind is not type(b) or a != b:
+        return False
+    if kind is float:
+        return a != 0 or copysign(1.0, a) == copysign(1.0, b)
+    return (kind is not dict and kind is not list) or _same_types(a, b)
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    """For two equal containers of the same type: whether each pair of values is one value."""
+    pairs = zip(a.values(), map(b.__getitem__, a), strict=True) if type(a) is dict else zip(a, b, strict=True)
+    for mine, theirs in pairs:
+        kind = type(mine)
+        if kind is not type(theirs):
+            return False
+        if kind is float and mine == 0 and copysign(1.0, mine) != copysign(1.0, theirs):
+            return False
+        if (kind is dict or kind is list) and mine is not theirs and not _same_types(mine, theirs):
+            return False
+    return True
+
+
+def _one_form(types: tuple[type, ...], values: Iterable[Any]) -> bool:
+    """Whether values of these types (the values of an object or list of scalars) can share one
+    canonical form with every value equal to them of the same types: plain JSON scalars, no zero
+    float (`-0.0 == 0.0`, but JSON writes them apart)."""
+    return _PLAIN_VALUES.issuperset(types) and (float not in types or all(v != 0 for v in values if type(v) is float))
 
 
 def canonical(kind: str, spec: dict[str, Any], *, live: bool = False, shared: Shared | None = None
@@ -153,13 +200,21 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool, shared: 
             continue
         if shared is None:
             made = _nested(key, item, found, live)
+        elif live:
+            seen = shared.live.get(key)
+            if seen is not None and seen[1] is found and same_json(item, seen[0]):
+                made = seen[2]
+            else:
+                made = _nested(key, item, found, live)
+                if seen is None:
+                    shared.live[key] = (item, found, made)
         else:
-            hit = shared.get((key, id(item)))
+            hit = shared.desired.get((key, id(item)))
             if hit is not None and hit[0] is item and hit[1] is found:
                 made = hit[2]
             else:
                 made = _nested(key, item, found, live)
-                shared[(key, id(item))] = (item, found, made)
+                shared.desired[(key, id(item))] = (item, found, made)
         if made is not _MISSING:
             out[key] = made
     return out
@@ -173,7 +228,7 @@ def _nested(key: str, item: Any, found: Shape, live: bool) -> Any:
         # Scalars only: each pass copies the list as it is (`tags`, `enabled_features`...).
         if key in strippable and same_value(item, strippable[key]):
             return _MISSING
-        item = list(item)
+        item = _scalar_list(item)
     elif subs is not None and len(subs) == 1 and key not in found.defaults:
         sub, sub_base = subs[0]
         kept = _scalar_object(item, sub, sub_base, live) if isinstance(item, dict) else None
@@ -190,35 +245,64 @@ def _nested(key: str, item: Any, found: Shape, live: bool) -> Any:
     return item if item else _MISSING
 
 
-# Which keys an object of scalars keeps, by node and the object's keys, values and their types:
+# The canonical form of an object of scalars, by node and the object's keys, values and their types:
 # thousands of assistants and versions hold the same settings objects (voice, telephony...). The
-# keys kept depend on nothing else (a scalar is kept as it is, or left out), and the result is
-# built from the object's own values, so a SensitiveStr stays itself.
-_KEPT: dict[tuple[Any, ...], tuple[dict[str, Any], tuple[str, ...]]] = {}
+# keys kept depend on nothing else (a scalar is kept as it is, or left out). An object of plain JSON
+# scalars gets the one form made for it (`_ONE`), so the same settings on the live and on the desired
+# side are the same object, which the diff passes over by identity; no canonical form is modified
+# in place (`diff.drop_path` copies what it goes through). An object holding another type (a
+# SensitiveStr) gets its form built from its own values, so each such value stays itself.
+_KEPT: dict[tuple[Any, ...], tuple[dict[str, Any], Any, bool]] = {}
+_ONE: dict[tuple[Any, ...], Any] = {}  # canonical forms of plain scalars (objects, lists), by content and types
+_PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
 
 
 def _scalar_object(item: dict[str, Any], node: dict[str, Any], base: str, live: bool) -> dict[str, Any] | None:
     """`_canonical(item, node, base, live)` for an object whose values are all scalars, memoised
     (`_KEPT`); None for an object holding an object or a list (its key cannot be hashed)."""
-    pairs = tuple(item.items())
-    key = (id(node), base, live, pairs, tuple(map(type, item.values())))
+    types = tuple(map(type, item.values()))
+    key = (id(node), base, live, tuple(item.items()), types)
     try:
         hit = _KEPT.get(key)
     except TypeError:
         return None
     if hit is not None and hit[0] is node:
-        return {k: item[k] for k in hit[1]}
+        return hit[1] if hit[2] else {k: item[k] for k in hit[1]}
     out: dict[str, Any] = _canonical(item, node, base, live)
-    if len(_KEPT) > 50_000:  # objects of unique values (URLs, names): keep the memo bounded
+    if len(_KEPT) > 50_000:  # objects of unique values (URLs, names): keep the memos bounded
         _KEPT.clear()
-    _KEPT[key] = (node, tuple(out))
+        _ONE.clear()
+    plain = _one_form(types, item.values()) and all(type(k) is str for k in item)
+    if plain:
+        out = _ONE.setdefault((tuple(out.items()), tuple(map(type, out.values()))), out)
+    _KEPT[key] = (node, out if plain else tuple(out), plain)
     return out
 
 
-def fill_defaults(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+def _scalar_list(item: list[Any]) -> list[Any]:
+    """A copy of a list of scalars (its canonical form); for plain JSON scalars, the one copy made for
+    that content and those types (`_ONE`, as `_scalar_object`)."""
+    types = tuple(map(type, item))
+    if not _one_form(types, item):
+        return list(item)
+    if len(_ONE) > 100_000:  # lists of unique values (tags naming each assistant): keep it bounded
+        _ONE.clear()
+    one: list[Any] = _ONE.setdefault((list, tuple(item), types), list(item))
+    return one
+
+
+def fill_defaults(kind: str, spec: dict[str, Any], keys: Iterable[str] | None = None) -> dict[str, Any]:
     """`spec` with the API's declared defaults filled in, for every object present (what an update
-    body sends for a changed field, so the body says the whole value the plan shows)."""
+    body sends for a changed field, so the body says the whole value the plan shows). With `keys`,
+    only those top-level keys are sure to be filled as they would be in the whole (the others may be
+    left out): an update sends only its changed fields."""
     node, base = spec_schema(kind)
+    if keys is not None:
+        part = {k: spec[k] for k in keys if k in spec}
+        # Each key is filled from its value and its schemas alone, so a part of the same top-level
+        # shape fills those keys as the whole does (a shape decided by other keys: the whole).
+        if shape(node, base, part) is shape(node, base, spec):
+            spec = part
     filled: dict[str, Any] = _fill(copy.deepcopy(spec), node, base)
     return filled
 

@@ -1,8 +1,11 @@
 """The planner's shortcuts give what their definitions give: `whole.canonical`'s one walk is
 `_drop_empty(strip_defaults(_known(...)))` in three passes, and `diff.field_changes`, which asks
 deepdiff only about the keys holding a changed object or list, reports what deepdiff says of the two
-whole objects. Checked on random variations of the example manifests' specs, with their defaults
-filled in as live objects carry them, against the real schemas."""
+whole objects; canonical forms shared between compares (by identity on the desired side, by equal
+JSON on the live side, one form per content for objects of scalars) are the ones made afresh, and
+`fill_defaults` of some keys fills them as the whole does. Checked on random variations of the
+example manifests' specs, with their defaults filled in as live objects carry them, against the
+real schemas."""
 
 from __future__ import annotations
 
@@ -69,14 +72,15 @@ def _whole_deepdiff(live: dict[str, Any], desired: dict[str, Any]) -> list[Field
 
 
 def _typed(value: Any) -> Any:
-    """`value` with each leaf's type beside it (== alone takes True for 1 and a SensitiveStr for its text)."""
+    """`value` with each leaf's type beside it (== alone takes True for 1, a SensitiveStr for its text
+    and -0.0 for 0.0)."""
     if isinstance(value, FieldChange):
         return ("change", value.path, _typed(value.before), _typed(value.after), value.sensitive)
     if isinstance(value, dict):
         return ("dict", [(k, _typed(v)) for k, v in value.items()])
     if isinstance(value, list):
         return ("list", [_typed(v) for v in value])
-    return (type(value).__name__, getattr(value, "reference", None), value)
+    return (type(value).__name__, getattr(value, "reference", None), repr(value) if isinstance(value, float) else value)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -104,6 +108,80 @@ def test_shared_canonical_forms_match_fresh_ones(seed: int) -> None:
         kind, spec = rng.choice(seeds)
         main = _vary(rng, copy.deepcopy(spec))
         overlay = {k: v for k, v in _vary(rng, copy.deepcopy(rng.choice(seeds)[1])).items() if rng.random() < 0.3}
-        shared: whole.Shared = {}
+        shared = whole.Shared()
         for want in (main, merge(main, overlay), merge(main, overlay), main):
             assert _typed(whole.canonical(kind, want, shared=shared)) == _typed(whole.canonical(kind, want))
+
+
+# Values that `==` takes for one another, though the canonical form (and JSON) keeps them apart.
+_LOOKALIKES: list[list[Any]] = [[1, 1.0, True], [0, 0.0, -0.0, False], [900, 900.0]]
+
+
+def _lookalike(rng: random.Random, value: Any) -> Any:
+    """`value` with one leaf, at any depth, replaced by a value `==` to it (often of another type)."""
+    if isinstance(value, dict | list) and value:
+        out: Any = dict(value) if isinstance(value, dict) else list(value)
+        at = rng.choice(list(out) if isinstance(out, dict) else range(len(out)))
+        out[at] = _lookalike(rng, out[at])
+        return out
+    group = next((g for g in _LOOKALIKES if type(value) in (int, float, bool) and value in g), None)
+    return value if group is None else rng.choice(group)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_live_forms_shared_only_with_the_same_json(seed: int) -> None:
+    # Each live version is its own JSON, mostly main's: a value kept in `shared` is reused only for
+    # one that is the same JSON, so a version's `1.0`, `true` or `-0.0` where main has `1`, `1` or
+    # `0.0` keeps its own canonical form.
+    rng = random.Random(seed)
+    for _ in range(100):
+        kind, spec = rng.choice(_seeds())
+        main = _vary(rng, copy.deepcopy(spec))
+        shared = whole.Shared()
+        for step in range(4):
+            have = main if step == 0 else copy.deepcopy(main)
+            for _ in range(rng.randrange(4)):
+                have = _lookalike(rng, have)
+            assert _typed(whole.canonical(kind, have, live=True, shared=shared)) == _typed(
+                whole.canonical(kind, have, live=True))
+            assert _typed(whole.canonical(kind, have, live=True)) == _typed(_three_passes(kind, have, live=True))
+
+
+def test_forms_of_scalars_shared_and_never_changed() -> None:
+    # The same settings on both sides get one canonical form (the diff passes over it by identity),
+    # so `drop_path` (ignore_changes) must copy what it goes through rather than change it.
+    live = {"voice_settings": {"voice": "Telnyx.KokoroTTS.af_heart", "speed": 1.0}, "tags": ["a", "b"]}
+    want = {"voice_settings": {"voice": "Telnyx.KokoroTTS.af_heart"}, "tags": ["a", "b"]}
+    live_c, want_c = whole.canonical("Assistant", live, live=True), whole.canonical("Assistant", want)
+    assert live_c["voice_settings"] is want_c["voice_settings"]
+    assert live_c["tags"] is want_c["tags"]
+    diff.drop_path(live_c, "voice_settings.voice")
+    assert live_c["voice_settings"] == {} and want_c["voice_settings"] == {"voice": "Telnyx.KokoroTTS.af_heart"}
+    assert whole.canonical("Assistant", want) == want_c
+    # -0.0 and 0.0 are == but not one JSON value: each keeps its own form.
+    zero, negative = ({"telephony_settings": {"time_limit_secs": z}} for z in (0.0, -0.0))
+    shown = whole.canonical("Assistant", negative, live=True)["telephony_settings"]["time_limit_secs"]
+    assert whole.canonical("Assistant", zero, live=True) and repr(shown) == "-0.0"
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_fill_defaults_of_some_keys_as_of_the_whole(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(200):
+        kind, spec = rng.choice(_seeds())
+        want = _vary(rng, copy.deepcopy(spec))
+        keys = [k for k in [*want, "voice_settings", "telephony_settings", "zz"] if rng.random() < 0.4]
+        part, whole_filled = whole.fill_defaults(kind, want, keys), whole.fill_defaults(kind, want)
+        assert _typed({k: part.get(k) for k in keys}) == _typed({k: whole_filled.get(k) for k in keys})
+
+
+def test_set_like_strings_sorted_by_their_json_text() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        strings = [rng.choice(["a", "b", "B", "é", '"q', "\\b", "", "Z", "\u2028", "\x01", "~"])
+                   for _ in range(rng.randrange(7))]
+        unique = {diff._sort_key(s): s for s in strings}  # the general rule, by JSON text
+        assert diff.normalize(strings, "tags") == [unique[k] for k in sorted(unique)]
+        assert diff.normalize({"mcp_servers": [{"allowed_tools": strings}]}) == {
+            "mcp_servers": [{"allowed_tools": [unique[k] for k in sorted(unique)]}]}
+        assert diff.normalize(strings, "instructions") == strings  # not a set: order kept
