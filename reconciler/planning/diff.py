@@ -211,8 +211,7 @@ _KEPT_OUT = ("numpy", "pydantic")  # see preload
 
 
 def preload() -> None:
-    """Import deepdiff (~0.12 s, more on a busy machine). `plan` runs this in a thread while its reads
-    are in flight, so that the import does not stall the event loop when the first change turns up.
+    """Import deepdiff (~0.12 s of CPU, more on a busy machine), where a change first needs it.
     numpy and pydantic, which deepdiff imports whenever they are installed (for their arrays and
     models, which this project never hands it: another ~0.4 s and ~0.08 s of CPU), are kept out of
     that import."""

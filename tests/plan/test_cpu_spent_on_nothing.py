@@ -6,11 +6,15 @@ the whole plan when the event loop closes."""
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from reconciler import waits
-from tests.support.paths import REPO
+from reconciler.cli import main
+from tests.support.emulator import Emulator
+from tests.support.paths import EXAMPLES, REPO
 
 KEPT_OUT = ("click", "pygments", "rich", "numpy", "pydantic")
 
@@ -54,3 +58,32 @@ def test_the_command_result_is_not_formatted_when_the_event_loop_closes() -> Non
     result = waits.run(work, deadline=None)
     assert isinstance(result, Big)
     assert formatted == []
+
+
+PLAN_THEN_MODULES = """
+import sys
+from reconciler.cli import main
+code = main(["plan", "--detailed-exitcode", *sys.argv[1:]])
+print(code, "deepdiff" in sys.modules)
+"""
+
+
+def test_deepdiff_is_imported_only_by_a_change_that_needs_it(emulator: Emulator, tmp_path: Path) -> None:
+    # A plan with no changes, or only changed scalars, never asks deepdiff; a changed list does.
+    assert main(["apply", "--auto-approve", str(EXAMPLES)]) == 0
+
+    def plan(folder: Path) -> str:
+        done = subprocess.run([sys.executable, "-c", PLAN_THEN_MODULES, str(folder)], capture_output=True,
+                              text=True, timeout=120, cwd=REPO)
+        return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:]
+
+    assert plan(EXAMPLES) == "0 False"
+    support = "support-assistant.yaml"
+    text = (EXAMPLES / support).read_text()
+    for name, old, new, expected in (("scalar", "greeting: Hi,", "greeting: Hello,", "2 False"),
+                                     ("nested", "voice_speed: 1.0", "voice_speed: 1.2", "2 True")):
+        assert old in text, "the example this test edits has changed"
+        changed = tmp_path / name
+        shutil.copytree(EXAMPLES, changed)
+        (changed / support).write_text(text.replace(old, new, 1))
+        assert plan(changed) == expected, name
