@@ -24,7 +24,7 @@ from reconciler.manifest.limits import MAX_BUILT_NODES, MAX_BUILT_NODES_TOTAL, M
 from reconciler.manifest.yamlpos import KEY_TAGS, Budget, Document, Path, Pos, Positions, load_documents
 
 _PLAIN = (yamlsafe.STR, yamlsafe.TIMESTAMP)  # scalars whose value is their text (yamlsafe.scalar)
-_COLLECTIONS = (yamlsafe.MAP, yamlsafe.SEQ)
+_COLLECTIONS = (yamlsafe.MAP, yamlsafe.SEQ)  # either, on either kind of node, as yamlpos builds them
 
 
 class _GiveUp(Exception):
@@ -128,34 +128,54 @@ def _pieces(text: str) -> list[tuple[str, int]] | None:
 
 def _build(node: Node, depth: int, counter: list[int]) -> Any:
     """yamlpos._Builder.build for a node graph without aliases or merge keys, giving up where that
-    would record a problem. `counter` is [values built, null values of mappings]."""
-    if type(node) is ScalarNode:
-        if node.tag in _PLAIN:
-            return node.value
-        value, problem = yamlsafe.scalar(node)
-        if problem is not None:
-            raise _GiveUp
-        return value
+    would record a problem. `counter` is [values built, null values of mappings]. A collection's
+    scalars are read inline (most nodes are scalars: no call for each), their tags compared with
+    `in` on a tuple (identity first: the resolver returns its own constant strings)."""
+    if isinstance(node, ScalarNode):
+        return node.value if node.tag in _PLAIN else _scalar(node)
     if node.tag not in _COLLECTIONS or depth >= MAX_DEPTH:
         raise _GiveUp
-    depth += 1
     items = node.value
     counter[0] += len(items)
+    depth += 1
     if type(node) is SequenceNode:
-        return [_build(item, depth, counter) for item in items]
+        return [(item.value if item.tag in _PLAIN else _scalar(item)) if type(item) is ScalarNode
+                else _build(item, depth, counter) for item in items]
     if type(node) is not MappingNode:
         raise _GiveUp
     out: dict[str, Any] = {}
     for key_node, value_node in items:
         if type(key_node) is not ScalarNode or key_node.tag not in KEY_TAGS:
             raise _GiveUp
-        key = str(key_node.value)
-        if key in out:
-            raise _GiveUp  # a duplicate key: reported at both places
-        value = out[key] = _build(value_node, depth, counter)
-        if value is None:
-            counter[1] += 1
+        if type(value_node) is ScalarNode:
+            value = value_node.value if value_node.tag in _PLAIN else _scalar(value_node)
+            if value is None:
+                counter[1] += 1
+        else:
+            value = _build(value_node, depth, counter)
+        out[key_node.value] = value
+    if len(out) != len(items):
+        raise _GiveUp  # a duplicate key: reported at both places
     return out
+
+
+# The value of a scalar other than a string, by tag and text: manifests repeat the same numbers,
+# booleans and nulls thousands of times. Only values built without a problem are kept.
+_VALUES: dict[tuple[str, str], Any] = {}
+_MISSING = object()
+
+
+def _scalar(node: ScalarNode) -> Any:
+    key = (node.tag, node.value)
+    value = _VALUES.get(key, _MISSING)
+    if value is _MISSING:
+        value, problem = yamlsafe.scalar(node)
+        if problem is not None:
+            raise _GiveUp
+        if len(_VALUES) > 50_000:
+            _VALUES.clear()
+        _VALUES[key] = value
+    return value
 
 
 def _items(root: Node, lists: tuple[Path, ...], lines: int) -> dict[Path, Pos]:
