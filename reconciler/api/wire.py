@@ -22,11 +22,17 @@ client with the same settings; one TLS context serves them all (built as httpx b
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
 
 from reconciler.api import tls
+
+try:
+    from sniffio import current_async_library_cvar
+except ImportError:  # sniffio is optional for anyio and httpcore: they then assume asyncio
+    current_async_library_cvar = ContextVar("no_sniffio", default=None)
 
 POOL_SIZE = 1  # connections per httpx pool (see the module docstring)
 _SIZED = frozenset({"POST", "PUT", "PATCH"})  # methods httpx gives a Content-Length even without a body
@@ -91,6 +97,10 @@ class Wire:
             request = httpx.Request(method, url, json=json, params=params, headers=merged,
                                     cookies=self.cookies if self.cookies.jar else None, extensions=extensions)
         shard = self._free.pop()
+        # anyio and httpcore ask sniffio which async library runs about 14 times per request; sniffio
+        # finds asyncio by elimination (a thread-local, this context variable, then asyncio's current
+        # task) unless the variable says it, which is what anyio.run sets for its own loop.
+        library = current_async_library_cvar.set("asyncio")
         try:
             response = await self._routes[shard].handle_async_request(request)
             try:
@@ -103,6 +113,7 @@ class Wire:
             finally:
                 await response.aclose()  # the connection goes back to its pool (a no-op after aread)
         finally:
+            current_async_library_cvar.reset(library)
             self._free.append(shard)
         response.request = request
         if "set-cookie" in response.headers:

@@ -86,6 +86,25 @@ def test_keep_alive_reuses_one_connection() -> None:
     run(go())
 
 
+def test_the_async_library_is_named_to_sniffio_only_while_a_request_is_on_the_wire() -> None:
+    # api/wire.py names asyncio in sniffio's context variable around each request (so anyio and
+    # httpcore need not detect it); nothing of it may outlive the request, even a failed one.
+    sniffio = pytest.importorskip("sniffio", reason="sniffio comes with the telnyx SDK (dev extra)")
+
+    async def go() -> None:
+        url, _, server = await _serve(_answer_forever)
+        async with _client(url) as client:
+            assert await client.request("GET", "/x") == {}
+            assert sniffio.current_async_library_cvar.get() is None
+        server.close()
+        async with _client(url, max_retries=0) as client:
+            with pytest.raises(ApiError):
+                await client.request("GET", "/x")
+            assert sniffio.current_async_library_cvar.get() is None
+
+    run(go())
+
+
 def test_chunked_and_read_until_close_bodies() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
         await _read_request(reader)
