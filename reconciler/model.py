@@ -161,7 +161,8 @@ class DesiredResource:
         return next((v for v in self.versions or () if v.name == self.main_version), None)
 
     def version_spec(self, version: VersionSpec) -> dict[str, Any]:
-        """The full spec of a named version: the main spec with the version's overlay merged on."""
+        """The full spec of a named version: the main spec with the version's overlay merged on (a
+        new dict; the values it shares with the main spec are not to be changed)."""
         out: dict[str, Any] = merge(self.spec, version.overlay)
         return out
 

@@ -95,7 +95,8 @@ def api_body(ctx: Context, spec: dict[str, Any], user: str) -> dict[str, Any]:
 
 
 def manifest_form(ctx: Context, obj: dict[str, Any]) -> dict[str, Any]:
-    """A live assistant (or version) in manifest form, for comparison."""
+    """A live assistant (or version) in manifest form, for comparison: a new dict, whose values are
+    the live object's (not to be changed)."""
     out = dict(obj)
     tool_ids = out.pop("tool_ids", None)
     if tool_ids is not None:
@@ -122,8 +123,8 @@ def compare(kind: str, res: DesiredResource, have: dict[str, Any], want: dict[st
     # `ignore_changes` paths are dropped below: such canonical forms are not shared.
     if res.metadata.ignore_changes:
         shared = None
-    live_c = whole.canonical(kind, {k: v for k, v in have.items() if k not in names}, live=True, shared=shared)
-    want_c = whole.canonical(kind, {**keep, **{k: v for k, v in want.items() if k not in names}}, shared=shared)
+    live_c = whole.canonical(kind, have, live=True, shared=shared, leave_out=names)
+    want_c = whole.canonical(kind, {**keep, **want} if keep else want, shared=shared, leave_out=names)
     for c in (live_c, want_c):
         for key in names:
             if key in want:

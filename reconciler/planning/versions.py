@@ -64,7 +64,9 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
         # nested object is sent whole without the key, and a cleared nested field may come back
         # as its server default, so it is not compared.)
         cleared = {k: None for k, v in version.overlay.items() if v is None and k != "tags"}
-        full = {**{k: v for k, v in res.version_spec(version).items() if k != "tags"}, **cleared}
+        full = res.version_spec(version)  # a new dict (the overlay merged on): changed in place
+        full.pop("tags", None)
+        full.update(cleared)
         want = full
         found = by_name.get(version.name)
         after_promotion = found is None and version.name == demoted
@@ -83,7 +85,8 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
                                      operations=[api.op_create_version(assistant, body, version.name)]))
             version_ids[version.name] = Ref(address, "version_id")
             continue
-        have = {k: v for k, v in forms.manifest_form(ctx, found).items() if k != "tags"}
+        have = forms.manifest_form(ctx, found)  # a new dict
+        have.pop("tags", None)
         changes = forms.compare("Assistant", res, have, {k: v for k, v in want.items() if v is not None}, shared)
         vid = str(found.get("version_id"))
         ops = [api.op_update_version(str(assistant), vid,

@@ -147,15 +147,18 @@ def _one_form(types: tuple[type, ...], values: Iterable[Any]) -> bool:
     return _PLAIN_VALUES.issuperset(types) and (float not in types or all(v != 0 for v in values if type(v) is float))
 
 
-def canonical(kind: str, spec: dict[str, Any], *, live: bool = False, shared: Shared | None = None
-              ) -> dict[str, Any]:
-    """`spec` (manifest form) in the canonical form both sides are compared in: by definition
-    `_drop_empty(strip_defaults(_known(value) if live else value))` of `value` without the
-    server-set ids, worked out in one walk (`_canonical`). With `shared`, the canonical forms of
-    top-level objects and lists are taken from it or added to it: the caller keeps it for objects
-    that do not change meanwhile, and does not change what it returns."""
+def canonical(kind: str, spec: dict[str, Any], *, live: bool = False, shared: Shared | None = None,
+              leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`spec` (manifest form) without the keys in `leave_out`, in the canonical form both sides are
+    compared in: by definition `_drop_empty(strip_defaults(_known(value) if live else value))` of
+    `value` without the server-set ids, worked out in one walk (`_canonical`). With `shared`, the
+    canonical forms of top-level objects and lists are taken from it or added to it: the caller
+    keeps it for objects that do not change meanwhile, and does not change what it returns."""
     node, base = spec_schema(kind)
-    stripped: dict[str, Any] = _canonical(drop_server_set(kind, spec), node, base, live, shared)
+    value = drop_server_set(kind, spec)  # a copy: keys are left out of it without another walk
+    for key in leave_out:
+        value.pop(key, None)
+    stripped: dict[str, Any] = _canonical(value, node, base, live, shared)
     return stripped
 
 
