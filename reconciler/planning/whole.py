@@ -174,7 +174,9 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool, shared: 
         items = shape(node, base, value).items
         if items is None:
             return [_drop_empty(v) if isinstance(v, _NESTED) else v for v in value]
-        return [_canonical(v, *items, live) if isinstance(v, _NESTED) else v for v in value]
+        # Objects of scalars (an MCP server's reference, say) through the memo, as under a key.
+        return [_object(v, *items, live) if isinstance(v, dict) else _canonical(v, *items, live)
+                if isinstance(v, list) else v for v in value]
     if not isinstance(value, dict):
         return value
     found = shape(node, base, value)
@@ -201,6 +203,8 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool, shared: 
             elif not same_value(item, default):
                 out[key] = item
             continue
+        if not item:
+            continue  # an empty object or list reads as absent, whatever its schema (`_nested`)
         if shared is None:
             made = _nested(key, item, found, live)
         elif live:
@@ -227,15 +231,16 @@ def _nested(key: str, item: Any, found: Shape, live: bool) -> Any:
     """The canonical form of `item`, an object or list under `key` of an object of shape `found`
     (`_canonical`'s loop); _MISSING when it reads as absent."""
     subs, strippable = found.props.get(key), found.strippable
-    if isinstance(item, list) and not any(isinstance(v, _NESTED) for v in item):
+    types = tuple(map(type, item)) if isinstance(item, list) else None
+    # Plain JSON scalars are no object or list (of any subclass): no call per item to tell.
+    if types is not None and (_PLAIN_VALUES.issuperset(types) or not any(isinstance(v, _NESTED) for v in item)):
         # Scalars only: each pass copies the list as it is (`tags`, `enabled_features`...).
         if key in strippable and same_value(item, strippable[key]):
             return _MISSING
-        item = _scalar_list(item)
+        item = _scalar_list(item, types)
     elif subs is not None and len(subs) == 1 and key not in found.defaults:
         sub, sub_base = subs[0]
-        kept = _scalar_object(item, sub, sub_base, live) if isinstance(item, dict) else None
-        item = _canonical(item, sub, sub_base, live) if kept is None else kept
+        item = _object(item, sub, sub_base, live) if isinstance(item, dict) else _canonical(item, sub, sub_base, live)
     else:  # compared with its default once known, or several schemas in turn: the three passes
         for sub, sub_base in subs or () if live else ():
             item = _known(item, sub, sub_base)
@@ -246,6 +251,12 @@ def _nested(key: str, item: Any, found: Shape, live: bool) -> Any:
         item = _drop_empty(item)
     # An object or list left empty reads as absent (`_drop_empty`), required or not.
     return item if item else _MISSING
+
+
+def _object(item: dict[str, Any], node: dict[str, Any], base: str, live: bool) -> Any:
+    """`_canonical(item, node, base, live)` of an object, through the memo of objects of scalars."""
+    kept = _scalar_object(item, node, base, live)
+    return _canonical(item, node, base, live) if kept is None else kept
 
 
 # The canonical form of an object of scalars, by node and the object's keys, values and their types:
@@ -282,10 +293,9 @@ def _scalar_object(item: dict[str, Any], node: dict[str, Any], base: str, live: 
     return out
 
 
-def _scalar_list(item: list[Any]) -> list[Any]:
-    """A copy of a list of scalars (its canonical form); for plain JSON scalars, the one copy made for
-    that content and those types (`_ONE`, as `_scalar_object`)."""
-    types = tuple(map(type, item))
+def _scalar_list(item: list[Any], types: tuple[type, ...]) -> list[Any]:
+    """A copy of a list of scalars (its canonical form; `types` those of its items); for plain JSON
+    scalars, the one copy made for that content and those types (`_ONE`, as `_scalar_object`)."""
     if not _one_form(types, item):
         return list(item)
     if len(_ONE) > 100_000:  # lists of unique values (tags naming each assistant): keep it bounded
