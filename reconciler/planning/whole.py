@@ -116,8 +116,9 @@ class Shared:
 
 def same_json(a: Any, b: Any) -> bool:
     """Whether two JSON values are one value: equal, and of the same type at every depth (`==` alone
-    takes `true` for `1`, `1` for `1.0` and `0.0` for `-0.0`, which the canonical form keeps apart).
-    Keys are compared by `==`: JSON's are strings."""
+    takes `true` for `1`, `1` for `1.0` and `0.0` for `-0.0`, which the canonical form keeps apart),
+    objects with their keys in the same order (the plan's JSON shows them in that order). Keys are
+    compared by `==`: JSON's are strings."""
     kind = type(a)
     if kind is not type(b) or a != b:
         return False
@@ -127,8 +128,14 @@ def same_json(a: Any, b: Any) -> bool:
 
 
 def _same_types(a: Any, b: Any) -> bool:
-    """For two equal containers of the same type: whether each pair of values is one value."""
-    pairs = zip(a.values(), map(b.__getitem__, a), strict=True) if type(a) is dict else zip(a, b, strict=True)
+    """For two equal containers of the same type: whether each pair of values is one value (and, for
+    objects, whether their keys come in the same order)."""
+    if type(a) is dict:
+        if list(a) != list(b):
+            return False
+        pairs = zip(a.values(), b.values(), strict=True)
+    else:
+        pairs = zip(a, b, strict=True)
     for mine, theirs in pairs:
         kind = type(mine)
         if kind is not type(theirs):

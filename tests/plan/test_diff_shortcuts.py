@@ -118,11 +118,14 @@ _LOOKALIKES: list[list[Any]] = [[1, 1.0, True], [0, 0.0, -0.0, False], [900, 900
 
 
 def _lookalike(rng: random.Random, value: Any) -> Any:
-    """`value` with one leaf, at any depth, replaced by a value `==` to it (often of another type)."""
+    """`value` with one leaf, at any depth, replaced by a value `==` to it (often of another type), and
+    sometimes an object on the way with its keys in another order (also `==`, but shown in that order)."""
     if isinstance(value, dict | list) and value:
         out: Any = dict(value) if isinstance(value, dict) else list(value)
         at = rng.choice(list(out) if isinstance(out, dict) else range(len(out)))
         out[at] = _lookalike(rng, out[at])
+        if isinstance(out, dict) and len(out) > 1 and rng.random() < 0.3:
+            out = dict(reversed(out.items()))
         return out
     group = next((g for g in _LOOKALIKES if type(value) in (int, float, bool) and value in g), None)
     return value if group is None else rng.choice(group)
