@@ -109,7 +109,10 @@ async def _read_assistants(client: ApiClient, live: LiveState, to_read: list[tup
                 if listed is not None:
                     known[id(listed)] = fingerprint(listed)
                 if listener is not None:
-                    listener.assistant_read(assistant_id)
+                    try:
+                        listener.assistant_read(assistant_id)
+                    except Exception as exc:  # in read order with the reads' failures; the worker goes on
+                        failures.append((n, exc))
 
     workers = [worker() for _ in range(max(1, min(client.parallelism, len(to_read) * 2)))]
     await gather_all(*workers)

@@ -107,3 +107,37 @@ def test_every_read_is_attempted_and_the_first_failure_in_order_is_raised(tmp_pa
     assert read_paths == {f"/v2/ai/assistants/{aid}/{what}" for aid in readable for what in kinds}
     # The assistants whose reads failed are never planned; every other one is.
     assert set(listener.events[1:]) == set(readable) - app.fail
+
+
+class _RaisingListener(_Listener):
+    def __init__(self, raise_for: str) -> None:
+        super().__init__()
+        self.raise_for = raise_for
+
+    def assistant_read(self, assistant_id: str) -> None:
+        super().assistant_read(assistant_id)
+        if assistant_id == self.raise_for:
+            raise RuntimeError(f"listener failed for {assistant_id}")
+
+
+def test_a_listener_failure_is_ordered_with_the_reads_and_stops_no_worker(tmp_path: Path) -> None:
+    app = _FailingApp()
+    desired = _project(tmp_path, app)
+    listing = json.loads(app.dispatch("GET", "/v2/ai/assistants", "", {"authorization": "Bearer k"}, b"").body)
+    id_of = {a["name"]: str(a["id"]) for a in listing["data"]}
+    order = [id_of[r.name] for r in desired.of_kind("Assistant") if r.versions is not None and r.name in id_of]
+    assert len(order) >= 4
+    for failing_read, raising in ((order[3], order[0]), (order[0], order[3])):
+        app.fail = {failing_read}
+        listener = _RaisingListener(raising)
+
+        async def read(listener: _Listener = listener) -> None:
+            async with client_for(app, parallelism=2) as client:
+                await live.fetch_live(client, desired, listener=listener)
+
+        first = min(order.index(failing_read), order.index(raising))
+        with pytest.raises(Exception, match=order[first]) as raised:
+            asyncio.run(read())
+        assert isinstance(raised.value, ApiError if order[first] == failing_read else RuntimeError)
+        # Every other assistant was read and planned, though a worker's listener call failed.
+        assert set(listener.events[1:]) == set(order) - {failing_read}
