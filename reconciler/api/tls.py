@@ -10,10 +10,13 @@ command run in-process after the environment changed (tests) never gets an older
 
 from __future__ import annotations
 
+import os
 import ssl
 import threading
 
 import httpx
+
+from reconciler.errors import ConfigError
 
 
 class _Build:
@@ -28,7 +31,7 @@ class _Build:
 
     def _run(self) -> None:
         try:
-            self._context = httpx.create_ssl_context(trust_env=True)
+            self._context = _build()
         except BaseException as exc:  # re-raised in the thread that asks for the context
             self._error = exc
 
@@ -53,4 +56,15 @@ def context() -> ssl.SSLContext:
     """The context `prepare()` started (waiting for it), or one built now."""
     global _pending
     build, _pending = _pending, None
-    return build.result() if build is not None else httpx.create_ssl_context(trust_env=True)
+    return build.result() if build is not None else _build()
+
+
+def _build() -> ssl.SSLContext:
+    """httpx's context from the environment; a trust store it cannot read is a ConfigError (one line,
+    exit 1) naming the variables that point to it, not a traceback."""
+    try:
+        return httpx.create_ssl_context(trust_env=True)
+    except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; both named for the reader
+        named = ", ".join(f"{v}={os.environ[v]}" for v in ("SSL_CERT_FILE", "SSL_CERT_DIR") if os.environ.get(v))
+        where = f" ({named})" if named else ""
+        raise ConfigError(f"cannot load the trusted certificates{where}: {exc}") from None

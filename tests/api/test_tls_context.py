@@ -4,6 +4,7 @@ environment, a build error is raised where the client asks for it, and each
 
 from __future__ import annotations
 
+import re
 import ssl
 from pathlib import Path
 
@@ -12,6 +13,9 @@ import trustme
 
 from reconciler.api import tls
 from reconciler.api.client import ApiClient
+from reconciler.cli import main
+from reconciler.errors import ConfigError
+from tests.support.paths import EXAMPLES
 
 
 def _subjects(ctx: ssl.SSLContext) -> list[str]:
@@ -39,7 +43,19 @@ def test_a_bad_certificate_file_is_raised_where_the_client_is_made(tmp_path: Pat
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "bad.pem"))
     tls.prepare()  # the thread fails quietly ...
-    with pytest.raises(ssl.SSLError):  # ... and the client raises it, as when it built the context itself
+    message = f"cannot load the trusted certificates (SSL_CERT_FILE={tmp_path / 'bad.pem'})"
+    with pytest.raises(ConfigError, match=re.escape(message)):  # ... and the client raises it
         ApiClient("https://127.0.0.1:1/v2", "key", parallelism=2)
-    with pytest.raises(ssl.SSLError):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         tls.context()
+
+
+def test_a_missing_certificate_file_is_one_line_and_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    monkeypatch.setenv("TELNYX_API_KEY", "key")
+    assert main(["plan", "--base-url", "https://127.0.0.1:1/v2", str(EXAMPLES)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot load the trusted certificates (SSL_CERT_FILE=") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
