@@ -54,21 +54,21 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
         listener.listed(live)  # before any further read: it may refuse the account (planning/accounts.py)
     wanted = [r for r in desired.of_kind("Assistant") if r.versions is not None or r.canary is not None]
     matches = identity.match("Assistant", wanted, assistants, identity.repair("Assistant", desired.project, assistants))
-    to_read: list[tuple[str, bool, bool]] = []  # (assistant id, versions?, canary?)
+    to_read: list[tuple[str, bool]] = []  # (assistant id, canary too?): versions are always read
     for res in wanted:
         obj = matches.live_for.get(res.address)
         if obj is not None:
             # The canary names versions, so reading it needs the versions to make sense of it; and
             # where versions are declared the canary is read too, even when it is not: a version
             # the manifest drops may still receive traffic, and the plan must know before deleting.
-            to_read.append((str(obj["id"]), True, True))
+            to_read.append((str(obj["id"]), True))
 
     if prune or desired.project.prune.enabled:
-        read_ids = {aid for aid, _, _ in to_read}
+        read_ids = {aid for aid, _ in to_read}
         if _prune_candidates(desired, live):
-            to_read += [(str(a["id"]), True, False) for a in assistants if str(a["id"]) not in read_ids]
+            to_read += [(str(a["id"]), False) for a in assistants if str(a["id"]) not in read_ids]
     known: dict[int | str, str] = {}
-    await _read_assistants(client, live, [(aid, canary) for aid, _, canary in to_read], listener, known)
+    await _read_assistants(client, live, to_read, listener, known)
     live.fingerprints = fingerprints(live, known)
     return live
 
@@ -91,14 +91,12 @@ async def _read_assistants(client: ApiClient, live: LiveState, to_read: list[tup
     async def worker() -> None:
         for n, (assistant_id, what) in jobs:  # one iterator shared by all workers: each read taken once
             try:
+                got: Any
                 if what == "versions":
-                    versions = await reads.list_versions(client, assistant_id)
-                    live.versions[assistant_id] = versions
-                    known[f"assistant/{assistant_id}/versions"] = fingerprint(versions)
+                    got = live.versions[assistant_id] = await reads.list_versions(client, assistant_id)
                 else:
-                    canary = await reads.get_canary(client, assistant_id)
-                    live.canaries[assistant_id] = canary
-                    known[f"assistant/{assistant_id}/canary"] = fingerprint(canary)
+                    got = live.canaries[assistant_id] = await reads.get_canary(client, assistant_id)
+                known[_read_key(assistant_id, what)] = fingerprint(got)
             except Exception as exc:  # raised below, once every read was attempted
                 failures.append((n, exc))
                 left[assistant_id] = -1  # its reads will not all be in: never planned
@@ -160,10 +158,13 @@ def fingerprints(live: LiveState, known: dict[int | str, str] | None = None) -> 
             taken = known.get(id(obj))
             out[f"{kind}/{obj.get(id_field)}"] = taken if taken is not None else fingerprint(obj)
         out[f"{kind}s/ids"] = fingerprint(sorted(str(o.get(id_field)) for o in objects))
-    for assistant_id, versions in live.versions.items():
-        key = f"assistant/{assistant_id}/versions"
-        out[key] = known.get(key) or fingerprint(versions)
-    for assistant_id, canary in live.canaries.items():
-        key = f"assistant/{assistant_id}/canary"
-        out[key] = known.get(key) or fingerprint(canary)
+    for what, by_assistant in (("versions", live.versions), ("canary", live.canaries)):
+        for assistant_id, value in by_assistant.items():
+            key = _read_key(assistant_id, what)
+            out[key] = known.get(key) or fingerprint(value)
     return out
+
+
+def _read_key(assistant_id: str, what: str) -> str:
+    """The fingerprint key of an assistant's `versions` or `canary` read."""
+    return f"assistant/{assistant_id}/{what}"
