@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from reconciler import waits
@@ -14,7 +13,7 @@ from reconciler.manifest import load
 from reconciler.model import LiveState
 from reconciler.pipeline import client_for, compute, origin, use_color
 from reconciler.planning.plan import Plan
-from reconciler.render.document import plan_document
+from reconciler.render.document import plan_document, plan_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 
@@ -32,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     about = origin(desired, args.paths)
     doc = plan_document(plan, about)
     if args.format == "json":
-        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+        sys.stdout.write(plan_json(doc) + "\n")
     elif args.format == "markdown":
         sys.stdout.write(render_markdown(doc))
     else:

@@ -3,11 +3,14 @@ published as schemas/plan.schema.json. Sensitive values never reach it: they bec
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from json.encoder import encode_basestring_ascii  # what json.dumps uses for a str (ensure_ascii)
 from typing import Any
 
 from reconciler.model import SensitiveStr
-from reconciler.planning.plan import FORMAT_VERSION, FieldChange, Plan, Ref
+from reconciler.planning.plan import FORMAT_VERSION, NOOP, FieldChange, Plan, Ref
 
 SENSITIVE = "(sensitive)"
 
@@ -76,3 +79,53 @@ def plan_document(plan: Plan, origin: Origin | None = None) -> dict[str, Any]:
                     for o in plan.orphans],
         "warnings": list(plan.warnings),
     }
+
+
+def plan_json(doc: dict[str, Any]) -> str:
+    """`json.dumps(doc, indent=2)` of a plan document, the same text, written faster.
+
+    Most entries of a large plan are no-ops of one shape (4,020 of the 4,120 of the bench's 1,000
+    assistants), and json's indented output is pure Python: 60-75 ms after the last read of that
+    plan. A no-op entry is written into json's own text of such an entry (its layout is json's,
+    computed once), its strings encoded as json encodes them; every other entry, and the rest of
+    the document, is json.dumps's own. Its layout does not depend on the values: an entry nested in
+    the document is its own indented text with every line indented two levels deeper (a JSON
+    string holds no raw line break), and the list's items are joined as json joins them.
+    """
+    entries = doc.get("resource_changes")
+    if not isinstance(entries, list) or not entries:
+        return json.dumps(doc, indent=2)
+    skeleton = json.dumps({**doc, "resource_changes": []}, indent=2)
+    # The only line at two spaces' indent that starts with this key is the document's own.
+    at = skeleton.index('\n  "resource_changes": []') + len('\n  "resource_changes": [')
+    items = ",\n".join(_entry_json(entry) for entry in entries)
+    return f"{skeleton[:at]}\n{items}\n  {skeleton[at:]}"
+
+
+_NOOP_KEYS = ["address", "kind", "name", "actions", "id", "changes"]
+
+
+def _entry_json(entry: dict[str, Any]) -> str:
+    """One entry as json.dumps(doc, indent=2) writes it inside the document's list."""
+    if (list(entry) == _NOOP_KEYS and entry["actions"] == [NOOP] and entry["changes"] == []
+            and type(entry["address"]) is str and type(entry["kind"]) is str and type(entry["name"]) is str):
+        ident = entry["id"]
+        if ident is None or type(ident) is str:
+            return _noop_layout() % (encode_basestring_ascii(entry["address"]), encode_basestring_ascii(entry["kind"]),
+                                     encode_basestring_ascii(entry["name"]),
+                                     "null" if ident is None else encode_basestring_ascii(ident))
+    return "    " + json.dumps(entry, indent=2).replace("\n", "\n    ")
+
+
+@cache
+def _noop_layout() -> str:
+    """json's indented text of a no-op entry inside the document's list, a `%s` in place of each
+    of its four values (placeholders no value can collide with: they are replaced before any value
+    is put in)."""
+    marks = {key: f"\x00{key}" for key in ("address", "kind", "name", "id")}
+    sample = {"address": marks["address"], "kind": marks["kind"], "name": marks["name"], "actions": [NOOP],
+              "id": marks["id"], "changes": []}
+    text = ("    " + json.dumps(sample, indent=2).replace("\n", "\n    ")).replace("%", "%%")
+    for mark in marks.values():
+        text = text.replace(encode_basestring_ascii(mark), "%s", 1)
+    return text
