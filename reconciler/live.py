@@ -33,12 +33,16 @@ class LiveListener(Protocol):
 
 
 async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = False,
-                     listener: LiveListener | None = None) -> LiveState:
+                     listener: LiveListener | None = None, fingerprint: bool = True) -> LiveState:
     """Read what `planner.plan(desired, prune=…)` needs, and nothing more.
 
     Pruning a tool or MCP server needs proof that no assistant still uses it, named versions
     included: only then, and only when there is a candidate to delete, are the versions of every
     other assistant read too.
+
+    `fingerprint=False` leaves `live.fingerprints` empty: for a plan that is only shown, never saved
+    nor applied, they would be ~5% of its CPU spent on nothing (savedplan.save takes them itself if
+    ever given such a state).
     """
     async def no_tests() -> list[dict[str, Any]]:
         return []
@@ -67,19 +71,20 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
         read_ids = {aid for aid, _ in to_read}
         if _prune_candidates(desired, live):
             to_read += [(str(a["id"]), False) for a in assistants if str(a["id"]) not in read_ids]
-    known: dict[int | str, str] = {}
+    known: dict[int | str, str] | None = {} if fingerprint else None
     await _read_assistants(client, live, to_read, listener, known)
-    live.fingerprints = fingerprints(live, known)
+    live.fingerprints = fingerprints(live, known) if known is not None else {}
     return live
 
 
 async def _read_assistants(client: ApiClient, live: LiveState, to_read: list[tuple[str, bool]],
-                           listener: LiveListener | None, known: dict[int | str, str]) -> None:
+                           listener: LiveListener | None, known: dict[int | str, str] | None) -> None:
     """Each assistant's versions (and canary), by `client.parallelism` workers taking the reads in
     order, so the first requests leave at once (a task per read made 3,000 tasks for 1,000 assistants,
     and the first request waited ~85 ms for all of them to start). The listener hears of each
-    assistant when its reads are all in. Each answer is fingerprinted as it arrives, which the network
-    wait hides, instead of all of them after the last (0.1-0.4 s at 1,000 assistants). Every read is
+    assistant when its reads are all in. Each answer is fingerprinted into `known` (None: not at all) as
+    it arrives, which the network wait hides, instead of all of them after the last (0.1-0.4 s at 1,000
+    assistants). Every read is
     attempted; the first failure in the order of the reads (an assistant's versions before its canary,
     assistants in the order given) is raised after all of them, as `gather_all` would."""
     by_id = {str(a.get("id")): a for a in live.assistants}
@@ -96,7 +101,8 @@ async def _read_assistants(client: ApiClient, live: LiveState, to_read: list[tup
                     got = live.versions[assistant_id] = await reads.list_versions(client, assistant_id)
                 else:
                     got = live.canaries[assistant_id] = await reads.get_canary(client, assistant_id)
-                known[_read_key(assistant_id, what)] = fingerprint(got)
+                if known is not None:
+                    known[_read_key(assistant_id, what)] = fingerprint(got)
             except Exception as exc:  # raised below, once every read was attempted
                 failures.append((n, exc))
                 left[assistant_id] = -1  # its reads will not all be in: never planned
@@ -104,7 +110,7 @@ async def _read_assistants(client: ApiClient, live: LiveState, to_read: list[tup
             left[assistant_id] -= 1
             if left[assistant_id] == 0:
                 listed = by_id.get(assistant_id)
-                if listed is not None:
+                if listed is not None and known is not None:
                     known[id(listed)] = fingerprint(listed)
                 if listener is not None:
                     try:

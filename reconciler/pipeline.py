@@ -79,9 +79,10 @@ class _PlanAsReadsArrive:
             self.planner.assistant(res)
 
 
-async def compute(client: ApiClient, desired: DesiredState, *, prune: bool, targets: list[str]
-                  ) -> tuple[Plan, LiveState]:
-    """Fetch what the plan needs and plan: the shared first half of `plan` and `apply`."""
+async def compute(client: ApiClient, desired: DesiredState, *, prune: bool, targets: list[str],
+                  fingerprint: bool = True) -> tuple[Plan, LiveState]:
+    """Fetch what the plan needs and plan: the shared first half of `plan` and `apply`. Without
+    `fingerprint`, the live state has no fingerprints (live.fetch_live): a plan that is only shown."""
     incremental = _PlanAsReadsArrive(desired, prune)
     # The diff library is imported where a change first needs it (planning/diff.py), not in a thread
     # while the reads are in flight: that import took 0.12-0.2 s of CPU from the event loop's GIL on
@@ -89,7 +90,8 @@ async def compute(client: ApiClient, desired: DesiredState, *, prune: bool, targ
     # The reads build the live state and the planning its canonical forms: no cycles among them,
     # and with collection on, each older-generation pass walks all of both (bench/notes.md).
     with paused_gc():
-        live = await live_state.fetch_live(client, desired, prune=prune, listener=incremental)
+        live = await live_state.fetch_live(client, desired, prune=prune, listener=incremental,
+                                           fingerprint=fingerprint)
         assert incremental.planner is not None
         plan = incremental.planner.finish(targets)
     return plan, live

@@ -26,6 +26,7 @@ from typing import Any
 
 from reconciler.errors import ConfigError, StalePlanError
 from reconciler.kinds import BY_PREFIX
+from reconciler.live import fingerprints
 from reconciler.manifest import desired_from_dict, dump_desired
 from reconciler.model import ENV_REF, DesiredState, LiveState, SensitiveStr
 from reconciler.planning.plan import Plan
@@ -67,7 +68,9 @@ def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: 
         "plan": plan_document(plan),
         "desired": dump_desired(desired),
         "options": {"prune": prune, "targets": list(targets)},
-        "fingerprints": live.fingerprints,
+        # Never a saved plan without them (a state read without fingerprints has none at all, while
+        # fingerprints() always has the listings' `…s/ids`): nothing could make it stale.
+        "fingerprints": live.fingerprints or fingerprints(live),
         "origin": None if origin is None else {
             "project": origin.project, "environment": origin.environment, "commit": origin.commit},
     }

@@ -25,7 +25,9 @@ def run(args: argparse.Namespace) -> int:
 
     async def go() -> tuple[Plan, LiveState]:
         async with client_for(args, project=desired.project) as client:
-            return await compute(client, desired, prune=args.prune, targets=args.target)
+            # Fingerprints prove a saved plan still matches the account: taken only for --out.
+            return await compute(client, desired, prune=args.prune, targets=args.target,
+                                 fingerprint=args.out is not None)
 
     plan, live = waits.run(go, deadline=args.deadline, after="nothing was changed")
     about = origin(desired, args.paths)

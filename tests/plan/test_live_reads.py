@@ -141,3 +141,27 @@ def test_a_listener_failure_is_ordered_with_the_reads_and_stops_no_worker(tmp_pa
         assert isinstance(raised.value, ApiError if order[first] == failing_read else RuntimeError)
         # Every other assistant was read and planned, though a worker's listener call failed.
         assert set(listener.events[1:]) == set(order) - {failing_read}
+
+
+def test_without_fingerprints_the_same_state_is_read_and_a_save_takes_them_itself(tmp_path: Path) -> None:
+    """`plan` without --out takes no fingerprints; were such a state ever saved, the saved plan would
+    still hold every read's fingerprint (else nothing could make it stale)."""
+    from reconciler.apply import savedplan
+    from reconciler.planning import planner
+
+    app = EmulatorApp()
+    desired = _project(tmp_path, app)
+
+    async def read(fingerprint: bool) -> LiveState:
+        async with client_for(app, parallelism=4) as client:
+            return await live.fetch_live(client, desired, fingerprint=fingerprint)
+
+    with_prints, without = asyncio.run(read(True)), asyncio.run(read(False))
+    assert without.fingerprints == {} and with_prints.fingerprints
+    without.fingerprints = with_prints.fingerprints
+    assert without == with_prints  # the same reads, values and order
+    without.fingerprints = {}
+    plan = planner.plan(desired, without)
+    savedplan.save(tmp_path / "plan.json", plan, desired, without, prune=False, targets=[])
+    saved = json.loads((tmp_path / "plan.json").read_text())
+    assert saved["fingerprints"] == with_prints.fingerprints
