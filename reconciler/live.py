@@ -84,9 +84,9 @@ async def _read_assistants(client: ApiClient, live: LiveState, to_read: list[tup
     and the first request waited ~85 ms for all of them to start). The listener hears of each
     assistant when its reads are all in. Each answer is fingerprinted into `known` (None: not at all) as
     it arrives, which the network wait hides, instead of all of them after the last (0.1-0.4 s at 1,000
-    assistants). Every read is
-    attempted; the first failure in the order of the reads (an assistant's versions before its canary,
-    assistants in the order given) is raised after all of them, as `gather_all` would."""
+    assistants). Every read is attempted; the first failure in the order of the reads (an assistant's
+    versions before its canary, assistants in the order given) is raised after all of them, as
+    `gather_all` would."""
     by_id = {str(a.get("id")): a for a in live.assistants}
     left = {aid: 2 if canary else 1 for aid, canary in to_read}
     jobs = iter(enumerate((aid, what) for aid, canary in to_read
