@@ -194,17 +194,18 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool, shared: 
         # `_known` would change a value that decides the shape `strip_defaults` sees: as defined.
         return _drop_empty(strip_defaults(_known(value, node, base), node, base))
     out: dict[str, Any] = {}
+    # `in` rather than `.get()`, and a string told without isinstance(): no call for most keys.
     for key, item in value.items():
         if item is None:
             continue
-        subs = props.get(key)
-        if subs is None and filtering:
+        if filtering and key not in props:
             continue  # a key the schema does not know (`_known`)
-        if not isinstance(item, _NESTED):
-            default = strippable.get(key, _MISSING)
-            if default is _MISSING:
+        if type(item) is str or not isinstance(item, _NESTED):
+            if key not in strippable:
                 out[key] = item
-            elif type(item) is type(default) and type(item) in _PLAIN:
+                continue
+            default = strippable[key]
+            if type(item) is type(default) and type(item) in _PLAIN:
                 if item != default:  # same plain type: `same_value` is ==, without the call
                     out[key] = item
             elif not same_value(item, default):
@@ -336,12 +337,30 @@ def _default(subs: list[Located]) -> Any:
     return _MISSING
 
 
+# The default of a property, by the identity of its list of schemas: a Shape's own (`_props`), never
+# modified, held here beside its default so that its id stays its own. An update body fills every
+# property of each object it sends, and `_default` resolves each schema's `$ref` to find out.
+_DEFAULTS: dict[int, tuple[list[Located], Any]] = {}
+
+
+def _prop_default(subs: list[Located]) -> Any:
+    """`_default(subs)` for a Shape's list of a property's schemas, memoised (`_DEFAULTS`)."""
+    hit = _DEFAULTS.get(id(subs))
+    if hit is not None and hit[0] is subs:
+        return hit[1]
+    default = _default(subs)
+    if len(_DEFAULTS) > 10_000:  # shapes are a few hundred; a cleared shape memo makes new lists
+        _DEFAULTS.clear()
+    _DEFAULTS[id(subs)] = (subs, default)
+    return default
+
+
 def _fill(value: Any, node: dict[str, Any], base: str) -> Any:
     if isinstance(value, dict):
         props, _ = _props(node, base, value)
         for key, subs in props.items():
             if key not in value:
-                default = _default(subs)
+                default = _prop_default(subs)
                 if default is not _MISSING and default is not None and default != [] and default != {}:
                     value[key] = copy.deepcopy(default)
             if isinstance(value.get(key), _NESTED):

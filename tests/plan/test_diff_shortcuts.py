@@ -188,3 +188,33 @@ def test_set_like_strings_sorted_by_their_json_text() -> None:
         assert diff.normalize({"mcp_servers": [{"allowed_tools": strings}]}) == {
             "mcp_servers": [{"allowed_tools": [unique[k] for k in sorted(unique)]}]}
         assert diff.normalize(strings, "instructions") == strings  # not a set: order kept
+
+
+def test_strings_at_their_default_left_out_as_by_definition() -> None:
+    # `_canonical` tells a string without isinstance() and a key without a default by `in`: a string
+    # (or a SensitiveStr) equal to its declared default is still left out, any other kept.
+    for value, kept in (("disabled", False), ("enabled", True), (SensitiveStr("disabled", "${env:S}"), False)):
+        spec = {"observability_settings": {"status": value}, "greeting": "hi"}
+        for live in (False, True):
+            got = whole.canonical("Assistant", spec, live=live)
+            assert _typed(got) == _typed(_three_passes("Assistant", spec, live=live))
+            assert ("observability_settings" in got) is kept and got["greeting"] == "hi"
+
+
+def test_property_defaults_kept_by_the_identity_of_their_schemas() -> None:
+    # `_prop_default` answers from its memo only for the very list of schemas it was asked about: a
+    # list that took the id of one gone must not get that one's default.
+    mine = [({"default": 1}, "x.json")]
+    other = [({"default": 2}, "x.json")]
+    whole._DEFAULTS[id(mine)] = (other, 2)  # as if `other` had been at this id before
+    assert whole._prop_default(mine) == 1
+    assert whole._prop_default(mine) == 1 and whole._DEFAULTS[id(mine)][0] is mine
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_fill_defaults_memoised_as_resolved_each_time(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    specs = [(kind, _vary(rng, copy.deepcopy(spec))) for kind, spec in rng.choices(_seeds(), k=150)]
+    memoised = [_typed(whole.fill_defaults(kind, spec)) for kind, spec in specs]
+    monkeypatch.setattr(whole, "_prop_default", whole._default)
+    assert memoised == [_typed(whole.fill_defaults(kind, spec)) for kind, spec in specs]
