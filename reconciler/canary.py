@@ -51,14 +51,39 @@ def from_live(canary: Mapping[str, Any] | None, names: Mapping[str, str]) -> Rul
         return ()
     rules = canary.get("rules")
     if isinstance(rules, list):
-        raw = [_rule(r, "version_id") for r in rules if isinstance(r, Mapping)]
-    elif isinstance(canary.get("versions"), list):
+        # `_rule(r, "version_id")` renamed to name versions, in one pass (the planner reads every
+        # assistant's canary): the same rules, keys in the same order. A dict is told without
+        # the Mapping ABC's isinstance(), which runs Python code.
+        return tuple(_live_rule(r, names) for r in rules if type(r) is dict or isinstance(r, Mapping))
+    if isinstance(canary.get("versions"), list):
         slots = [{"version_id": v.get("version_id"), "weight": v.get("percentage")}
                  for v in canary["versions"] if isinstance(v, Mapping)]
         raw = [{"serve": {"rollout": slots}}] if slots else []
     else:
         raw = []
     return tuple(rename(r, "version_id", "version", lambda vid: names.get(str(vid), str(vid))) for r in raw)
+
+
+def _live_rule(rule: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+    """`rename(_rule(rule, "version_id"), "version_id", "version", to_name)`, where `to_name` is an
+    id's name in `names`, else the id as a string."""
+    out: dict[str, Any] = {}
+    match = rule.get("match")
+    if match:
+        out["match"] = [{"attribute": c.get("attribute"), "operator": c.get("operator"),
+                         "values": list(c.get("values") or [])} for c in match if isinstance(c, Mapping)]
+    serve = rule.get("serve") or {}
+    if "rollout" in serve and serve.get("rollout") is not None:
+        slots = []
+        for s in serve["rollout"]:
+            if type(s) is dict or isinstance(s, Mapping):
+                vid = str(s.get("version_id"))
+                slots.append({"version": names.get(vid, vid), "weight": s.get("weight")})
+        out["serve"] = {"rollout": slots}
+    else:
+        vid = str(serve.get("version_id"))
+        out["serve"] = {"version": names.get(vid, vid)}
+    return out
 
 
 def rename(rule: dict[str, Any], old: str, new: str, convert: Any) -> dict[str, Any]:

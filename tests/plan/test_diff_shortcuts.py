@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from reconciler import canary
 from reconciler.export.schema import spec_schema, strip_defaults
 from reconciler.manifest import load
 from reconciler.model import SensitiveStr
@@ -218,3 +219,37 @@ def test_fill_defaults_memoised_as_resolved_each_time(seed: int, monkeypatch: py
     memoised = [_typed(whole.fill_defaults(kind, spec)) for kind, spec in specs]
     monkeypatch.setattr(whole, "_prop_default", whole._default)
     assert memoised == [_typed(whole.fill_defaults(kind, spec)) for kind, spec in specs]
+
+
+def test_live_canary_rules_read_in_one_pass_as_in_two() -> None:
+    # `from_live` reads each rule and names its versions in one pass: the same rules, keys in the
+    # same order, as `_rule` then `rename` give, whatever the answer holds.
+    rng = random.Random(3)
+    names = {"v1": "short", "v2": "formal", "3": "three"}
+    ids: list[Any] = ["v1", "v2", "v9", 3, None, True]
+    for _ in range(400):
+        def slot() -> Any:
+            if rng.random() < 0.1:
+                return rng.choice(["x", 1, None])
+            entry = {"version_id": rng.choice(ids), "weight": rng.choice([5, 5.0, True, None, "7"])}
+            return {k: v for k, v in entry.items() if rng.random() < 0.9}
+        def rule() -> Any:
+            if rng.random() < 0.05:
+                return "not a rule"
+            out: dict[str, Any] = {}
+            if rng.random() < 0.4:
+                out["match"] = [{"attribute": "caller", "operator": "in", "values": ["+1"]}, "odd"][:rng.randrange(3)]
+            roll = rng.random()
+            if roll < 0.5:
+                out["serve"] = {"rollout": [slot() for _ in range(rng.randrange(3))]}
+            elif roll < 0.6:
+                out["serve"] = {"rollout": None, "version_id": rng.choice(ids)}
+            elif roll < 0.9:
+                out["serve"] = {"version_id": rng.choice(ids)}
+            return dict(reversed(out.items())) if rng.random() < 0.3 else out
+        live = {"rules": [rule() for _ in range(rng.randrange(4))]}
+        def to_name(vid: Any) -> str:
+            return names.get(str(vid), str(vid))
+        rules = [r for r in live["rules"] if isinstance(r, dict)]
+        two = tuple(canary.rename(canary._rule(r, "version_id"), "version_id", "version", to_name) for r in rules)
+        assert _typed(list(canary.from_live(live, names))) == _typed(list(two))
