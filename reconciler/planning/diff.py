@@ -87,7 +87,8 @@ def _differing(live: dict[str, Any], desired: dict[str, Any]) -> tuple[dict[str,
     after: dict[str, Any] = {}
     for key in (*live, *(k for k in desired if k not in live)):
         old, new = live.get(key, _ABSENT), desired.get(key, _ABSENT)
-        if old is new or (old == new and not _bool_for_number(old, new)):
+        # A string equal to the other side is no boolean, and has nothing inside: no call to tell.
+        if old is new or (old == new and (type(old) is str or not _bool_for_number(old, new))):
             continue
         old = old if old is _ABSENT else normalize(old, key)
         new = new if new is _ABSENT else normalize(new, key)

@@ -146,18 +146,19 @@ class _Planner:
 
     def assistant(self, res: DesiredResource) -> None:
         """Plan one assistant into its own chunk (assembled in manifest order by `build`)."""
-        if res.address in self._chunks:
+        address = res.address  # a property that builds its string each time: once per assistant
+        if address in self._chunks:
             return
         start = len(self.ctx.changes)
-        self._assistant(res)
-        self._chunks[res.address] = self.ctx.changes[start:]
+        self._assistant(res, address)
+        self._chunks[address] = self.ctx.changes[start:]
         del self.ctx.changes[start:]
 
-    def _assistant(self, res: DesiredResource) -> None:
+    def _assistant(self, res: DesiredResource, address: str) -> None:
         matches = self.ctx.matches["Assistant"]
-        if res.address not in matches.live_for:
+        if address not in matches.live_for:
             return  # matching failed: already an error
-        obj = matches.live_for[res.address]
+        obj = matches.live_for[address]
         entry = res.main_entry()
         # With `main_version`, main is that version: the spec with its overlay, under its name.
         main = {k: v for k, v in (res.spec if entry is None else res.version_spec(entry)).items()}
@@ -169,17 +170,17 @@ class _Planner:
         shared = whole.Shared()  # main's canonical forms, reused by its versions
         if obj is None:
             spec = {k: v for k, v in main.items() if k != "version_name"}
-            body = forms.strip_nulls(forms.api_body(self.ctx, spec, res.address))
+            body = forms.strip_nulls(forms.api_body(self.ctx, spec, address))
             ops = [api.op_create_assistant(body, res.name)]
             if entry is not None:  # create takes no version_name: name the new main right after
-                ops.append(api.op_update_assistant(Ref(res.address), {"version_name": entry.name}))
-            self.ctx.add(ResourceChange(res.address, "Assistant", res.name, [CREATE],
+                ops.append(api.op_update_assistant(Ref(address), {"version_name": entry.name}))
+            self.ctx.add(ResourceChange(address, "Assistant", res.name, [CREATE],
                                      changes=diff.creation_changes(want), operations=ops))
-            assistant: str | Ref = Ref(res.address)
+            assistant: str | Ref = Ref(address)
         elif rollout.promoting(res, obj):
             # The live main is about to become a named version: the version being promoted is
             # brought to the desired state instead (below), and the promotion makes it main.
-            self.ctx.add(ResourceChange(res.address, "Assistant", res.name, [NOOP], id=str(obj["id"]),
+            self.ctx.add(ResourceChange(address, "Assistant", res.name, [NOOP], id=str(obj["id"]),
                                         reason=f"main becomes version {res.main_version} by promotion"))
             assistant = str(obj["id"])
         else:
@@ -191,9 +192,9 @@ class _Planner:
                 return
             ops = []
             if changes:
-                body = forms.update_body(self.ctx, "Assistant", res, have, want, changes, res.address)
+                body = forms.update_body(self.ctx, "Assistant", res, have, want, changes, address)
                 ops = [api.op_update_assistant(str(obj["id"]), body)]
-            self.ctx.add(ResourceChange(res.address, "Assistant", res.name, [UPDATE] if changes else [NOOP],
+            self.ctx.add(ResourceChange(address, "Assistant", res.name, [UPDATE] if changes else [NOOP],
                                      id=str(obj["id"]), changes=changes, operations=ops))
             assistant = str(obj["id"])
         versions.versions_and_canary(self.ctx, res, obj, assistant, shared)

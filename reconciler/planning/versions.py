@@ -35,6 +35,7 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
     forms of its spec's values, as `forms.compare` keeps them)."""
     if res.versions is None and res.canary is None:
         return
+    own = res.address  # a property that builds its string each time
     live_versions = ctx.live.versions.get(str(obj["id"]), []) if obj else []
     main_id = obj.get("version_id") if obj else None
     promoting = obj is not None and rollout.promoting(res, obj)
@@ -46,10 +47,10 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
             continue
         vname = str(v.get("version_name"))
         if vname in by_name:
-            ctx.errors.append(f"{res.address}: two live versions are named {vname!r} "
+            ctx.errors.append(f"{own}: two live versions are named {vname!r} "
                                f"({by_name[vname].get('version_id')}, {v.get('version_id')})")
         by_name[vname] = v
-    canary_address = f"{res.address}.canary"
+    canary_address = f"{own}.canary"
     version_ids: dict[str, str | Ref] = {n: str(v.get("version_id")) for n, v in by_name.items()}
     if demoted is not None and main_id is not None and demoted not in by_name:
         version_ids[demoted] = str(main_id)
@@ -58,7 +59,7 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
     for version in res.versions or ():
         if version.name == res.main_version and not promoting:
             continue  # it is main: planned as the assistant itself, above
-        address = f"{res.address}.version.{version.name}"
+        address = f"{own}.version.{version.name}"
         # A version starts as a copy of main: what its overlay clears (`null`) at the top level
         # must be cleared explicitly, and compared as cleared. (A nested null is merged away: the
         # nested object is sent whole without the key, and a cleared nested field may come back
@@ -104,13 +105,13 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
         for vname, v in gone:
             if vname not in declared and not ctx.prune:
                 # Nothing is deleted unless pruning is asked for, versions included.
-                ctx.orphans.append(Orphan(f"{res.address}.version.{vname}", KIND_VERSION, vname,
+                ctx.orphans.append(Orphan(f"{own}.version.{vname}", KIND_VERSION, vname,
                                            str(v.get("version_id")), "a live version the manifest does not "
                                            "declare: kept; `--prune` deletes it"))
             elif vname not in declared:
                 vid = str(v.get("version_id"))
                 deletes.append(ResourceChange(
-                    f"{res.address}.version.{vname}", KIND_VERSION, vname, [DELETE], id=vid,
+                    f"{own}.version.{vname}", KIND_VERSION, vname, [DELETE], id=vid,
                     changes=whole.removal_changes("Assistant", forms.manifest_form(ctx, v)),
                     operations=[api.op_delete_version(str(assistant), vid)],
                     depends_on=[promotion] if vname == demoted else []))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.model import SensitiveStr
 from reconciler.planning.diff import equal
 
 CASES: list[tuple[Any, Any, bool]] = [
@@ -23,6 +24,11 @@ CASES: list[tuple[Any, Any, bool]] = [
     ({"a": float("nan")}, {"a": 1.0}, False),
     ({"a": None}, {}, False),
     ({"b": 1, "a": 2}, {"a": 2, "b": 1}, True),
+    # Beside a set in another order (key by key): equal strings pass without a call, a boolean
+    # against a number after them is still told, and a string is never its number.
+    ({"tags": ["x", "y"], "g": "hi", "n": True}, {"tags": ["y", "x"], "g": "hi", "n": 1}, False),
+    ({"tags": ["x", "y"], "g": "hi", "n": 1}, {"tags": ["y", "x"], "g": SensitiveStr("hi", "$G"), "n": 1.0}, True),
+    ({"tags": ["x", "y"], "g": "1"}, {"tags": ["y", "x"], "g": 1}, False),
 ]
 
 
