@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
+from reconciler.gcpause import keep_until_exit
 from reconciler.kinds import RESOURCE_KINDS
 from reconciler.manifest import LoadResult, read_every_environment, read_manifests
 
@@ -24,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
         results = read_every_environment(args.paths, allow_unset_env=args.allow_unset_env, root=args.root)
     for env, result in results.items():
         print(_summary(result) + (f" for environment {env}" if env is not None else ""))
+    keep_until_exit(results)  # the process ends at once after this (cli.entry): freeing them is waste
     return 0
 
 
