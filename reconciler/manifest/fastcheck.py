@@ -94,6 +94,9 @@ class Compiler:
         unknown = set(s) - SUPPORTED
         if unknown:
             raise Unsupported(", ".join(sorted(unknown)))
+        fused = self._fused(s, ctx)
+        if fused is not None:
+            return fused
         checks: list[Check] = []
         if "$ref" in s:
             target, sub_ctx = self.resolve(s["$ref"], ctx)
@@ -106,7 +109,10 @@ class Compiler:
             checks.append(_enum(list(s["enum"])))
         if "const" in s:
             const = s["const"]
-            checks.append(lambda x: equal(x, const))
+            if type(const) is str:  # what equal() asks of a string, without the call
+                checks.append(lambda x: type(x) is str and x == const)
+            else:
+                checks.append(lambda x: equal(x, const))
         checks.extend(self._object(s, ctx))
         checks.extend(self._array(s, ctx))
         checks.extend(_scalar(s))
@@ -158,13 +164,44 @@ class Compiler:
 
         return check
 
-    def _object(self, s: dict[str, Any], ctx: Any) -> list[Check]:
-        out: list[Check] = []
+    def _fused(self, s: dict[str, Any], ctx: Any) -> Check | None:
+        """One function for the commonest shapes: an object, a string, a list or a number with only
+        the keywords of its own type (most schemas of a manifest). The generic path calls a function
+        for the type and one for each keyword; this asks the same questions in one frame."""
+        kind = s.get("type")
+        used = set(s) - IGNORED - {"type"}
+        if kind == "object" and used <= _OBJECT_KEYS:
+            props = self._properties(s, ctx)
+            extra = s.get("additionalProperties", True)
+            return _object_check(props, None if extra is True else self.compile(extra, ctx),
+                                 frozenset(s.get("required", ())))
+        if kind == "string" and used <= _STRING_KEYS and all(isinstance(o, str) for o in s.get("enum", ())):
+            return _string_check(s)  # (an enum of other values compares by type too: see equal)
+        if kind == "array" and used <= _ARRAY_KEYS:
+            item = s.get("items", True)
+            return _array_check(self._inline(item, ctx) or self.compile(item, ctx), s.get("minItems", 0),
+                                bool(s.get("uniqueItems")))
+        if kind in ("number", "integer") and used <= _NUMBER_KEYS:
+            return _number_check(s, integer=kind == "integer")
+        return None
+
+    def _inline(self, schema: Any, ctx: Any) -> type | None:
+        """The Python type of a schema that is only one of _PLAIN_TYPES, following `{"$ref": ...}`
+        alone (most properties of the API's objects are `$ref`s to `{"type": "string"}`)."""
+        for _ in range(8):  # a chain of refs longer than this (or a loop) is compiled as usual
+            if not (isinstance(schema, dict) and "$ref" in schema and set(schema) - IGNORED == {"$ref"}):
+                return _inline_type(schema)
+            schema, ctx = self.resolve(schema["$ref"], ctx)
+        return None
+
+    def _properties(self, s: dict[str, Any], ctx: Any) -> dict[str, Check | type]:
         # A property whose schema is only a type that isinstance() decides alone ({"type": "string"},
         # most leaves) is checked inline, without a call for each value of each document.
-        props: dict[str, Check | type] = {
-            k: _inline_type(v) or self.compile(v, ctx) for k, v in s.get("properties", {}).items()
-        }
+        return {k: self._inline(v, ctx) or self.compile(v, ctx) for k, v in s.get("properties", {}).items()}
+
+    def _object(self, s: dict[str, Any], ctx: Any) -> list[Check]:
+        out: list[Check] = []
+        props = self._properties(s, ctx)
         extra = s.get("additionalProperties", True)
         extra_check = None if extra is True else self.compile(extra, ctx)
         required = list(s.get("required", ()))
@@ -201,6 +238,72 @@ class Compiler:
         return out
 
 
+_OBJECT_KEYS = {"properties", "additionalProperties", "required"}
+_STRING_KEYS = {"minLength", "maxLength", "pattern", "enum"}
+_ARRAY_KEYS = {"items", "minItems", "uniqueItems"}
+_NUMBER_KEYS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+
+
+def _object_check(props: dict[str, Check | type], extra: Check | None, needed: frozenset[str]) -> Check:
+    def check(x: Any) -> bool:
+        if not isinstance(x, dict) or not needed <= x.keys():
+            return False
+        for k, v in x.items():
+            f = props.get(k)
+            if f is not None:
+                if not (isinstance(v, f) if type(f) is type else f(v)):
+                    return False
+            elif extra is not None and not extra(v):
+                return False
+        return True
+
+    return check
+
+
+def _string_check(s: dict[str, Any]) -> Check:
+    lo, hi = s.get("minLength", 0), s.get("maxLength")
+    pattern = re.compile(s["pattern"]) if "pattern" in s else None
+    strings = set(s["enum"]) if "enum" in s else None
+
+    def check(x: Any) -> bool:
+        return (isinstance(x, str) and len(x) >= lo and (hi is None or len(x) <= hi)
+                and (strings is None or x in strings) and (pattern is None or pattern.search(x) is not None))
+
+    return check
+
+
+def _array_check(item: Check | type, least: int, unique: bool) -> Check:
+    def check(x: Any) -> bool:
+        if not isinstance(x, list) or len(x) < least or (unique and not _unique(x)):
+            return False
+        if type(item) is type:
+            for v in x:  # noqa: SIM110  (a plain loop: see _every)
+                if not isinstance(v, item):
+                    return False
+            return True
+        for v in x:  # noqa: SIM110
+            if not item(v):
+                return False
+        return True
+
+    return check
+
+
+def _number_check(s: dict[str, Any], *, integer: bool) -> Check:
+    lo, hi = s.get("minimum"), s.get("maximum")
+    above, below = s.get("exclusiveMinimum"), s.get("exclusiveMaximum")
+
+    def check(x: Any) -> bool:
+        # _TYPES' "number" or "integer", inline
+        if isinstance(x, bool) or not (isinstance(x, int) or (isinstance(x, float) and not integer)
+                                       or (isinstance(x, float) and x.is_integer())):
+            return False
+        return ((lo is None or x >= lo) and (hi is None or x <= hi) and (above is None or x > above)
+                and (below is None or x < below))
+
+    return check
+
+
 def _enum(options: list[Any]) -> Check:
     if all(isinstance(o, str) or o is None for o in options):
         strings = {o for o in options if isinstance(o, str)}
@@ -224,16 +327,18 @@ def _scalar(s: dict[str, Any]) -> list[Check]:
     if "pattern" in s:
         pattern = re.compile(s["pattern"])
         out.append(lambda x: not isinstance(x, str) or pattern.search(x) is not None)
-    bounds: list[tuple[str, Callable[[Any, Any], bool]]] = [
-        ("minimum", lambda x, b: x >= b),
-        ("maximum", lambda x, b: x <= b),
-        ("exclusiveMinimum", lambda x, b: x > b),
-        ("exclusiveMaximum", lambda x, b: x < b),
-    ]
-    for key, ok in bounds:
+    for key, ok in _BOUNDS:
         if key in s:
             out.append(_bound(ok, s[key]))
     return out
+
+
+_BOUNDS: list[tuple[str, Callable[[Any, Any], bool]]] = [
+    ("minimum", lambda x, b: x >= b),
+    ("maximum", lambda x, b: x <= b),
+    ("exclusiveMinimum", lambda x, b: x > b),
+    ("exclusiveMaximum", lambda x, b: x < b),
+]
 
 
 def _bound(ok: Callable[[Any, Any], bool], bound: Any) -> Check:
