@@ -18,6 +18,7 @@ from reconciler.model import SensitiveStr
 from reconciler.tree import merge
 
 _INSTRUCTIONS = ("instructions", "instructions_file")
+_LIFTED = ("versions", "canary", "main_version")  # not part of a version's merged spec
 # Assistant fields that `null` cannot clear: required in the API's assistant object (the 2026-04-29
 # snapshot's `inference-embedding_Assistant` requires id, name, created_at, model, instructions; the
 # SDK types model as `str`, never None). name is metadata.name and instructions has its own rule.
@@ -145,20 +146,27 @@ def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str
             why = " (tags belong to the assistant, not to a version)" if key == "tags" else ""
             text = f"spec.versions[{i}].spec: a version cannot declare {key}{why}"
             out.append(doc.problem((*at, key), text, at_key=True))
-    main = {k: v for k, v in spec.items() if k not in ("versions", "canary", "main_version")}
-    merged = merge_overlay(main, {k: v for k, v in overlay.items() if k not in ("versions", "canary", "main_version")})
+    # The overlay merged onto the main spec (both without versions, canary and main_version), as
+    # merge_overlay does it, but only at the top-level keys the overlay touches: the rest of the
+    # merged spec is the main spec's own, and copying it for every version is most of the cost.
+    replaces = any(overlay.get(k) is not None for k in _INSTRUCTIONS)  # merge_overlay's instructions rule
+    touched: dict[str, Any] = {}
+    for key, value in overlay.items():
+        if value is not None and key not in _LIFTED:
+            touched[key] = merge(None if replaces and key in _INSTRUCTIONS else spec.get(key), value)
     removed = any(k in overlay and overlay[k] is None for k in _INSTRUCTIONS)
-    if removed or all(merged.get(k) is None for k in _INSTRUCTIONS):
+    if removed or all(touched.get(k) is None if k in overlay else spec.get(k) is None for k in _INSTRUCTIONS):
         out.append(doc.problem(at, f"spec.versions[{i}].spec: a version cannot remove the instructions",
                                at_key=True))
     # What is wrong with the main spec is reported there once; report only what the overlay adds.
     # The Spec schema has no object-level rule besides closed keys (the instructions rule is above),
     # so checking the top-level keys the overlay touches, as merged, is checking the whole merged
-    # spec, at a fraction of the cost for large projects.
-    touched = {k: merged[k] for k in overlay if k in merged}
-    merged_findings = findings("Assistant", touched, at, "/$defs/Spec")
+    # spec, at a fraction of the cost for large projects. Neither holds a null where the document
+    # holds none (merge drops the keys an overlay sets to null).
+    merged_findings = findings("Assistant", touched, at, "/$defs/Spec", null_free=doc.null_free)
     if not merged_findings:
         return out
+    main = {k: v for k, v in spec.items() if k not in _LIFTED}
     seen = {(f.path[1:], f.detail) for f in findings("Assistant", main, ("spec",), "/$defs/Spec")}
     for finding in merged_findings:
         if (finding.path[len(at):], finding.detail) in seen:
