@@ -5,8 +5,10 @@ registry lookup, each inline tool walks ten if/then branches). Most documents ar
 asks this checker first and calls jsonschema only for documents it rejects; jsonschema stays the one
 source of every message. A schema using a keyword not implemented here is not compiled at all
 (`compile_schema` returns None) and everything then goes through jsonschema, so this can only ever
-make validation faster, never more lenient. Semantics follow jsonschema for draft 2020-12: `format`
-is not asserted, booleans are not numbers, `1 == 1.0`.
+make validation faster, never more lenient. A property's schema is compiled when a value of that
+property is first checked (a run uses a few of the API's hundreds of subschemas): one found
+unsupported then answers "no" for every value, and jsonschema decides those. Semantics follow
+jsonschema for draft 2020-12: `format` is not asserted, booleans are not numbers, `1 == 1.0`.
 """
 
 from __future__ import annotations
@@ -70,9 +72,21 @@ def equal(a: Any, b: Any) -> bool:
 class Compiler:
     """Compiles schemas of one `referencing` registry; `resolve(ref, ctx)` returns (contents, ctx)."""
 
-    def __init__(self, resolve: Callable[[str, Any], tuple[Any, Any]]) -> None:
+    def __init__(self, resolve: Callable[[str, Any], tuple[Any, Any]], *, lazy: bool = True) -> None:
         self.resolve = resolve
+        self.lazy = lazy  # False: every property at once (a test's way to find an unsupported one)
         self.cache: dict[int, list[Check]] = {}
+
+    def compile_root(self, schema: Any, ctx: Any) -> Check:
+        """`compile`, leaving the cache as it was if the schema proves unsupported: a check compiled
+        meanwhile may hold a recursive reference to one that never came."""
+        known = len(self.cache)
+        try:
+            return self.compile(schema, ctx)
+        except Unsupported:
+            for key in list(self.cache)[known:]:  # a dict keeps its order: what this call added
+                del self.cache[key]
+            raise
 
     def compile(self, schema: Any, ctx: Any) -> Check:
         if schema is True:
@@ -197,7 +211,24 @@ class Compiler:
     def _properties(self, s: dict[str, Any], ctx: Any) -> dict[str, Check | type]:
         # A property whose schema is only a type that isinstance() decides alone ({"type": "string"},
         # most leaves) is checked inline, without a call for each value of each document.
-        return {k: self._inline(v, ctx) or self.compile(v, ctx) for k, v in s.get("properties", {}).items()}
+        props: dict[str, Check | type] = {}
+        for k, v in s.get("properties", {}).items():
+            props[k] = self._inline(v, ctx) or (self._later(props, k, v, ctx) if self.lazy else self.compile(v, ctx))
+        return props
+
+    def _later(self, table: dict[str, Check | type], key: str, schema: Any, ctx: Any) -> Check:
+        """A check that compiles `schema` when first called and puts the result in its place in
+        `table` (a property's entry: later values call the compiled check directly)."""
+
+        def first(x: Any) -> bool:
+            try:
+                check = self.compile_root(schema, ctx)
+            except Unsupported:
+                check = _no
+            table[key] = check
+            return check(x)
+
+        return first
 
     def _object(self, s: dict[str, Any], ctx: Any) -> list[Check]:
         out: list[Check] = []
@@ -236,6 +267,10 @@ class Compiler:
         if s.get("uniqueItems"):
             out.append(lambda x: not isinstance(x, list) or _unique(x))
         return out
+
+
+def _no(x: Any) -> bool:
+    return False
 
 
 _OBJECT_KEYS = {"properties", "additionalProperties", "required"}

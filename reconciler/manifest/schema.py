@@ -62,9 +62,17 @@ def fast_check(kind: str, fragment: str = "") -> Check | None:
 
     try:
         target, ctx = _lookup(f"{uri(f'{kind}.schema.json')}#{fragment}", "")
-        return Compiler(_lookup).compile(target, ctx)
+        return _compiler().compile_root(target, ctx)
     except Unsupported:
         return None
+
+
+@cache
+def _compiler() -> Compiler:
+    # One for every kind and fragment: a kind's Spec, compiled for its documents, serves its
+    # versions' merged specs too (`fast_check(kind, "/$defs/Spec")`), and the API's shared objects
+    # are compiled once.
+    return Compiler(_lookup)
 
 
 def _lookup(ref: str, base: str) -> tuple[Any, str]:

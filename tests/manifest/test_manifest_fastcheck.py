@@ -12,9 +12,10 @@ import pytest
 
 from reconciler.kinds import MANIFEST_KINDS as KINDS
 from reconciler.manifest.fastcheck import Compiler
-from reconciler.manifest.schema import fast_check, validator
+from reconciler.manifest.schema import _lookup, fast_check, validator
 from reconciler.manifest.yamlpos import load_documents
 from reconciler.model import SensitiveStr
+from reconciler.schemas import uri
 from tests.support.paths import EXAMPLES
 
 HERE = Path(__file__).parent
@@ -56,6 +57,30 @@ def mutations(data: Any, depth: int = 0) -> Iterator[Any]:
 def test_every_kind_compiles(kind: str) -> None:
     assert fast_check(kind) is not None
     assert fast_check(kind, "/$defs/Spec") is not None
+    # Properties are compiled when first used: all of them at once, none may be unsupported (it
+    # would send every document using it to jsonschema).
+    target, ctx = _lookup(f"{uri(f'{kind}.schema.json')}#", "")
+    Compiler(_lookup, lazy=False).compile(target, ctx)
+
+
+def test_a_property_found_unsupported_when_first_used_sends_its_values_to_jsonschema() -> None:
+    # odd is unsupported only after rec, which refers back to it, is compiled: rec must not stay
+    # cached with a reference to a check of odd that never came.
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {"a": {"$ref": "#/$defs/odd"}, "c": {"$ref": "#/$defs/rec"}, "d": {"$ref": "#/$defs/fine"}},
+        "$defs": {"odd": {"anyOf": [{"$ref": "#/$defs/rec"}, {"patternProperties": {}}]},
+                  "rec": {"type": "array", "items": {"$ref": "#/$defs/odd"}},
+                  "fine": {"type": "object", "properties": {"odd": {"$ref": "#/$defs/odd"}}}},
+    }
+
+    def resolve(ref: str, ctx: Any) -> tuple[Any, Any]:
+        return schema["$defs"][ref.rsplit("/", 1)[1]], ctx
+
+    quick = Compiler(resolve).compile(schema, None)
+    assert quick({"d": {}}) and quick({})
+    for _ in range(2):  # the second time from the compiled table
+        assert not quick({"a": 1}) and not quick({"c": [[1]]}) and not quick({"d": {"odd": 1}})
 
 
 def test_agrees_with_jsonschema_on_the_corpus_and_many_mutations() -> None:
