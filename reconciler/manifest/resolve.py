@@ -94,6 +94,9 @@ class Resolver:
                     out["instructions"] = self.instructions(value, (*path, key))
                 # `instructions_file: null` only says "no file": it never reaches the API.
             elif key == "versions" and isinstance(value, list):
+                if plain and not any(_resolvable(e) for e in value):
+                    out[key] = value  # no overlay names a file (or nests versions): shared as they are
+                    continue
                 out[key] = [
                     {**e, "spec": self.spec(e["spec"], (*path, key, i, "spec"), True)}
                     if isinstance(e, dict) and isinstance(e.get("spec"), dict)
@@ -135,3 +138,8 @@ class Resolver:
                                                   "with NAME made of letters, digits and _"))
         return value
 
+
+def _resolvable(entry: Any) -> bool:
+    """Whether a version entry of a document without `$` has anything for `Resolver.spec` to do."""
+    overlay = entry.get("spec") if isinstance(entry, dict) else None
+    return isinstance(overlay, dict) and ("instructions_file" in overlay or "versions" in overlay)

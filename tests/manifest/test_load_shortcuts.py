@@ -68,6 +68,20 @@ def test_an_instructions_file_is_searched_for_env_references_when_the_manifest_h
         read_manifests([manifest], environ={})
 
 
+
+def test_the_versions_of_a_file_without_dollars_are_resolved_where_an_overlay_names_a_file(write: Write) -> None:
+    write("prompts/p.md", "Be brief.\n")
+    plain = "    - {name: plain, spec: {greeting: Hi, telephony_settings: {time_limit_secs: 60}}}\n"
+    from_file = "    - {name: from-file, spec: {instructions_file: prompts/p.md}}\n"
+    written = {"greeting": "Hi", "telephony_settings": {"time_limit_secs": 60}}
+    for text, overlays in [(plain + from_file, [written, {"instructions": "Be brief.\n"}]), (plain, [written])]:
+        manifest = write("v.yaml", ASSISTANT.format(name="v") + "  versions:\n" + text)
+        assert "$" not in manifest.read_text(encoding="utf-8")
+        (resource,) = read_manifests([manifest], environ={}).state.resources
+        assert [v.overlay for v in resource.versions or ()] == overlays
+        assert "versions" not in resource.spec
+
+
 def _refs(node: Any, base: str) -> list[tuple[str, str]]:
     if isinstance(node, dict):
         own = [(node["$ref"], base)] if isinstance(node.get("$ref"), str) else []
