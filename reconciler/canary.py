@@ -30,11 +30,7 @@ def from_manifest(canary: Any) -> Rules:
 
 def _rule(rule: Mapping[str, Any], key: str) -> dict[str, Any]:
     """One rule with its version references under `key` (`version` or `version_id`) kept as given."""
-    out: dict[str, Any] = {}
-    match = rule.get("match")
-    if match:
-        out["match"] = [{"attribute": c.get("attribute"), "operator": c.get("operator"),
-                         "values": list(c.get("values") or [])} for c in match if isinstance(c, Mapping)]
+    out = _match(rule)
     serve = rule.get("serve") or {}
     if "rollout" in serve and serve.get("rollout") is not None:
         out["serve"] = {"rollout": [{key: s.get(key), "weight": s.get("weight")}
@@ -42,6 +38,15 @@ def _rule(rule: Mapping[str, Any], key: str) -> dict[str, Any]:
     else:
         out["serve"] = {key: serve.get(key)}
     return out
+
+
+def _match(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule's conditions (`match`, when it has any), the start of the rule both forms build."""
+    match = rule.get("match")
+    if not match:
+        return {}
+    return {"match": [{"attribute": c.get("attribute"), "operator": c.get("operator"),
+                       "values": list(c.get("values") or [])} for c in match if isinstance(c, Mapping)]}
 
 
 def from_live(canary: Mapping[str, Any] | None, names: Mapping[str, str]) -> Rules:
@@ -67,11 +72,7 @@ def from_live(canary: Mapping[str, Any] | None, names: Mapping[str, str]) -> Rul
 def _live_rule(rule: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
     """`rename(_rule(rule, "version_id"), "version_id", "version", to_name)`, where `to_name` is an
     id's name in `names`, else the id as a string."""
-    out: dict[str, Any] = {}
-    match = rule.get("match")
-    if match:
-        out["match"] = [{"attribute": c.get("attribute"), "operator": c.get("operator"),
-                         "values": list(c.get("values") or [])} for c in match if isinstance(c, Mapping)]
+    out = _match(rule)
     serve = rule.get("serve") or {}
     if "rollout" in serve and serve.get("rollout") is not None:
         slots = []
