@@ -7,7 +7,8 @@ source of every message. A schema using a keyword not implemented here is not co
 (`compile_schema` returns None) and everything then goes through jsonschema, so this can only ever
 make validation faster, never more lenient. A property's schema is compiled when a value of that
 property is first checked (a run uses a few of the API's hundreds of subschemas): one found
-unsupported then answers "no" for every value, and jsonschema decides those. Semantics follow
+unsupported then raises Unsupported at each of its values, ending the whole check, and the caller
+asks jsonschema (a "no" could be a "yes" under `if` or `oneOf`). Semantics follow
 jsonschema for draft 2020-12: `format` is not asserted, booleans are not numbers, `1 == 1.0`.
 """
 
@@ -224,7 +225,10 @@ class Compiler:
             try:
                 check = self.compile_root(schema, ctx)
             except Unsupported:
-                check = _no
+                # Not False: under `if`, `not` or a branch of `oneOf`, a false answer could let a
+                # document through. Each value of this property ends the whole check instead, and
+                # the caller asks jsonschema (schema.findings).
+                check = _unsupported
             table[key] = check
             return check(x)
 
@@ -269,8 +273,8 @@ class Compiler:
         return out
 
 
-def _no(x: Any) -> bool:
-    return False
+def _unsupported(x: Any) -> bool:
+    raise Unsupported("a property whose schema uses a keyword this checker lacks")
 
 
 _OBJECT_KEYS = {"properties", "additionalProperties", "required"}

@@ -160,8 +160,11 @@ def findings(kind: str, instance: Any, base: Path = (), fragment: str = "", *, n
     out: list[Finding] = [] if stripped is instance else _unknown_null_keys(kind, fragment, instance, base)
     instance = stripped
     quick = fast_check(kind, fragment)
-    if quick is not None and quick(instance):
-        return out  # valid: skip jsonschema, which is only needed to explain what is wrong
+    try:
+        if quick is not None and quick(instance):
+            return out  # valid: skip jsonschema, which is only needed to explain what is wrong
+    except Unsupported:
+        pass  # a part of the schema the fast check cannot decide (fastcheck.py): jsonschema decides
     for error in validator(kind, fragment).iter_errors(instance):
         for leaf in _leaves(error):
             out.extend(_translate(kind, leaf, base))

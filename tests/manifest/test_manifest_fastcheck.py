@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.kinds import MANIFEST_KINDS as KINDS
-from reconciler.manifest.fastcheck import Compiler
+from reconciler.manifest.fastcheck import Compiler, Unsupported
 from reconciler.manifest.schema import _lookup, fast_check, validator
 from reconciler.manifest.yamlpos import load_documents
 from reconciler.model import SensitiveStr
@@ -80,7 +80,36 @@ def test_a_property_found_unsupported_when_first_used_sends_its_values_to_jsonsc
     quick = Compiler(resolve).compile(schema, None)
     assert quick({"d": {}}) and quick({})
     for _ in range(2):  # the second time from the compiled table
-        assert not quick({"a": 1}) and not quick({"c": [[1]]}) and not quick({"d": {"odd": 1}})
+        for value in ({"a": 1}, {"c": [[1]]}, {"d": {"odd": 1}}):
+            with pytest.raises(Unsupported):
+                quick(value)
+
+
+@pytest.mark.parametrize("schema", [
+    {"if": {"properties": {"a": {"patternProperties": {}}}}, "then": {"required": ["b"]}},
+    {"oneOf": [{"properties": {"a": {"patternProperties": {}}}}, {"required": ["a"]}]},
+])
+def test_a_property_found_unsupported_under_if_or_one_of_never_answers_valid(schema: dict[str, Any]) -> None:
+    """jsonschema finds {"a": {}} invalid against each; a "no" from the unsupported property would
+    have made the fast check say "valid" (review of the lazy compile)."""
+    import jsonschema
+
+    assert not jsonschema.Draft202012Validator(schema).is_valid({"a": {}})
+    quick = Compiler(lambda ref, ctx: (None, ctx)).compile(schema, None)
+    with pytest.raises(Unsupported):
+        quick({"a": {}})
+
+
+def test_findings_ask_jsonschema_when_the_fast_check_cannot_decide(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.manifest import schema as schema_mod
+
+    def undecided(instance: Any) -> bool:
+        raise Unsupported("test")
+
+    monkeypatch.setattr(schema_mod, "fast_check", lambda kind, fragment="": undecided)
+    found = schema_mod.findings("Tool", {"apiVersion": "reconciler/v1", "kind": "Tool", "metadata": {"name": "t"},
+                                         "spec": {"type": 5}})
+    assert found and any("type" in ".".join(map(str, f.path)) for f in found)
 
 
 def test_agrees_with_jsonschema_on_the_corpus_and_many_mutations() -> None:
