@@ -225,7 +225,7 @@ class Compiler:
             try:
                 check = self.compile_root(schema, ctx)
             except Unsupported:
-                # Not False: under `if`, `not` or a branch of `oneOf`, a false answer could let a
+                # Not False: under `if` or in a branch of `oneOf`, a false answer could let a
                 # document through. Each value of this property ends the whole check instead, and
                 # the caller asks jsonschema (schema.findings).
                 check = _unsupported
@@ -235,30 +235,15 @@ class Compiler:
         return first
 
     def _object(self, s: dict[str, Any], ctx: Any) -> list[Check]:
-        out: list[Check] = []
+        """The object keywords of a schema that also has others (a value of another type passes them)."""
         props = self._properties(s, ctx)
         extra = s.get("additionalProperties", True)
         extra_check = None if extra is True else self.compile(extra, ctx)
-        required = list(s.get("required", ()))
-        if props or extra_check is not None:
-
-            def check_props(x: Any) -> bool:
-                if not isinstance(x, dict):
-                    return True
-                for k, v in x.items():
-                    f = props.get(k)
-                    if f is not None:
-                        if not (isinstance(v, f) if type(f) is type else f(v)):
-                            return False
-                    elif extra_check is not None and not extra_check(v):
-                        return False
-                return True
-
-            out.append(check_props)
-        if required:
-            needed = frozenset(required)
-            out.append(lambda x: not isinstance(x, dict) or needed <= x.keys())
-        return out
+        needed = frozenset(s.get("required", ()))
+        if not (props or extra_check is not None or needed):
+            return []
+        whole = _object_check(props, extra_check, needed)
+        return [lambda x: not isinstance(x, dict) or whole(x)]
 
     def _array(self, s: dict[str, Any], ctx: Any) -> list[Check]:
         out: list[Check] = []
