@@ -168,16 +168,19 @@ def entry() -> NoReturn:
     """The console script and `python -m reconciler`: `main()`, then the process ends at once.
 
     Tearing the interpreter down (every module's objects freed one by one) took 0.15-0.6 s after a
-    1,000-assistant plan had printed (issue 16, docs/benchmarks.md). By then every file is closed and
-    every thread of ours joined, so skipping it loses nothing; a thread still running (none of ours)
-    gets the normal exit instead.
+    1,000-assistant plan had printed (issue 16, docs/benchmarks.md). By then every file is closed, so
+    skipping it loses nothing. A daemon thread still running is abandoned either way, and more safely
+    so: the TLS context still being built when bad manifests end a plan at once (api/tls.py) made the
+    interpreter's teardown crash (SIGSEGV, exit 139 instead of 1) as the thread came back from OpenSSL.
+    Only a non-daemon thread still running (none of ours) gets the normal exit, which waits for it.
     """
     gcpause.ends_at_once = True
     code = main()
     with contextlib.suppress(OSError, ValueError):  # a closed pipe: the exit status still says how it went
         sys.stdout.flush()
         sys.stderr.flush()
-    if threading.active_count() > 1:
+    current = threading.current_thread()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not current):
         raise SystemExit(code)
     os._exit(code)
 

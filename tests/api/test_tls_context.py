@@ -59,3 +59,25 @@ def test_a_missing_certificate_file_is_one_line_and_exit_1(tmp_path: Path, monke
     err = capsys.readouterr().err
     assert err.startswith("error: cannot load the trusted certificates (SSL_CERT_FILE=") and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_bad_manifests_exit_1_while_the_context_is_still_being_built(tmp_path: Path) -> None:
+    # A large trust store (a corporate bundle) is still loading in the background when the bad
+    # manifests end the plan: the process exits 1 with its one-line errors, never crashing in the
+    # interpreter's teardown (it did: SIGSEGV, exit 139, as the thread came back from OpenSSL).
+    import subprocess
+    import sys
+
+    import certifi
+
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text(Path(certifi.where()).read_text() * 30)  # ~7 MB: OpenSSL takes ~1 s over it
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "a.yaml").write_text("apiVersion: reconciler/v1\nkind: Tool\nmetadata: {name: x}\n"
+                                           "spec: {bogus: 1}\n")
+    env = {"PATH": "/usr/bin:/bin", "TELNYX_API_KEY": "k", "SSL_CERT_FILE": str(bundle)}
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-m", "reconciler", "plan", "m"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1, (done.returncode, done.stderr)
+        assert "m/a.yaml:4:8: spec: unknown key 'bogus'" in done.stderr
