@@ -5,6 +5,7 @@ nothing changed behind its back."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from typing import Any, Protocol
@@ -13,7 +14,7 @@ from reconciler.api import reads
 from reconciler.api.client import ApiClient, gather_all
 from reconciler.kinds import BY_PREFIX, KINDS
 from reconciler.model import DesiredState, LiveState
-from reconciler.planning import identity
+from reconciler.planning import accounts, identity
 
 
 def fingerprint(value: Any) -> str:
@@ -36,9 +37,16 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
                      listener: LiveListener | None = None, fingerprint: bool = True) -> LiveState:
     """Read what `planner.plan(desired, prune=…)` needs, and nothing more.
 
+    The per-assistant reads need only the assistant listing (the ids, and the account check of
+    planning/accounts.py, which stops a plan against another environment's account before any further
+    read): they start as soon as it is in, while the tool, MCP server and test listings are still in
+    flight (an account's tools come page by page, one round trip each). The listener hears `listed`
+    once every listing is in, and of no assistant before that.
+
     Pruning a tool or MCP server needs proof that no assistant still uses it, named versions
     included: only then, and only when there is a candidate to delete, are the versions of every
-    other assistant read too.
+    other assistant read too. Whether there is one needs the tool and MCP server listings, so a
+    pruning plan waits for every listing before its first per-assistant read.
 
     `fingerprint=False` leaves `live.fingerprints` empty: for a plan that is only shown, never saved
     nor applied, they would be ~5% of its CPU spent on nothing (savedplan.save takes them itself if
@@ -47,16 +55,27 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
     async def no_tests() -> list[dict[str, Any]]:
         return []
 
-    assistants, tools, mcp_servers, tests = await gather_all(
-        reads.list_assistants(client),
-        reads.list_tools(client),
-        reads.list_mcp_servers(client),
-        reads.list_tests(client) if needs_tests(desired, prune) else no_tests(),
-    )
-    live = LiveState(assistants=assistants, tools=tools, mcp_servers=mcp_servers, tests=tests)
-    if listener is not None:
-        listener.listed(live)  # before any further read: it may refuse the account (planning/accounts.py)
+    live = LiveState()
+
+    async def other_listings() -> None:
+        live.tools, live.mcp_servers, live.tests = await gather_all(
+            reads.list_tools(client),
+            reads.list_mcp_servers(client),
+            reads.list_tests(client) if needs_tests(desired, prune) else no_tests(),
+        )
+
+    others: asyncio.Future[None] | None = asyncio.ensure_future(other_listings())
+    assert others is not None
+    try:
+        live.assistants = await reads.list_assistants(client)
+        accounts.check(desired, live)  # another environment's account: no further read
+    except BaseException as exc:
+        if isinstance(exc, asyncio.CancelledError):
+            others.cancel()  # the command's deadline: nothing more is waited for
+        await _settled(others)  # every listing attempted, as before; the first in order is raised
+        raise
     wanted = [r for r in desired.of_kind("Assistant") if r.versions is not None or r.canary is not None]
+    assistants = live.assistants
     matches = identity.match("Assistant", wanted, assistants, identity.repair("Assistant", desired.project, assistants))
     to_read: list[tuple[str, bool]] = []  # (assistant id, canary too?): versions are always read
     for res in wanted:
@@ -68,33 +87,74 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
             to_read.append((str(obj["id"]), True))
 
     if prune or desired.project.prune.enabled:
+        await others
+        if listener is not None:
+            listener.listed(live)
         read_ids = {aid for aid, _ in to_read}
         if _prune_candidates(desired, live):
             to_read += [(str(a["id"]), False) for a in assistants if str(a["id"]) not in read_ids]
+        others = None
     known: dict[int | str, str] | None = {} if fingerprint else None
-    await _read_assistants(client, live, to_read, listener, known)
+    await _read_assistants(client, live, to_read, listener, known, others)
     live.fingerprints = fingerprints(live, known) if known is not None else {}
     return live
 
 
+async def _settled(task: asyncio.Future[None]) -> None:
+    """Wait for `task` without raising what it raised (the caller is raising something else)."""
+    await asyncio.gather(task, return_exceptions=True)
+
+
 async def _read_assistants(client: ApiClient, live: LiveState, to_read: list[tuple[str, bool]],
-                           listener: LiveListener | None, known: dict[int | str, str] | None) -> None:
+                           listener: LiveListener | None, known: dict[int | str, str] | None,
+                           listings: asyncio.Future[None] | None = None) -> None:
     """Each assistant's versions (and canary), by `client.parallelism` workers taking the reads in
     order, so the first requests leave at once (a task per read made 3,000 tasks for 1,000 assistants,
     and the first request waited ~85 ms for all of them to start). The listener hears of each
-    assistant when its reads are all in. Each answer is fingerprinted into `known` (None: not at all) as
-    it arrives, which the network wait hides, instead of all of them after the last (0.1-0.4 s at 1,000
-    assistants). Every read is attempted; the first failure in the order of the reads (an assistant's
-    versions before its canary, assistants in the order given) is raised after all of them, as
-    `gather_all` would."""
+    assistant when its reads are all in, and after `listed`: while `listings` (the tool, MCP server
+    and test listings) are still in flight, the assistants read are held, then told in the order they
+    arrived. Each answer is fingerprinted into `known` (None: not at all) as it arrives, which the
+    network wait hides, instead of all of them after the last (0.1-0.4 s at 1,000 assistants).
+
+    Every read is attempted; the first failure in the order of the reads (the listings first, then an
+    assistant's versions before its canary, assistants in the order given) is raised after all of
+    them, as `gather_all` would. A failed listing (or `listed` raising) stops the workers taking more
+    reads: the plan cannot be made without it."""
     by_id = {str(a.get("id")): a for a in live.assistants}
     left = {aid: 2 if canary else 1 for aid, canary in to_read}
     jobs = iter(enumerate((aid, what) for aid, canary in to_read
                           for what in (("versions", "canary") if canary else ("versions",))))
     failures: list[tuple[int, BaseException]] = []
+    held: list[tuple[int, str]] | None = [] if listings is not None else None  # read before `listed`
+    unlisted = False  # a listing failed (or `listed` raised): the plan cannot be made
+
+    def tell(n: int, assistant_id: str) -> None:
+        if listener is None:
+            return
+        try:
+            listener.assistant_read(assistant_id)
+        except Exception as exc:  # in read order with the reads' failures; the worker goes on
+            failures.append((n, exc))
+
+    async def listed() -> None:
+        nonlocal held, unlisted
+        assert listings is not None and held is not None
+        try:
+            await listings
+            if listener is not None:
+                listener.listed(live)
+        except Exception as exc:
+            failures.append((-1, exc))
+            held, unlisted = None, True
+            return
+        waiting, held = held, None
+        for n, assistant_id in waiting:
+            tell(n, assistant_id)
 
     async def worker() -> None:
         for n, (assistant_id, what) in jobs:  # one iterator shared by all workers: each read taken once
+            if unlisted:
+                return  # no listings, no plan: stop reading
             try:
                 got: Any
                 if what == "versions":
@@ -109,16 +169,17 @@ async def _read_assistants(client: ApiClient, live: LiveState, to_read: list[tup
                 continue
             left[assistant_id] -= 1
             if left[assistant_id] == 0:
-                listed = by_id.get(assistant_id)
-                if listed is not None and known is not None:
-                    known[id(listed)] = fingerprint(listed)
-                if listener is not None:
-                    try:
-                        listener.assistant_read(assistant_id)
-                    except Exception as exc:  # in read order with the reads' failures; the worker goes on
-                        failures.append((n, exc))
+                listed_obj = by_id.get(assistant_id)
+                if listed_obj is not None and known is not None:
+                    known[id(listed_obj)] = fingerprint(listed_obj)
+                if held is not None:
+                    held.append((n, assistant_id))
+                elif not unlisted:
+                    tell(n, assistant_id)
 
     workers = [worker() for _ in range(max(1, min(client.parallelism, len(to_read) * 2)))]
+    if listings is not None:
+        workers.append(listed())
     await gather_all(*workers)
     if failures:
         raise min(failures, key=lambda f: f[0])[1]

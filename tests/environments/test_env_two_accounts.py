@@ -53,6 +53,12 @@ class Accounts:
         routes: dict[str, int] = self.emulators[env].stats()["by_route"]
         return sum(n for route, n in routes.items() if route.startswith(WRITES))
 
+    def assistant_reads(self, env: str) -> int:
+        """Versions and canary reads: what a plan reads after the assistant listing."""
+        routes: dict[str, int] = self.emulators[env].stats()["by_route"]
+        return sum(n for route, n in routes.items()
+                   if route.startswith("GET ") and route.endswith(("/versions", "/canary-deploys")))
+
 
 @pytest.fixture
 def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Accounts]:
@@ -131,7 +137,7 @@ def test_staging_with_the_production_url_and_key_is_refused_before_any_write(
 ) -> None:
     folder = str(accounts.folder)
     assert run(capsys, "apply", "--auto-approve", "--env", "production", folder)[0] == 0
-    before = accounts.writes("production")
+    before, reads_before = accounts.writes("production"), accounts.assistant_reads("production")
     monkeypatch.setenv("TELNYX_API_KEY_STAGING", KEYS["production"])
     prod_url = accounts.emulators["production"].base_url
     for argv in (("plan",), ("apply", "--auto-approve"), ("apply", "--auto-approve", "--prune")):
@@ -140,6 +146,9 @@ def test_staging_with_the_production_url_and_key_is_refused_before_any_write(
         assert "refusing to plan environment staging" in err and "environment production" in err
         assert "production-account-key" not in out + err
     assert accounts.writes("production") == before
+    # Staging declares a version and a canary of acme-support, which production holds: read, but for
+    # the refusal at the assistant listing.
+    assert accounts.assistant_reads("production") == reads_before
     assert set(accounts.assistants("production")) == {"acme-support"}
 
 

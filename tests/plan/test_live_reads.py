@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from reconciler import live
 from reconciler.emulator.app import EmulatorApp, Reply
+from reconciler.emulator.faults import Faults
 from reconciler.errors import ApiError
 from reconciler.manifest import load
 from reconciler.model import DesiredState, LiveState
@@ -165,3 +167,67 @@ def test_without_fingerprints_the_same_state_is_read_and_a_save_takes_them_itsel
     savedplan.save(tmp_path / "plan.json", plan, desired, without, prune=False, targets=[])
     saved = json.loads((tmp_path / "plan.json").read_text())
     assert saved["fingerprints"] == with_prints.fingerprints
+
+
+class _SlowListingsApp(_FailingApp):
+    """The emulator, except that the tool listing takes `tools_delay_s` and answers 403 when
+    `tools_fail` (not retried); `arrived` records when each request arrived (time.monotonic())."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tools_delay_s = 0.0
+        self.tools_fail = False
+        self.arrived: list[tuple[str, float]] = []
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        self.arrived.append((path, time.monotonic()))
+        reply = super().dispatch(method, path, query, headers, body)
+        if method == "GET" and path == "/v2/ai/tools":
+            if self.tools_fail:
+                reply = Reply(403, [("content-type", "application/json")],
+                              b'{"errors":[{"title":"Forbidden","detail":"no tool listing"}]}')
+            reply = Reply(reply.status, reply.headers, reply.body, self.tools_delay_s)
+        return reply
+
+
+def test_the_assistant_reads_start_before_the_other_listings_are_in(tmp_path: Path) -> None:
+    # The tool listing answers 0.5 s late: the versions and canary reads go out meanwhile, yet the
+    # listener hears `listed` first, and the state is the one read in order.
+    app = _SlowListingsApp()
+    desired = _project(tmp_path, app)
+    app.tools_delay_s = 0.5
+    app.paths.clear()
+    listener = _Listener()
+
+    async def read() -> LiveState:
+        async with client_for(app, parallelism=4) as client:
+            return await live.fetch_live(client, desired, listener=listener)
+
+    app.arrived.clear()
+    state = asyncio.run(read())
+    tools_answered = next(t for p, t in app.arrived if p == "/v2/ai/tools") + app.tools_delay_s
+    first_read = min(t for p, t in app.arrived if p.endswith(("/versions", "/canary-deploys")))
+    assert first_read < tools_answered, "the per-assistant reads waited for the tool listing"
+    assert listener.events[0] == "listed"
+    assert sorted(listener.events[1:]) == sorted(state.versions)
+    assert state.tools and state.mcp_servers
+    assert list(state.fingerprints.items()) == list(live.fingerprints(state).items())
+
+
+def test_a_failed_listing_stops_the_assistant_reads_and_is_raised_first(tmp_path: Path) -> None:
+    app = _SlowListingsApp()
+    desired = _project(tmp_path, app)
+    app.meter.set_faults(Faults(latency_ms=20.0))  # each read 20 ms: 48 of them take ~0.5 s at parallelism 2
+    app.tools_delay_s, app.tools_fail = 0.1, True
+    app.paths.clear()
+    listener = _Listener()
+
+    async def read() -> None:
+        async with client_for(app, parallelism=2) as client:
+            await live.fetch_live(client, desired, listener=listener)
+
+    with pytest.raises(ApiError, match="no tool listing"):
+        asyncio.run(read())
+    assert listener.events == []  # neither listed nor any assistant
+    reads = [p for p in app.paths if p.endswith(("/versions", "/canary-deploys"))]
+    assert 0 < len(reads) < 2 * len(desired.of_kind("Assistant")) // 2  # reading stopped once the listing failed
