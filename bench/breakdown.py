@@ -13,7 +13,10 @@ one at a time, timing each (wall and CPU, `time.process_time`):
 - planning: `planner.plan` again over the live state just read (no network), for its CPU alone;
 - render: the plan document as JSON, as `--format json` prints it;
 - whole: load + `compute` + render as the command runs them, one after the other: no request is sent
-  before the manifests are valid (the CLI contract).
+  before the manifests are valid (the CLI contract);
+- wire: the same requests again on the bare transport the client sends through (api/wire.py: httpx's
+  own, the same parallelism), each answer's JSON decoded and nothing else done: the floor that the
+  reads, with every layer above the transport and the planning, are measured against.
 
 The emulator's CPU (from /proc) is read around the child's reads, per request answered.
 
@@ -23,6 +26,7 @@ Usage: python bench/breakdown.py [--n 1000] [--latency-ms 50] [--parallelism 16]
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -34,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PHASES = ("start", "imports", "load", "reads", "planning", "render", "whole")
+PHASES = ("start", "imports", "load", "reads", "planning", "render", "whole", "wire")
 
 
 def child(folder: Path, parallelism: int) -> None:
@@ -81,7 +85,31 @@ def child(folder: Path, parallelism: int) -> None:
     same = waits.run(whole, deadline=None) == text
     lap("whole")
     out["same_plan"] = same
+    asyncio.run(bare_reads(os.environ["TELNYX_BASE_URL"], parallelism))
+    lap("wire")
     print(json.dumps(out))
+
+
+async def bare_reads(base_url: str, parallelism: int) -> None:
+    """The plan's requests (the three listings, then each assistant's versions and canary) on a bare
+    Wire: bodies decoded as JSON, nothing else."""
+    from reconciler.api.wire import Wire
+
+    wire = Wire(base_url, os.environ["TELNYX_API_KEY"], parallelism=parallelism, transport=None, timeout=30.0,
+                http2=False)
+    try:
+        listings = [f"{base_url}/ai/{what}" for what in ("assistants", "tools", "mcp_servers")]
+        assistants, *_ = await asyncio.gather(*(wire.send("GET", url) for url in listings))
+        ids = [a["id"] for a in assistants.json()["data"]]
+        urls = iter(f"{base_url}/ai/assistants/{i}/{what}" for i in ids for what in ("versions", "canary-deploys"))
+
+        async def worker() -> None:
+            for url in urls:
+                (await wire.send("GET", url)).json()
+
+        await asyncio.gather(*(worker() for _ in range(parallelism)))
+    finally:
+        await wire.aclose()
 
 
 def measure(emu: Any, folder: Path, parallelism: int) -> dict[str, Any]:
@@ -156,6 +184,9 @@ def main() -> int:
     print(f"  serial (imports + load + reads + render): {serial:.2f} s = {serial / bound:.2f}x bound; whole, "
           f"as the command runs them: {whole:.2f} s = {whole / bound:.2f}x bound (plus start); "
           f"same plan: {result['same_plan']}")
+    wire = phases["wire"]["wall_s"]
+    print(f"  the same requests on the bare transport: {wire:.2f} s = {wire / bound:.2f}x bound "
+          "(the floor of the reads)")
     return 0
 
 

@@ -151,7 +151,8 @@ def breakdown(r: dict[str, Any]) -> str:
                        ("load", "load and validate the manifests"),
                        ("reads", "reads, planning each assistant as its reads arrive"),
                        ("planning", "planning alone, again (no network)"), ("render", "render the plan as JSON"),
-                       ("whole", "load + reads + render as the command runs them")):
+                       ("whole", "load + reads + render as the command runs them"),
+                       ("wire", "the same requests on the bare transport, JSON decoded, nothing else")):
         p = b["phases"][name]
         wall = "" if p["wall_s"] is None else f"{_s(p['wall_s'], 3)} ({_spread([p['wall_min_s'], p['wall_max_s']])})"
         rows.append([what, wall, _s(p["cpu_s"], 3)])
@@ -165,7 +166,9 @@ def breakdown(r: dict[str, Any]) -> str:
             f"The client spends {b['client_cpu_per_request_ms']:.2f} ms of CPU per request (reads minus planning); "
             f"the emulator {b['emulator_cpu_per_request_ms']:.2f} ms (so at most about {b['emulator_max_rps']} "
             f"requests/s on one core, against the {b['requests'] / b['bound_s']:.0f}/s the bound needs). "
-            f"Same plan both ways: {b['same_plan']}.\n\n"
+            f"Same plan both ways: {b['same_plan']}. The bare transport alone (httpx's, as the client sends "
+            f"through it) takes {_s(ph['wire']['wall_s'])} for the same requests "
+            f"({ph['wire']['wall_s'] / b['bound_s']:.2f}x the bound): the floor of the reads on this machine.\n\n"
             + budget(b))
 
 
