@@ -1,5 +1,5 @@
 """The Telnyx API as reconciler talks to it: client.py (httpx, retries, pacing), endpoints.py (the pure
-map of writes), reads.py, answers.py (error answers), pacing.py. The connection defaults live here, so
+map of paths), reads.py, answers.py (error answers), pacing.py. The connection defaults live here, so
 the CLI can show them without importing an HTTP client."""
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.api.client import Adopt, ApiClient
-from reconciler.api.endpoints import ASSISTANTS, MCP_SERVERS, TESTS, TOOLS, path_of
+from reconciler.api.endpoints import ASSISTANTS, MCP_SERVERS, TESTS, TOOLS, fill_path
 from reconciler.errors import ApiError
 from reconciler.kinds import KIND_CANARY, KIND_VERSION, TOOL
 
@@ -33,13 +33,13 @@ async def list_assistants(client: ApiClient) -> list[dict[str, Any]]:
 
 
 async def list_versions(client: ApiClient, assistant_id: str) -> list[dict[str, Any]]:
-    path, _ = path_of(ASSISTANTS + "/{a}/versions", a=assistant_id)
+    path = fill_path(ASSISTANTS + "/{a}/versions", a=assistant_id)
     return _data(await client.request("GET", path, what=f"list versions of {assistant_id}"))
 
 
 async def get_canary(client: ApiClient, assistant_id: str) -> dict[str, Any] | None:
     """The assistant's canary configuration, or None when it has none (the API answers 404)."""
-    path, _ = path_of(ASSISTANTS + "/{a}/canary-deploys", a=assistant_id)
+    path = fill_path(ASSISTANTS + "/{a}/canary-deploys", a=assistant_id)
     body = await client.request("GET", path, what=f"read canary of {assistant_id}", not_found_ok=True)
     return body if isinstance(body, dict) else None
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from reconciler.api import endpoints as api
 from reconciler.kinds import ASSISTANT, ASSISTANT_TEST
 from reconciler.model import DesiredResource
-from reconciler.planning import diff, identity, whole
+from reconciler.planning import diff, identity, whole, writes
 from reconciler.planning.context import Context
 from reconciler.planning.plan import CREATE, NOOP, UPDATE, FieldChange, Ref, ResourceChange
 
@@ -104,7 +103,7 @@ def plan(ctx: Context) -> None:
                     if v is not None}
             ctx.add(ResourceChange(res.address, ASSISTANT_TEST.kind, res.name, [CREATE],
                                    changes=diff.creation_changes(want),
-                                   operations=[api.op_create_test(body, res.name)]))
+                                   operations=[writes.op_create_test(body, res.name)]))
             continue
         test_id = str(obj[ASSISTANT_TEST.id_field])
         have = _manifest_form(ctx, obj, res)
@@ -113,7 +112,7 @@ def plan(ctx: Context) -> None:
         if changes:
             tops = sorted({c.path.split(".")[0].split("[")[0] for c in changes})
             body = _api_body(ctx, res, {k: want.get(k) for k in tops})
-            ops = [api.op_update_test(test_id, body)]
+            ops = [writes.op_update_test(test_id, body)]
         ctx.add(ResourceChange(res.address, ASSISTANT_TEST.kind, res.name, [UPDATE] if changes else [NOOP],
                                id=test_id, changes=changes, operations=ops))
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.api import endpoints as api
 from reconciler.kinds import KINDS
 from reconciler.model import DesiredResource, DesiredState, LiveState
-from reconciler.planning import identity
+from reconciler.planning import identity, writes
 from reconciler.planning.plan import DELETE, Orphan, Ref, ResourceChange
 
 
@@ -81,8 +80,8 @@ class Context:
     def _delete_duplicates(self) -> None:
         """Delete the duplicates of the project's own making (identity.py), after the updates of the
         assistants that attach them (which move to the one kept)."""
-        deletes = {"Assistant": api.op_delete_assistant, "Tool": api.op_delete_tool,
-                   "McpServer": api.op_delete_mcp_server}
+        deletes = {"Assistant": writes.op_delete_assistant, "Tool": writes.op_delete_tool,
+                   "McpServer": writes.op_delete_mcp_server}
         for kind, delete in deletes.items():
             for address, others in self.matches[kind].duplicates.items():
                 kept = self.matches[kind].live_for[address]

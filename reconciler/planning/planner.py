@@ -20,7 +20,7 @@ from reconciler.model import (
     DesiredState,
     LiveState,
 )
-from reconciler.planning import accounts, assistant_tests, diff, forms, pruning, rollout, versions, whole
+from reconciler.planning import accounts, assistant_tests, diff, forms, pruning, rollout, versions, whole, writes
 from reconciler.planning.context import Context
 from reconciler.planning.plan import (
     ADOPT,
@@ -94,7 +94,7 @@ class _Planner:
             obj = self.ctx.matches[kind].live_for[res.address]
             want = {name_field: res.name, **res.spec}
             if obj is None:
-                create = api.op_create_tool if kind == "Tool" else api.op_create_mcp_server
+                create = writes.op_create_tool if kind == "Tool" else writes.op_create_mcp_server
                 body = forms.strip_nulls({name_field: res.name, **res.spec})
                 self.ctx.add(ResourceChange(res.address, kind, res.name, [CREATE], changes=diff.creation_changes(want),
                                          operations=[create(body, res.name)]))
@@ -106,11 +106,11 @@ class _Planner:
             ops: list[Operation] = []
             if changes and kind == "Tool":
                 body = forms.update_body(self.ctx, kind, res, have, want, changes, res.address)
-                ops = [api.op_update_tool(str(obj["id"]), body)]
+                ops = [writes.op_update_tool(str(obj["id"]), body)]
             elif changes:
                 # PUT may replace the whole object (U): send all of it, the whole desired object.
-                ops = [api.op_update_mcp_server(str(obj["id"]), {name_field: res.name,
-                                                                 **whole.fill_defaults(kind, res.spec)})]
+                ops = [writes.op_update_mcp_server(str(obj["id"]), {name_field: res.name,
+                                                                    **whole.fill_defaults(kind, res.spec)})]
             self.ctx.add(ResourceChange(res.address, kind, res.name, [UPDATE] if changes else [NOOP],
                                      id=str(obj["id"]), changes=changes, operations=ops))
 
@@ -171,9 +171,9 @@ class _Planner:
         if obj is None:
             spec = {k: v for k, v in main.items() if k != "version_name"}
             body = forms.strip_nulls(forms.api_body(self.ctx, spec, address))
-            ops = [api.op_create_assistant(body, res.name)]
+            ops = [writes.op_create_assistant(body, res.name)]
             if entry is not None:  # create takes no version_name: name the new main right after
-                ops.append(api.op_update_assistant(Ref(address), {"version_name": entry.name}))
+                ops.append(writes.op_update_assistant(Ref(address), {"version_name": entry.name}))
             self.ctx.add(ResourceChange(address, "Assistant", res.name, [CREATE],
                                      changes=diff.creation_changes(want), operations=ops))
             assistant: str | Ref = Ref(address)
@@ -193,7 +193,7 @@ class _Planner:
             ops = []
             if changes:
                 body = forms.update_body(self.ctx, "Assistant", res, have, want, changes, address)
-                ops = [api.op_update_assistant(str(obj["id"]), body)]
+                ops = [writes.op_update_assistant(str(obj["id"]), body)]
             self.ctx.add(ResourceChange(address, "Assistant", res.name, [UPDATE] if changes else [NOOP],
                                      id=str(obj["id"]), changes=changes, operations=ops))
             assistant = str(obj["id"])

@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler.api import endpoints as api
 from reconciler.kinds import KINDS, PROTECT_TAG
-from reconciler.planning import whole
+from reconciler.planning import whole, writes
 from reconciler.planning.context import Context
 from reconciler.planning.plan import DELETE, NOOP, ResourceChange
 
@@ -51,7 +51,7 @@ def prune(ctx: Context) -> None:
             ctx.pruned_address[str(obj["id"])] = address
             ctx.add(ResourceChange(address, "Assistant", str(obj.get("name")), [DELETE], id=str(obj["id"]),
                                    changes=whole.removal_changes("Assistant", obj, "name"),
-                                   operations=[api.op_delete_assistant(str(obj["id"]))]))
+                                   operations=[writes.op_delete_assistant(str(obj["id"]))]))
     for kind, objects, prefix in (
         ("Tool", ctx.live.tools, policy.tool_name_prefix),
         ("McpServer", ctx.live.mcp_servers, policy.mcp_server_name_prefix),
@@ -71,7 +71,7 @@ def prune(ctx: Context) -> None:
                 ctx.warnings.append(f"{address}: {reason}")
                 ctx.add(ResourceChange(address, kind, name, [NOOP], id=str(obj["id"]), reason=reason))
                 continue
-            delete = api.op_delete_tool if kind == "Tool" else api.op_delete_mcp_server
+            delete = writes.op_delete_tool if kind == "Tool" else writes.op_delete_mcp_server
             shown = api.tool_spec(obj) if kind == "Tool" else obj
             ctx.add(ResourceChange(address, kind, name, [DELETE], id=str(obj["id"]),
                                    changes=whole.removal_changes(kind, shown, KINDS[kind].name_field),
@@ -94,7 +94,7 @@ def _prune_tests(ctx: Context) -> None:
             continue
         address = _prune_address(ctx, kind.kind, name, test_id, ctx.live.tests)
         ctx.add(ResourceChange(address, kind.kind, name, [DELETE], id=test_id,
-                               operations=[api.op_delete_test(test_id)]))
+                               operations=[writes.op_delete_test(test_id)]))
 
 def _live_refs(kind: str, obj: dict[str, Any]) -> set[str]:
     if kind == "Tool":

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from reconciler.api import endpoints as api
 from reconciler.kinds import KIND_GATE, KIND_PROMOTION
 from reconciler.model import DesiredResource, VersionSpec
-from reconciler.planning import assistant_tests
+from reconciler.planning import assistant_tests, writes
 from reconciler.planning.context import Context
 from reconciler.planning.plan import CREATE, UPDATE, FieldChange, Ref, ResourceChange
 
@@ -58,7 +57,7 @@ def plan_gate(ctx: Context, res: DesiredResource, version: VersionSpec, version_
         address, KIND_GATE, suite, [CREATE],
         changes=[FieldChange("suite", None, suite), FieldChange("version", None, version.name),
                  FieldChange("traffic_before", None, before), FieldChange("traffic_after", None, after)],
-        operations=[api.op_run_gate(suite, version_id, assistant, version.gate.timeout_s)],
+        operations=[writes.op_run_gate(suite, version_id, assistant, version.gate.timeout_s)],
         depends_on=waits,
         reason=f"traffic to version {version.name} rises from {before:g}% to {after:g}%: test suite {suite} "
                f"must pass against it first, or no traffic moves"))
@@ -80,6 +79,6 @@ def plan_promotion(ctx: Context, res: DesiredResource, assistant: str | Ref, ver
     address = promotion_address(res)
     ctx.add(ResourceChange(
         address, KIND_PROMOTION, res.main_version, [UPDATE], changes=changes,
-        operations=[api.op_promote(assistant, version_id)], depends_on=list(waits),
+        operations=[writes.op_promote(assistant, version_id)], depends_on=list(waits),
         reason=f"version {res.main_version} becomes main; {old_main} stays as a named version"))
     return address

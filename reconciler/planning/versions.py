@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler import canary as canary_rules
-from reconciler.api import endpoints as api
 from reconciler.kinds import API_NAME
 from reconciler.model import DesiredResource, contains_sensitive
-from reconciler.planning import diff, forms, rollout, whole
+from reconciler.planning import diff, forms, rollout, whole, writes
 from reconciler.planning.context import Context
 from reconciler.planning.plan import (
     CREATE,
@@ -83,14 +82,14 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
                     for k in cleared]
             changes = sorted([*diff.creation_changes(shown), *lost], key=lambda c: c.path)
             ctx.add(ResourceChange(address, KIND_VERSION, version.name, [CREATE], changes=changes,
-                                     operations=[api.op_create_version(assistant, body, version.name)]))
+                                     operations=[writes.op_create_version(assistant, body, version.name)]))
             version_ids[version.name] = Ref(address, "version_id")
             continue
         have = forms.manifest_form(ctx, found)  # a new dict
         have.pop("tags", None)
         changes = forms.compare("Assistant", res, have, {k: v for k, v in want.items() if v is not None}, shared)
         vid = str(found.get("version_id"))
-        ops = [api.op_update_version(str(assistant), vid,
+        ops = [writes.op_update_version(str(assistant), vid,
                                      forms.update_body(ctx, "Assistant", res, have, want, changes, address))
                ] if changes else []
         # The main version cannot be updated as a version: the old main waits for the promotion.
@@ -113,7 +112,7 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
                 deletes.append(ResourceChange(
                     f"{own}.version.{vname}", KIND_VERSION, vname, [DELETE], id=vid,
                     changes=whole.removal_changes("Assistant", forms.manifest_form(ctx, v)),
-                    operations=[api.op_delete_version(str(assistant), vid)],
+                    operations=[writes.op_delete_version(str(assistant), vid)],
                     depends_on=[promotion] if vname == demoted else []))
     if promoting and obj is not None:
         _promote(ctx, res, obj, assistant, by_name, version_ids)
@@ -187,11 +186,11 @@ def _canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] | None, assi
             waits += [gate] if gate else []
     if not after:
         ctx.add(ResourceChange(address, KIND_CANARY, "canary", [DELETE], id=assistant_id, changes=changes,
-                                 operations=[api.op_delete_canary(str(assistant))], depends_on=waits))
+                                 operations=[writes.op_delete_canary(str(assistant))], depends_on=waits))
         return True
     body = canary_rules.body(res.canary, version_ids)
     action = UPDATE if live_canary is not None else CREATE
     ctx.add(ResourceChange(address, KIND_CANARY, "canary", [action], id=assistant_id, changes=changes,
-                             operations=[api.op_put_canary(assistant, body, live_canary is not None)],
+                             operations=[writes.op_put_canary(assistant, body, live_canary is not None)],
                              depends_on=waits))
     return True

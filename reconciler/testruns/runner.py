@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.api.client import ApiClient, gather_all
-from reconciler.api.endpoints import TESTS, path_of
+from reconciler.api.endpoints import TESTS, fill_path
 from reconciler.errors import ApiError
 
 FINAL = frozenset({"passed", "failed", "error"})  # TestStatus values a run ends in
@@ -110,7 +110,7 @@ Progress = Callable[[RunResult], None]
 
 
 def _runs_path(test_id: str) -> str:
-    return path_of(TESTS + "/{t}/runs", t=test_id)[0]
+    return fill_path(TESTS + "/{t}/runs", t=test_id)
 
 
 def _body(version_id: str | None) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def _body(version_id: str | None) -> dict[str, Any]:
 
 
 def suite_runs_path(suite: str) -> str:
-    return path_of(TESTS + "/test-suites/{s}/runs", s=suite)[0]
+    return fill_path(TESTS + "/test-suites/{s}/runs", s=suite)
 
 
 async def start_suite(client: ApiClient, path: str, body: dict[str, Any] | None, what: str) -> list[dict[str, Any]]:
