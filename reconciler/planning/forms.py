@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler.kinds import API_NAME, KINDS, REFERENCE_KEYS, SERVER_DEFAULTED, SERVER_SET_PATHS
 from reconciler.model import DesiredResource
-from reconciler.planning import diff, whole
+from reconciler.planning import defaults, diff, whole
 from reconciler.planning.context import Context
 from reconciler.planning.plan import FieldChange
 
@@ -138,9 +138,9 @@ def compare(kind: str, res: DesiredResource, have: dict[str, Any], want: dict[st
         # A side left out because it equals its default is shown as that default.
         before, after = change.before, change.after
         if before is None:
-            before = whole.default_at(kind, have, parse_path(change.path))
+            before = defaults.default_at(kind, have, parse_path(change.path))
         if after is None:
-            after = whole.default_at(kind, want, parse_path(change.path))
+            after = defaults.default_at(kind, want, parse_path(change.path))
         if diff.equal({"v": before}, {"v": after}):
             continue
         out.append(FieldChange(change.path, before, after, change.sensitive))
@@ -154,7 +154,7 @@ def update_body(ctx: Context, kind: str, res: DesiredResource, live: dict[str, A
     body: dict[str, Any] = {}
     api_want = api_body(ctx, {k: want[k] for k in REFERENCE_KEYS if k in want}, user)
     tops = top_fields(changes)
-    filled = whole.fill_defaults(kind, {k: v for k, v in want.items() if k not in REFERENCE_KEYS}, tops)
+    filled = defaults.fill_defaults(kind, {k: v for k, v in want.items() if k not in REFERENCE_KEYS}, tops)
     for top in tops:
         if top in REFERENCE_KEYS:
             name = API_NAME.get(top, top)
@@ -165,7 +165,7 @@ def update_body(ctx: Context, kind: str, res: DesiredResource, live: dict[str, A
             held = live.get(parent)
             if parent == top and value is None and isinstance(held, dict) and key in held:
                 # Cleared: reset to its defaults, but the object the server created stays.
-                value = whole.fill_defaults(kind, {top: {}})[top]
+                value = defaults.fill_defaults(kind, {top: {}})[top]
             if parent == top and isinstance(value, dict) and isinstance(held, dict) and key in held:
                 value.setdefault(key, held[key])
         for path in res.metadata.ignore_changes:

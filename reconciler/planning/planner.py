@@ -20,7 +20,18 @@ from reconciler.model import (
     DesiredState,
     LiveState,
 )
-from reconciler.planning import accounts, assistant_tests, diff, forms, pruning, rollout, versions, whole, writes
+from reconciler.planning import (
+    accounts,
+    assistant_tests,
+    defaults,
+    diff,
+    forms,
+    pruning,
+    rollout,
+    versions,
+    whole,
+    writes,
+)
 from reconciler.planning.context import Context
 from reconciler.planning.plan import (
     ADOPT,
@@ -110,7 +121,7 @@ class _Planner:
             elif changes:
                 # PUT may replace the whole object (U): send all of it, the whole desired object.
                 ops = [writes.op_update_mcp_server(str(obj["id"]), {name_field: res.name,
-                                                                    **whole.fill_defaults(kind, res.spec)})]
+                                                                    **defaults.fill_defaults(kind, res.spec)})]
             self.ctx.add(ResourceChange(res.address, kind, res.name, [UPDATE] if changes else [NOOP],
                                      id=str(obj["id"]), changes=changes, operations=ops))
 

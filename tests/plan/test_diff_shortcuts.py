@@ -19,7 +19,7 @@ from reconciler import canary
 from reconciler.export.schema import spec_schema, strip_defaults
 from reconciler.manifest import load
 from reconciler.model import SensitiveStr
-from reconciler.planning import diff, whole
+from reconciler.planning import defaults, diff, whole
 from reconciler.planning.plan import FieldChange
 from reconciler.tree import merge
 from tests.support.paths import EXAMPLES
@@ -33,7 +33,7 @@ def _seeds() -> list[tuple[str, dict[str, Any]]]:
     for folder in (EXAMPLES, EXAMPLES.parent / "rollout"):
         for res in load([folder]).resources:
             if res.kind in ("Assistant", "Tool", "McpServer"):
-                found += [(res.kind, res.spec), (res.kind, whole.fill_defaults(res.kind, res.spec))]
+                found += [(res.kind, res.spec), (res.kind, defaults.fill_defaults(res.kind, res.spec))]
     return found
 
 
@@ -175,7 +175,7 @@ def test_fill_defaults_of_some_keys_as_of_the_whole(seed: int) -> None:
         kind, spec = rng.choice(_seeds())
         want = _vary(rng, copy.deepcopy(spec))
         keys = [k for k in [*want, "voice_settings", "telephony_settings", "zz"] if rng.random() < 0.4]
-        part, whole_filled = whole.fill_defaults(kind, want, keys), whole.fill_defaults(kind, want)
+        part, whole_filled = defaults.fill_defaults(kind, want, keys), defaults.fill_defaults(kind, want)
         assert _typed({k: part.get(k) for k in keys}) == _typed({k: whole_filled.get(k) for k in keys})
 
 
@@ -207,18 +207,18 @@ def test_property_defaults_kept_by_the_identity_of_their_schemas() -> None:
     # list that took the id of one gone must not get that one's default.
     mine = [({"default": 1}, "x.json")]
     other = [({"default": 2}, "x.json")]
-    whole._DEFAULTS[id(mine)] = (other, 2)  # as if `other` had been at this id before
-    assert whole._prop_default(mine) == 1
-    assert whole._prop_default(mine) == 1 and whole._DEFAULTS[id(mine)][0] is mine
+    defaults._DEFAULTS[id(mine)] = (other, 2)  # as if `other` had been at this id before
+    assert defaults._prop_default(mine) == 1
+    assert defaults._prop_default(mine) == 1 and defaults._DEFAULTS[id(mine)][0] is mine
 
 
 @pytest.mark.parametrize("seed", range(2))
 def test_fill_defaults_memoised_as_resolved_each_time(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(seed)
     specs = [(kind, _vary(rng, copy.deepcopy(spec))) for kind, spec in rng.choices(_seeds(), k=150)]
-    memoised = [_typed(whole.fill_defaults(kind, spec)) for kind, spec in specs]
-    monkeypatch.setattr(whole, "_prop_default", whole._default)
-    assert memoised == [_typed(whole.fill_defaults(kind, spec)) for kind, spec in specs]
+    memoised = [_typed(defaults.fill_defaults(kind, spec)) for kind, spec in specs]
+    monkeypatch.setattr(defaults, "_prop_default", defaults._default)
+    assert memoised == [_typed(defaults.fill_defaults(kind, spec)) for kind, spec in specs]
 
 
 def test_live_canary_rules_read_in_one_pass_as_in_two() -> None:
