@@ -23,7 +23,8 @@ if TYPE_CHECKING:  # jsonschema is imported when first needed: ~70 ms that a val
 from reconciler import tree
 from reconciler.errors import ManifestProblem
 from reconciler.kinds import KINDS as RESOURCE_KINDS
-from reconciler.manifest.fastcheck import Check, Compiler, Unsupported
+from reconciler.manifest.fastcheck import Compiler, Unsupported
+from reconciler.manifest.fastkeywords import Check
 from reconciler.manifest.yamlpos import Document, Path
 from reconciler.model import to_references
 from reconciler.schemas import all_schemas, contents, uri

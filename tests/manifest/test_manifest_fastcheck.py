@@ -169,7 +169,7 @@ def test_every_compiled_shape_agrees_with_jsonschema(shape: dict[str, Any]) -> N
     slow = Draft202012Validator(schema)
     for instance in INSTANCES:
         # fastcheck may only be stricter than jsonschema where the loader asks jsonschema again anyway:
-        # a string from ${env:} against a const or a mixed enum (fastcheck.equal compares types, jsonschema
+        # a string from ${env:} against a const or a mixed enum (fastkeywords.equal compares types, jsonschema
         # does not), as before these shapes were compiled into one function.
         if isinstance(instance, SensitiveStr) and ("const" in shape or 1 in shape.get("enum", ())):
             assert not quick(instance) or slow.is_valid(instance)
