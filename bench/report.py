@@ -77,7 +77,17 @@ def machine(r: dict[str, Any]) -> str:
             f"({r['mode']} mode, {r['runs']} runs per figure, {r.get('curve_runs', r['runs'])} per point of the plot; "
             f"{r['duration_s'] / 60:.1f} min).\n\n"
             f"Load average (1/5/15 min) when each benchmark started: {per}; at the end "
-            f"{'/'.join(f'{x:.1f}' for x in r['load_end'])}.\n")
+            f"{'/'.join(f'{x:.1f}' for x in r['load_end'])}.\n" + speed(r))
+
+
+def speed(r: dict[str, Any]) -> str:
+    """The machine's speed at the start and end of the run (bench/run_all.py, SPEED_LOOP)."""
+    if "speed_start_s" not in r:
+        return ""
+    return (f"\nMachine speed: a fixed pure-Python loop (`SPEED_LOOP` in bench/run_all.py) took "
+            f"{r['speed_start_s']:.3f} s of CPU at the start of the run and {r['speed_end_s']:.3f} s at the end "
+            "(median of 3 fresh processes). A VM's speed drifts: every CPU figure below moves with it, so "
+            "compare two runs' CPU figures in proportion to this loop's time.\n")
 
 
 def targets(r: dict[str, Any]) -> str:

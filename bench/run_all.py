@@ -85,6 +85,20 @@ def describe_machine() -> dict[str, Any]:
             "system": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
 
 
+# A fixed pure-Python loop, timed (CPU) in a fresh interpreter: how fast this machine's CPU is right now.
+# A VM's speed drifts, and CPU figures drift with it (on 2026-12-02, within an hour and with the same
+# code on a quiet machine, planning 5,000 assistants took 1.80 s and then 2.46 s of CPU, validate 0.41 s
+# and then 0.61 s): the loop's time at the start and end of a run says how this run compares with another.
+SPEED_LOOP = "import time; t = time.process_time(); sum(i * i for i in range(10**7)); print(time.process_time() - t)"
+
+
+def machine_speed() -> float:
+    """The median CPU seconds of SPEED_LOOP over three fresh processes."""
+    times = [float(subprocess.run([sys.executable, "-c", SPEED_LOOP], capture_output=True, text=True,
+                                  check=True).stdout) for _ in range(3)]
+    return round(sorted(times)[1], 3)
+
+
 def measure(quick: bool, runs: int, curve_runs: int) -> dict[str, Any]:
     bench = Runner()
     started = time.perf_counter()
@@ -92,6 +106,7 @@ def measure(quick: bool, runs: int, curve_runs: int) -> dict[str, Any]:
                          "curve_runs": 1 if quick else curve_runs,
                          "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "loads": bench.loads,
                          "commands": bench.commands}
+    r["speed_start_s"] = machine_speed()
     r["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                  cwd=ROOT).stdout.strip() or "unknown"
     line = bench("emulator_throughput.py")
@@ -115,6 +130,7 @@ def measure(quick: bool, runs: int, curve_runs: int) -> dict[str, Any]:
                         str(curve_runs)])
     r["curve"] = last_json(bench("plan_curve.py", *curve_args, "--json"))
     r["load_end"] = list(os.getloadavg())
+    r["speed_end_s"] = machine_speed()
     r["finished"] = datetime.now(UTC).strftime("%H:%M")
     r["duration_s"] = time.perf_counter() - started
     return r
