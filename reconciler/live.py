@@ -64,16 +64,23 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
             reads.list_tests(client) if needs_tests(desired, prune) else no_tests(),
         )
 
-    others: asyncio.Future[None] | None = asyncio.ensure_future(other_listings())
-    assert others is not None
+    others = asyncio.ensure_future(other_listings())
     try:
         live.assistants = await reads.list_assistants(client)
         accounts.check(desired, live)  # another environment's account: no further read
-    except BaseException as exc:
-        if isinstance(exc, asyncio.CancelledError):
-            others.cancel()  # the command's deadline: nothing more is waited for
-        await _settled(others)  # every listing attempted, as before; the first in order is raised
-        raise
+        await _read_per_assistant(client, desired, live, prune, listener, fingerprint, others)
+    finally:
+        if not others.done():
+            others.cancel()  # ended (a failure, the deadline) before the other listings were in
+        await _settled(others)  # its outcome retrieved: a failure here has been raised, or is moot
+    return live
+
+
+async def _read_per_assistant(client: ApiClient, desired: DesiredState, live: LiveState, prune: bool,
+                              listener: LiveListener | None, fingerprint: bool,
+                              others: asyncio.Future[None]) -> None:
+    """Once the assistant listing is in `live`: each managed assistant's versions and canary (and,
+    when pruning needs it, every other one's versions), then the fingerprints."""
     wanted = [r for r in desired.of_kind("Assistant") if r.versions is not None or r.canary is not None]
     assistants = live.assistants
     matches = identity.match("Assistant", wanted, assistants, identity.repair("Assistant", desired.project, assistants))
@@ -86,6 +93,7 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
             # the manifest drops may still receive traffic, and the plan must know before deleting.
             to_read.append((str(obj["id"]), True))
 
+    listings: asyncio.Future[None] | None = others
     if prune or desired.project.prune.enabled:
         await others
         if listener is not None:
@@ -93,11 +101,10 @@ async def fetch_live(client: ApiClient, desired: DesiredState, *, prune: bool = 
         read_ids = {aid for aid, _ in to_read}
         if _prune_candidates(desired, live):
             to_read += [(str(a["id"]), False) for a in assistants if str(a["id"]) not in read_ids]
-        others = None
+        listings = None
     known: dict[int | str, str] | None = {} if fingerprint else None
-    await _read_assistants(client, live, to_read, listener, known, others)
+    await _read_assistants(client, live, to_read, listener, known, listings)
     live.fingerprints = fingerprints(live, known) if known is not None else {}
-    return live
 
 
 async def _settled(task: asyncio.Future[None]) -> None:

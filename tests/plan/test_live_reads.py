@@ -231,3 +231,37 @@ def test_a_failed_listing_stops_the_assistant_reads_and_is_raised_first(tmp_path
     assert listener.events == []  # neither listed nor any assistant
     reads = [p for p in app.paths if p.endswith(("/versions", "/canary-deploys"))]
     assert 0 < len(reads) < 2 * len(desired.of_kind("Assistant")) // 2  # reading stopped once the listing failed
+
+
+class _IdlessListingApp(_SlowListingsApp):
+    """The emulator, except that the assistant listing answers 20 ms late with entries that have no
+    `id` (reading it then fails in the client), while the tool listing fails at once."""
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        reply = super().dispatch(method, path, query, headers, body)
+        if method == "GET" and path == "/v2/ai/assistants" and self.tools_fail:
+            listing = json.loads(reply.body)
+            for entry in listing["data"]:
+                entry.pop("id", None)
+            return Reply(reply.status, reply.headers, json.dumps(listing).encode(), 0.02)
+        return reply
+
+
+def test_every_listing_is_settled_whatever_ends_the_read(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The assistant listing is unusable (no ids) after the tool listing has already failed: the
+    # read ends with the first problem, and the failed tool listing is never left unretrieved
+    # (asyncio would log "Task exception was never retrieved" under the error).
+    import gc
+
+    app = _IdlessListingApp()
+    desired = _project(tmp_path, app)
+    app.tools_fail = True
+
+    async def read() -> None:
+        async with client_for(app, parallelism=4) as client:
+            await live.fetch_live(client, desired)
+
+    with caplog.at_level("ERROR", logger="asyncio"), pytest.raises(Exception):  # noqa: B017
+        asyncio.run(read())
+    gc.collect()
+    assert not [r for r in caplog.records if r.name == "asyncio"], [r.getMessage() for r in caplog.records]
