@@ -18,7 +18,8 @@ one at a time, timing each (wall and CPU, `time.process_time`):
   own, the same parallelism), each answer's JSON decoded and nothing else done: the floor that the
   reads, with every layer above the transport and the planning, are measured against.
 
-The emulator's CPU (from /proc) is read around the child's reads, per request answered.
+The emulator's CPU (from /proc) is read around the whole child, per request answered (the reads, whole
+and wire phases send the same requests).
 
 Usage: python bench/breakdown.py [--n 1000] [--latency-ms 50] [--parallelism 16] [--runs 3] [--json]
 """
@@ -98,8 +99,10 @@ async def bare_reads(base_url: str, parallelism: int) -> None:
     wire = Wire(base_url, os.environ["TELNYX_API_KEY"], parallelism=parallelism, transport=None, timeout=30.0,
                 http2=False)
     try:
-        listings = [f"{base_url}/ai/{what}" for what in ("assistants", "tools", "mcp_servers")]
-        assistants, *_ = await asyncio.gather(*(wire.send("GET", url) for url in listings))
+        page = {"page[size]": 100, "page[number]": 1}  # as the client asks for the tools and MCP servers
+        assistants, *_ = await asyncio.gather(
+            wire.send("GET", f"{base_url}/ai/assistants"),
+            *(wire.send("GET", f"{base_url}/ai/{what}", params=page) for what in ("tools", "mcp_servers")))
         ids = [a["id"] for a in assistants.json()["data"]]
         urls = iter(f"{base_url}/ai/assistants/{i}/{what}" for i in ids for what in ("versions", "canary-deploys"))
 
@@ -113,7 +116,7 @@ async def bare_reads(base_url: str, parallelism: int) -> None:
 
 
 def measure(emu: Any, folder: Path, parallelism: int) -> dict[str, Any]:
-    """One child run, with the emulator's requests and CPU during its `reads` and `whole` phases."""
+    """One child run, with the emulator's requests and CPU during it (its `reads`, `whole` and `wire` phases)."""
     import account  # type: ignore[import-not-found]  # bench/account.py; not imported by the child
 
     env = {**os.environ, "TELNYX_API_KEY": account.KEY, "TELNYX_BASE_URL": emu.base_url}
@@ -125,7 +128,7 @@ def measure(emu: Any, folder: Path, parallelism: int) -> dict[str, Any]:
         raise SystemExit(f"breakdown child failed: {done.stderr[-2000:]}")
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     figures["emulator_cpu_s"] = round(emu.cpu_s() - cpu0, 3)
-    figures["requests"] = emu.requests()  # both the `reads` and the `whole` phase
+    figures["requests"] = emu.requests()  # the `reads`, `whole` and `wire` phases
     return figures
 
 

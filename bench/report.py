@@ -163,6 +163,8 @@ def breakdown(r: dict[str, Any]) -> str:
                        ("planning", "planning alone, again (no network)"), ("render", "render the plan as JSON"),
                        ("whole", "load + reads + render as the command runs them"),
                        ("wire", "the same requests on the bare transport, JSON decoded, nothing else")):
+        if name not in b["phases"]:
+            continue  # a run saved before the phase existed (bench/run_all.py --from-json)
         p = b["phases"][name]
         wall = "" if p["wall_s"] is None else f"{_s(p['wall_s'], 3)} ({_spread([p['wall_min_s'], p['wall_max_s']])})"
         rows.append([what, wall, _s(p["cpu_s"], 3)])
@@ -176,10 +178,18 @@ def breakdown(r: dict[str, Any]) -> str:
             f"The client spends {b['client_cpu_per_request_ms']:.2f} ms of CPU per request (reads minus planning); "
             f"the emulator {b['emulator_cpu_per_request_ms']:.2f} ms (so at most about {b['emulator_max_rps']} "
             f"requests/s on one core, against the {b['requests'] / b['bound_s']:.0f}/s the bound needs). "
-            f"Same plan both ways: {b['same_plan']}. The bare transport alone (httpx's, as the client sends "
-            f"through it) takes {_s(ph['wire']['wall_s'])} for the same requests "
-            f"({ph['wire']['wall_s'] / b['bound_s']:.2f}x the bound): the floor of the reads on this machine.\n\n"
+            f"Same plan both ways: {b['same_plan']}.{_floor(b)}\n\n"
             + budget(b))
+
+
+def _floor(b: dict[str, Any]) -> str:
+    """The sentence on the bare transport's time (bench/breakdown.py `wire`), if the run measured it."""
+    wire = b["phases"].get("wire")
+    if not wire:
+        return ""
+    return (f" The bare transport alone (httpx's, as the client sends through it) takes {_s(wire['wall_s'])} for "
+            f"the same requests ({wire['wall_s'] / b['bound_s']:.2f}x the bound): the floor of the reads on this "
+            "machine.")
 
 
 def budget(b: dict[str, Any]) -> str:
