@@ -180,7 +180,7 @@ def entry() -> NoReturn:
         sys.stdout.flush()
         sys.stderr.flush()
     current = threading.current_thread()
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not current):
+    if any(not t.daemon for t in threading.enumerate() if t is not current):  # enumerate: the live ones
         raise SystemExit(code)
     os._exit(code)
 
