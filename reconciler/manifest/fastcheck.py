@@ -20,18 +20,18 @@ from typing import Any
 
 from reconciler.manifest.fastkeywords import (
     Check,
-    _all,
-    _any,
-    _array_check,
-    _enum,
-    _every,
-    _number_check,
-    _object_check,
-    _one,
-    _scalar,
-    _string_check,
-    _unique,
+    all_of,
+    any_of,
+    array_check,
+    enum_check,
     equal,
+    every,
+    number_check,
+    object_check,
+    one_of,
+    scalar_checks,
+    string_check,
+    unique_items,
 )
 from reconciler.tree import is_number
 
@@ -119,9 +119,9 @@ class Compiler:
         if "type" in s:
             types = s["type"] if isinstance(s["type"], list) else [s["type"]]
             fns = [_TYPES[t] for t in types]
-            checks.append(fns[0] if len(fns) == 1 else _any(fns))
+            checks.append(fns[0] if len(fns) == 1 else any_of(fns))
         if "enum" in s:
-            checks.append(_enum(list(s["enum"])))
+            checks.append(enum_check(list(s["enum"])))
         if "const" in s:
             const = s["const"]
             if type(const) is str:  # what equal() asks of a string, without the call
@@ -130,22 +130,22 @@ class Compiler:
                 checks.append(lambda x: equal(x, const))
         checks.extend(self._object(s, ctx))
         checks.extend(self._array(s, ctx))
-        checks.extend(_scalar(s))
+        checks.extend(scalar_checks(s))
         dispatch = self._dispatch(s.get("allOf"), ctx)
         if dispatch is not None:
             checks.append(dispatch)
         elif "allOf" in s:
-            checks.append(_all([self.compile(b, ctx) for b in s["allOf"]]))
+            checks.append(all_of([self.compile(b, ctx) for b in s["allOf"]]))
         if "anyOf" in s:
-            checks.append(_any([self.compile(b, ctx) for b in s["anyOf"]]))
+            checks.append(any_of([self.compile(b, ctx) for b in s["anyOf"]]))
         if "oneOf" in s:
-            checks.append(_one([self.compile(b, ctx) for b in s["oneOf"]]))
+            checks.append(one_of([self.compile(b, ctx) for b in s["oneOf"]]))
         if "if" in s:
             cond = self.compile(s["if"], ctx)
             then = self.compile(s.get("then", True), ctx)
             other = self.compile(s.get("else", True), ctx)
             checks.append(lambda x: then(x) if cond(x) else other(x))
-        return checks[0] if len(checks) == 1 else _all(checks)
+        return checks[0] if len(checks) == 1 else all_of(checks)
 
     def _dispatch(self, branches: Any, ctx: Any) -> Check | None:
         """`allOf` of `if {K: const V} then S` branches on one key K (a discriminator, as for inline
@@ -188,16 +188,16 @@ class Compiler:
         if kind == "object" and used <= _OBJECT_KEYS:
             props = self._properties(s, ctx)
             extra = s.get("additionalProperties", True)
-            return _object_check(props, None if extra is True else self.compile(extra, ctx),
+            return object_check(props, None if extra is True else self.compile(extra, ctx),
                                  frozenset(s.get("required", ())))
         if kind == "string" and used <= _STRING_KEYS and all(isinstance(o, str) for o in s.get("enum", ())):
-            return _string_check(s)  # (an enum of other values compares by type too: see equal)
+            return string_check(s)  # (an enum of other values compares by type too: see equal)
         if kind == "array" and used <= _ARRAY_KEYS:
             item = s.get("items", True)
-            return _array_check(self._inline(item, ctx) or self.compile(item, ctx), s.get("minItems", 0),
+            return array_check(self._inline(item, ctx) or self.compile(item, ctx), s.get("minItems", 0),
                                 bool(s.get("uniqueItems")))
         if kind in ("number", "integer") and used <= _NUMBER_KEYS:
-            return _number_check(s, integer=kind == "integer")
+            return number_check(s, integer=kind == "integer")
         return None
 
     def _inline(self, schema: Any, ctx: Any) -> type | None:
@@ -242,19 +242,19 @@ class Compiler:
         needed = frozenset(s.get("required", ()))
         if not (props or extra_check is not None or needed):
             return []
-        whole = _object_check(props, extra_check, needed)
+        whole = object_check(props, extra_check, needed)
         return [lambda x: not isinstance(x, dict) or whole(x)]
 
     def _array(self, s: dict[str, Any], ctx: Any) -> list[Check]:
         out: list[Check] = []
         if "items" in s:
             item = self.compile(s["items"], ctx)
-            out.append(lambda x: not isinstance(x, list) or _every(item, x))
+            out.append(lambda x: not isinstance(x, list) or every(item, x))
         if "minItems" in s:
             n = s["minItems"]
             out.append(lambda x: not isinstance(x, list) or len(x) >= n)
         if s.get("uniqueItems"):
-            out.append(lambda x: not isinstance(x, list) or _unique(x))
+            out.append(lambda x: not isinstance(x, list) or unique_items(x))
         return out
 
 

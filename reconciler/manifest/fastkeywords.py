@@ -29,7 +29,7 @@ def equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and bool(a == b)
 
 
-def _object_check(props: dict[str, Check | type], extra: Check | None, needed: frozenset[str]) -> Check:
+def object_check(props: dict[str, Check | type], extra: Check | None, needed: frozenset[str]) -> Check:
     def check(x: Any) -> bool:
         if not isinstance(x, dict) or not needed <= x.keys():
             return False
@@ -45,7 +45,7 @@ def _object_check(props: dict[str, Check | type], extra: Check | None, needed: f
     return check
 
 
-def _string_check(s: dict[str, Any]) -> Check:
+def string_check(s: dict[str, Any]) -> Check:
     lo, hi = s.get("minLength", 0), s.get("maxLength")
     pattern = re.compile(s["pattern"]) if "pattern" in s else None
     strings = set(s["enum"]) if "enum" in s else None
@@ -57,12 +57,12 @@ def _string_check(s: dict[str, Any]) -> Check:
     return check
 
 
-def _array_check(item: Check | type, least: int, unique: bool) -> Check:
+def array_check(item: Check | type, least: int, unique: bool) -> Check:
     def check(x: Any) -> bool:
-        if not isinstance(x, list) or len(x) < least or (unique and not _unique(x)):
+        if not isinstance(x, list) or len(x) < least or (unique and not unique_items(x)):
             return False
         if type(item) is type:
-            for v in x:  # noqa: SIM110  (a plain loop: see _every)
+            for v in x:  # noqa: SIM110  (a plain loop: see every)
                 if not isinstance(v, item):
                     return False
             return True
@@ -74,7 +74,7 @@ def _array_check(item: Check | type, least: int, unique: bool) -> Check:
     return check
 
 
-def _number_check(s: dict[str, Any], *, integer: bool) -> Check:
+def number_check(s: dict[str, Any], *, integer: bool) -> Check:
     lo, hi = s.get("minimum"), s.get("maximum")
     above, below = s.get("exclusiveMinimum"), s.get("exclusiveMaximum")
 
@@ -89,7 +89,7 @@ def _number_check(s: dict[str, Any], *, integer: bool) -> Check:
     return check
 
 
-def _enum(options: list[Any]) -> Check:
+def enum_check(options: list[Any]) -> Check:
     if all(isinstance(o, str) or o is None for o in options):
         strings = {o for o in options if isinstance(o, str)}
         allow_null = None in options
@@ -97,11 +97,11 @@ def _enum(options: list[Any]) -> Check:
     return lambda x: any(equal(x, o) for o in options)
 
 
-def _unique(items: list[Any]) -> bool:
+def unique_items(items: list[Any]) -> bool:
     return all(not equal(items[i], items[j]) for i in range(len(items)) for j in range(i + 1, len(items)))
 
 
-def _scalar(s: dict[str, Any]) -> list[Check]:
+def scalar_checks(s: dict[str, Any]) -> list[Check]:
     out: list[Check] = []
     if "minLength" in s:
         lo = s["minLength"]
@@ -131,14 +131,14 @@ def _bound(ok: Callable[[Any, Any], bool], bound: Any) -> Check:
 
 
 # Plain loops rather than all()/any() over a generator: these run for every node of every document.
-def _every(f: Check, items: list[Any]) -> bool:
+def every(f: Check, items: list[Any]) -> bool:
     for v in items:  # noqa: SIM110  (see above)
         if not f(v):
             return False
     return True
 
 
-def _all(fns: list[Check]) -> Check:
+def all_of(fns: list[Check]) -> Check:
     if len(fns) == 2:
         first, second = fns
         return lambda x: first(x) and second(x)
@@ -152,7 +152,7 @@ def _all(fns: list[Check]) -> Check:
     return check
 
 
-def _any(fns: list[Check]) -> Check:
+def any_of(fns: list[Check]) -> Check:
     def check(x: Any) -> bool:
         for f in fns:  # noqa: SIM110
             if f(x):
@@ -162,5 +162,5 @@ def _any(fns: list[Check]) -> Check:
     return check
 
 
-def _one(fns: list[Check]) -> Check:
+def one_of(fns: list[Check]) -> Check:
     return lambda x: sum(1 for f in fns if f(x)) == 1

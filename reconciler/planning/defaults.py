@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from reconciler.export.schema import Located, applicable, resolve, shape, spec_schema
-from reconciler.planning.whole import _MISSING, _NESTED, _props
+from reconciler.planning.whole import MISSING, NESTED, located_props
 
 
 def fill_defaults(kind: str, spec: dict[str, Any], keys: Iterable[str] | None = None) -> dict[str, Any]:
@@ -36,10 +36,10 @@ def _default(subs: list[Located]) -> Any:
         for candidate in (sub, resolved):
             if "default" in candidate:
                 return candidate["default"]
-    return _MISSING
+    return MISSING
 
 
-# The default of a property, by the identity of its list of schemas: a Shape's own (`_props`), never
+# The default of a property, by the identity of its list of schemas: a Shape's own (`located_props`), never
 # modified, held here beside its default so that its id stays its own. An update body fills every
 # property of each object it sends, and `_default` resolves each schema's `$ref` to find out.
 _DEFAULTS: dict[int, tuple[list[Located], Any]] = {}
@@ -59,13 +59,13 @@ def _prop_default(subs: list[Located]) -> Any:
 
 def _fill(value: Any, node: dict[str, Any], base: str) -> Any:
     if isinstance(value, dict):
-        props, _ = _props(node, base, value)
+        props, _ = located_props(node, base, value)
         for key, subs in props.items():
             if key not in value:
                 default = _prop_default(subs)
-                if default is not _MISSING and default is not None and default != [] and default != {}:
+                if default is not MISSING and default is not None and default != [] and default != {}:
                     value[key] = copy.deepcopy(default)
-            if isinstance(value.get(key), _NESTED):
+            if isinstance(value.get(key), NESTED):
                 for sub, sub_base in subs:
                     value[key] = _fill(value[key], sub, sub_base)
         return value
@@ -88,11 +88,11 @@ def default_at(kind: str, root: dict[str, Any], path: list[str | int]) -> Any:
                     if isinstance(s.get("items"), dict):
                         found.append((s["items"], b))
             else:
-                found.extend(_props(sub, sub_base, value)[0].get(part, []))
+                found.extend(located_props(sub, sub_base, value)[0].get(part, []))
         subs = found
         value = value[part] if isinstance(value, dict) and isinstance(part, str) and part in value else (
             value[part] if isinstance(value, list) and isinstance(part, int) and part < len(value) else None)
         if not subs:
             return None
     default = _default(subs)
-    return None if default is _MISSING else default
+    return None if default is MISSING else default

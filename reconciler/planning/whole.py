@@ -25,14 +25,14 @@ from reconciler.kinds import SERVER_SET_PATHS
 from reconciler.planning.diff import holds_secret
 from reconciler.planning.plan import FieldChange
 
-_MISSING = object()
+MISSING = object()
 # isinstance() with a tuple made once: `dict | list` in a call builds a union each time (~0.5 us), and
 # these checks run for every value of every compared object.
-_NESTED = (dict, list)
+NESTED = (dict, list)
 _PLAIN = frozenset({str, int, float, bool})  # scalar types whose == is JSON equality between two of a kind
 
 
-def _props(node: dict[str, Any], base: str, value: Any) -> tuple[dict[str, list[Located]], bool]:
+def located_props(node: dict[str, Any], base: str, value: Any) -> tuple[dict[str, list[Located]], bool]:
     """Property schemas that apply to `value`, and whether any applicable schema declares properties."""
     found = shape(node, base, value)
     return found.props, found.declared
@@ -42,18 +42,18 @@ def _known(value: Any, node: dict[str, Any], base: str) -> Any:
     """`value` without the keys its schema does not know, at every depth (a free-form object, one
     whose schema declares no properties, keeps everything)."""
     if isinstance(value, dict):
-        props, declared = _props(node, base, value)
+        props, declared = located_props(node, base, value)
         out: dict[str, Any] = {}
         for key, item in value.items():
             if declared and key not in props:
                 continue
-            if isinstance(item, _NESTED):  # a scalar has no keys to drop
+            if isinstance(item, NESTED):  # a scalar has no keys to drop
                 for sub, sub_base in props.get(key, []):
                     item = _known(item, sub, sub_base)
             out[key] = item
         return out
     if isinstance(value, list):
-        if not any(isinstance(v, _NESTED) for v in value):
+        if not any(isinstance(v, NESTED) for v in value):
             return list(value)
         items = shape(node, base, value).items
         return [_known(v, *items) for v in value] if items else list(value)
@@ -65,7 +65,7 @@ def _drop_empty(value: Any) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if isinstance(item, _NESTED):
+            if isinstance(item, NESTED):
                 item = _drop_empty(item)
                 if not item:
                     continue
@@ -74,7 +74,7 @@ def _drop_empty(value: Any) -> Any:
             out[key] = item
         return out
     if isinstance(value, list):
-        return [_drop_empty(v) if isinstance(v, _NESTED) else v for v in value]
+        return [_drop_empty(v) if isinstance(v, NESTED) else v for v in value]
     return value
 
 
@@ -93,7 +93,7 @@ def drop_server_set(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
 class Shared:
     """The canonical forms of one assistant's top-level objects and lists, kept by its first compare
     (main's) for the next ones (its versions'): each entry holds the value, its object's shape and its
-    canonical form (_MISSING when it reads as absent).
+    canonical form (MISSING when it reads as absent).
 
     `desired` is by key and the value's identity: a named version's spec is its main spec with an
     overlay merged on without copies, so most of its values are main's own objects. `live` is by key
@@ -166,11 +166,11 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool, shared: 
     passes (a key that decides the shape is filtered out; a default or several schemas for an
     object), that part is done in the three passes."""
     if isinstance(value, list):
-        if not any(isinstance(v, _NESTED) for v in value):
+        if not any(isinstance(v, NESTED) for v in value):
             return list(value)
         items = shape(node, base, value).items
         if items is None:
-            return [_drop_empty(v) if isinstance(v, _NESTED) else v for v in value]
+            return [_drop_empty(v) if isinstance(v, NESTED) else v for v in value]
         # Objects of scalars (an MCP server's reference, say) through the memo, as under a key.
         return [_object(v, *items, live) if isinstance(v, dict) else _canonical(v, *items, live)
                 if isinstance(v, list) else v for v in value]
@@ -179,7 +179,7 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool, shared: 
     found = shape(node, base, value)
     props, strippable = found.props, found.strippable
     filtering = live and found.declared
-    if filtering and found.deciding and any(k in value and (k not in props or isinstance(value[k], _NESTED))
+    if filtering and found.deciding and any(k in value and (k not in props or isinstance(value[k], NESTED))
                                             for k in found.deciding):
         # `_known` would change a value that decides the shape `strip_defaults` sees: as defined.
         return _drop_empty(strip_defaults(_known(value, node, base), node, base))
@@ -190,7 +190,7 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool, shared: 
             continue
         if filtering and key not in props:
             continue  # a key the schema does not know (`_known`)
-        if type(item) is str or not isinstance(item, _NESTED):
+        if type(item) is str or not isinstance(item, NESTED):
             if key not in strippable:
                 out[key] = item
                 continue
@@ -220,21 +220,21 @@ def _canonical(value: Any, node: dict[str, Any], base: str, live: bool, shared: 
             else:
                 made = _nested(key, item, found, live)
                 shared.desired[(key, id(item))] = (item, found, made)
-        if made is not _MISSING:
+        if made is not MISSING:
             out[key] = made
     return out
 
 
 def _nested(key: str, item: Any, found: Shape, live: bool) -> Any:
     """The canonical form of `item`, an object or list under `key` of an object of shape `found`
-    (`_canonical`'s loop); _MISSING when it reads as absent."""
+    (`_canonical`'s loop); MISSING when it reads as absent."""
     subs, strippable = found.props.get(key), found.strippable
     types = tuple(map(type, item)) if isinstance(item, list) else None
     # Plain JSON scalars are no object or list (of any subclass): no call per item to tell.
-    if types is not None and (_PLAIN_VALUES.issuperset(types) or not any(isinstance(v, _NESTED) for v in item)):
+    if types is not None and (_PLAIN_VALUES.issuperset(types) or not any(isinstance(v, NESTED) for v in item)):
         # Scalars only: each pass copies the list as it is (`tags`, `enabled_features`...).
         if key in strippable and same_value(item, strippable[key]):
-            return _MISSING
+            return MISSING
         item = _scalar_list(item, types)
     elif subs is not None and len(subs) == 1 and key not in found.defaults:
         sub, sub_base = subs[0]
@@ -243,12 +243,12 @@ def _nested(key: str, item: Any, found: Shape, live: bool) -> Any:
         for sub, sub_base in subs or () if live else ():
             item = _known(item, sub, sub_base)
         if key in strippable and same_value(item, strippable[key]):
-            return _MISSING
+            return MISSING
         for sub, sub_base in subs or ():
             item = strip_defaults(item, sub, sub_base)
         item = _drop_empty(item)
     # An object or list left empty reads as absent (`_drop_empty`), required or not.
-    return item if item else _MISSING
+    return item if item else MISSING
 
 
 def _object(item: dict[str, Any], node: dict[str, Any], base: str, live: bool) -> Any:
