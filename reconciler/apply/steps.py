@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from reconciler.api import endpoints, reads
 from reconciler.api.client import Adopt, ApiClient
@@ -86,10 +85,8 @@ class Run:
         return value
 
     def path(self, op: Operation, user: str) -> str:
-        path = op.path
-        for key, ref in op.path_refs.items():
-            path = path.replace("{" + key + "}", quote(self.resolve(ref, user), safe=""))
-        return path
+        """The operation's path with the ids its `Ref`s stand for filled in (as the planner filled the known ones)."""
+        return endpoints.fill_path(op.path, **{key: self.resolve(ref, user) for key, ref in op.path_refs.items()})
 
     async def step(self, change: ResourceChange, first: int = 0, current: str | None = None) -> str | None:
         """Run one change's operations in order (from `first`); return the resource's id afterwards.
