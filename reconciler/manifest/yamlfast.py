@@ -11,7 +11,6 @@ loads as before. Either way the documents, values and every message are yamlpos'
 
 from __future__ import annotations
 
-import re
 from functools import partial
 from typing import Any
 
@@ -95,9 +94,19 @@ def _plain_documents(text: str, file: str, budget: Budget, early: tuple[Path, ..
     return out
 
 
-# A line that starts a document: libyaml's scanner reads `---` and a blank at column 0 as one
-# wherever it is (ending a plain or block scalar, an error inside a quoted one or a flow collection).
-_DOCUMENT_START = re.compile(r"^---(?=[ \t\n]|\Z)", re.MULTILINE)
+def document_starts(text: str) -> list[int]:
+    """Where the lines that start a document begin, after the first character: libyaml's scanner
+    reads `---` then a blank (or the end) at column 0 as one wherever it is (ending a plain or block
+    scalar, an error inside a quoted one or a flow collection). `str.find` from one `\n---` to the
+    next: a multiline regex tried at every character took 7 ms of a 1,000-assistant file's 0.3 s."""
+    starts = []
+    at = text.find("\n---")
+    while at != -1:
+        after = at + 4
+        if after == len(text) or text[after] in " \t\n":
+            starts.append(at + 1)
+        at = text.find("\n---", after)
+    return starts
 
 
 def _pieces(text: str) -> list[tuple[str, int]] | None:
@@ -110,7 +119,7 @@ def _pieces(text: str) -> list[tuple[str, int]] | None:
         return [(text, 0)]
     if text.startswith("%") or "\n%" in text or any(c in text for c in "\r\x85\u2028\u2029"):
         return None
-    cuts = [m.start() for m in _DOCUMENT_START.finditer(text) if m.start()] + [len(text)]
+    cuts = [*document_starts(text), len(text)]
     pieces: list[tuple[str, int]] = []
     start = line = 0
     previous = 0

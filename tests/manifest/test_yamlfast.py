@@ -3,13 +3,15 @@ values, the same positions once asked for, the same problems, on every file it t
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import pytest
 
 from reconciler.manifest import read_manifests
 from reconciler.manifest.limits import MAX_DEPTH, MAX_FAST_COMPOSE_CHARS
-from reconciler.manifest.yamlfast import documents
+from reconciler.manifest.yamlfast import document_starts, documents
 from reconciler.manifest.yamlpos import Budget, Document, load_documents
 from tests.manifest.test_manifest_load import ASSISTANT
 from tests.manifest.test_yaml_bounds import ProblemsOf, Write
@@ -122,3 +124,16 @@ def test_a_reference_written_with_an_escaped_dollar_is_still_one(write: Write, p
         assert found == [(line, col, message) for _, line, col, message in problems_of([plain], environ)]
         assert found or environ == {"FEATURE": "telephony"}
     assert read_manifests([escaped], environ={}, allow_unset_env=True).files == [str(escaped)]
+
+
+# What a line starting a document is, as a regex: `document_starts` must find exactly its matches
+# (but the one at the very start of the text).
+_START = re.compile(r"^---(?=[ \t\n]|\Z)", re.MULTILINE)
+
+
+def test_document_starts_are_the_lines_a_document_starts_at() -> None:
+    rng = random.Random(7)
+    texts = [*LARGE.values(), "", "---", "\n---", "\n----\n---", "\n---\n---", "a\n--- \n---\t\n--x\n---"]
+    texts += ["".join(rng.choice(["\n", "-", "---", " ", "\t", "a", "\n---"]) for _ in range(60)) for _ in range(2_000)]
+    for text in texts:
+        assert document_starts(text) == [m.start() for m in _START.finditer(text) if m.start()], repr(text)
