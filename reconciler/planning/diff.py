@@ -174,7 +174,7 @@ def holds_secret(value: Any, key: Any = None) -> bool:
     return False
 
 
-def _secret_path(root: Any, path: list[Any]) -> bool:
+def secret_path(root: Any, path: list[Any]) -> bool:
     """Whether the value at `path` of `root` is a probable secret: under a secret-named key, or the
     value of a credential header."""
     if any(_secret_key(part) for part in path):
@@ -190,12 +190,12 @@ def _secret_path(root: Any, path: list[Any]) -> bool:
 
 def secret_paths(root: Any) -> list[tuple[Any, ...]]:
     """Where in `root` a string is a probable secret, by the rule the plan masks old values with
-    (`_secret_path`). `export` uses it too, so what a plan would hide is what export never writes."""
+    (`secret_path`). `export` uses it too, so what a plan would hide is what export never writes."""
     found: list[tuple[Any, ...]] = []
 
     def walk(node: Any, path: list[Any]) -> None:
         if isinstance(node, str):
-            if _secret_path(root, path):
+            if secret_path(root, path):
                 found.append(tuple(path))
         elif isinstance(node, dict):
             for key, value in node.items():
@@ -285,7 +285,7 @@ def _record(changes: dict[str, FieldChange], before: dict[str, Any], after: dict
             old, new = _at(before, path), _at(after, path)
             break
     dotted = dotted_path(path)
-    secret = _secret_path(before, path) or holds_secret(old, path[-1] if path else None)
+    secret = secret_path(before, path) or holds_secret(old, path[-1] if path else None)
     changes[dotted] = FieldChange(dotted, old, new, sensitive=contains_sensitive(new) or secret)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler.api import endpoints as api
 from reconciler.kinds import KINDS, PROTECT_TAG
-from reconciler.planning import whole, writes
+from reconciler.planning import forms, whole, writes
 from reconciler.planning.context import Context
 from reconciler.planning.plan import DELETE, NOOP, ResourceChange
 
@@ -50,7 +50,9 @@ def prune(ctx: Context) -> None:
             del kept_assistants[obj["id"]]
             ctx.pruned_address[str(obj["id"])] = address
             ctx.add(ResourceChange(address, "Assistant", str(obj.get("name")), [DELETE], id=str(obj["id"]),
-                                   changes=whole.removal_changes("Assistant", obj, "name"),
+                                   # In manifest form, as a version's destroy: shared tools and MCP
+                                   # servers by name (their ids are no field of the manifest's).
+                                   changes=whole.removal_changes("Assistant", forms.manifest_form(ctx, obj), "name"),
                                    operations=[writes.op_delete_assistant(str(obj["id"]))]))
     for kind, objects, prefix in (
         ("Tool", ctx.live.tools, policy.tool_name_prefix),

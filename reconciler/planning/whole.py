@@ -22,8 +22,9 @@ from typing import Any
 
 from reconciler.export.schema import Located, Shape, same_value, shape, spec_schema, strip_defaults
 from reconciler.kinds import SERVER_SET_PATHS
-from reconciler.planning.diff import holds_secret
+from reconciler.planning.diff import holds_secret, secret_path
 from reconciler.planning.plan import FieldChange
+from reconciler.tree import dotted
 
 MISSING = object()
 # isinstance() with a tuple made once: `dict | list` in a call builds a union each time (~0.5 us), and
@@ -304,8 +305,25 @@ def _scalar_list(item: list[Any], types: tuple[type, ...]) -> list[Any]:
 
 def removal_changes(kind: str, obj: dict[str, Any], name_field: str | None = None) -> list[FieldChange]:
     """What a destroy takes away, field by field (`path = value -> null`), so a reviewer reads what
-    goes rather than "no field changes". Secret-looking values are marked sensitive."""
+    goes rather than "no field changes". Where a value holds a secret-looking part, its parts are
+    shown one by one and only the ones holding it are marked sensitive (as an update marks them):
+    a credential header must not hide the rest of the `tools` list it is in."""
     shown = canonical(kind, obj, live=True)
     if name_field and obj.get(name_field) is not None:
         shown = {name_field: obj[name_field], **shown}
-    return [FieldChange(k, v, None, sensitive=holds_secret(v, k)) for k, v in sorted(shown.items())]
+    out: list[FieldChange] = []
+    for key in sorted(shown):
+        _removed(shown, [key], shown[key], out)
+    return out
+
+
+def _removed(root: dict[str, Any], path: list[Any], value: Any, out: list[FieldChange]) -> None:
+    """`path = value -> null` onto `out`, or, for an object or list holding a probable secret, the
+    same for each of its parts; a secret leaf is marked sensitive."""
+    if not holds_secret(value, path[-1]) and not secret_path(root, path):
+        out.append(FieldChange(dotted(path), value, None))
+    elif isinstance(value, NESTED) and value:
+        for part, item in value.items() if isinstance(value, dict) else enumerate(value):
+            _removed(root, [*path, part], item, out)
+    else:
+        out.append(FieldChange(dotted(path), value, None, sensitive=True))

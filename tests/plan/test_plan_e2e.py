@@ -193,3 +193,28 @@ def test_planning_as_reads_arrive_gives_the_same_plan(emulator: Emulator, capsys
     incremental, pure = asyncio.run(both())
     assert incremental == pure
     assert incremental["summary"]["change"] == 2
+
+
+def test_a_pruned_assistant_shows_everything_it_takes_away(emulator: Emulator, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The destroy of a pruned assistant lists its fields in manifest form (shared tools and MCP
+    servers by name, as its versions' destroys do) and masks only the secret inside a tool, not the
+    whole `tools` list."""
+    assert run(capsys, "apply", "--auto-approve", str(EXAMPLES))[0] == 0
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    for name in ("project.yaml", "shared.yaml"):
+        (kept / name).write_text((EXAMPLES / name).read_text())
+    code, out, err = run(capsys, "plan", "--prune", "--format", "json", str(kept))
+    assert code == 0, err
+    doc = json.loads(out)
+    gone = next(rc for rc in doc["resource_changes"] if rc["address"] == "assistant.acme-support")
+    assert gone["actions"] == ["delete"]
+    changes = {c["path"]: c for c in gone["changes"]}
+    assert changes["shared_tools"]["before"] == ["order-lookup"]
+    assert changes["mcp_servers"]["before"] == [{"allowed_tools": ["lookup_customer"], "server": "crm"}]
+    masked = [path for path, c in changes.items() if c["before"] == "(sensitive)"]
+    assert masked == ["tools[2].webhook.headers[0].value"]
+    assert changes["tools[2].webhook.url"]["before"] == "https://api.example.com/tickets"
+    assert changes["tools[0]"]["before"]["type"] == "hangup"
+    assert all(c["after"] is None for c in gone["changes"])
