@@ -38,6 +38,10 @@ def api_key(project: ProjectSpec | None = None) -> str:
         # at the network. The value itself is never shown.
         raise ConfigError(f"{name} contains whitespace or a control character (a pasted newline?): "
                           f"set it to the key alone")
+    if not key.isascii():
+        # httpx would fail to encode the header, in a traceback naming one of the key's characters.
+        raise ConfigError(f"{name} contains a character that is not ASCII (an HTTP header carries ASCII "
+                          f"only): set it to the key alone")
     return key
 
 

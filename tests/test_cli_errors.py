@@ -53,6 +53,23 @@ def test_a_key_with_whitespace_is_refused_before_any_request(
     assert emulator.stats() == before
 
 
+@pytest.mark.parametrize("command", ["plan", "apply", "export"])
+@pytest.mark.parametrize("key", ["SuperSecretKey-\u00fc42", "key-\U0001f511"])
+def test_a_key_that_is_not_ascii_is_refused_before_any_request(
+        emulator: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        key: str, command: str) -> None:
+    """httpx cannot send it as a header: one line naming the variable, never a character of the key."""
+    monkeypatch.setenv("TELNYX_API_KEY", key)
+    before = emulator.stats()
+    argv = {"plan": ["plan", str(EXAMPLES)], "apply": ["apply", "--auto-approve", str(EXAMPLES)],
+            "export": ["export", "--out", str(tmp_path / "out")]}[command]
+    code, err = run(capsys, *argv)
+    assert code == 1 and err.strip().splitlines() == [
+        "error: TELNYX_API_KEY contains a character that is not ASCII (an HTTP header carries ASCII only): "
+        "set it to the key alone"]
+    assert emulator.stats() == before
+
+
 def test_a_refused_key_is_one_line(emulator: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
     emulator.app.api_key = "the-only-key"
     try:

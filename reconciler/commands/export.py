@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     """Export the live resources of `args.kind` (all kinds when none is given) into `args.out`."""
     kinds = tuple(args.kind) if args.kind else RESOURCE_KINDS
     project = _project(args)
-    key = api_key(project) if project is not None and project.current is not None else os.environ.get("TELNYX_API_KEY")
+    key = api_key(project)  # the environment's variable, else TELNYX_API_KEY: checked alike
 
     async def go() -> LiveState:
         async with waits.watch(ApiClient(base_url(args, project), key, parallelism=args.parallelism,
