@@ -125,7 +125,7 @@ class Compiler:
         if "const" in s:
             const = s["const"]
             if type(const) is str:  # what equal() asks of a string, without the call
-                checks.append(lambda x: type(x) is str and x == const)
+                checks.append(lambda x: isinstance(x, str) and x == const)
             else:
                 checks.append(lambda x: equal(x, const))
         checks.extend(self._object(s, ctx))

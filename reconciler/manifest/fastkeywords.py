@@ -17,7 +17,11 @@ Check = Callable[[Any], bool]
 
 
 def equal(a: Any, b: Any) -> bool:
-    """jsonschema's equality: booleans differ from numbers, containers compare deeply."""
+    """jsonschema's equality: booleans differ from numbers, containers compare deeply, strings by
+    value (a `${env:}` value is a str subclass: equal to the same text written out, for
+    `uniqueItems` as for jsonschema)."""
+    if isinstance(a, str) or isinstance(b, str):
+        return isinstance(a, str) and isinstance(b, str) and a == b
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, dict) and isinstance(b, dict):

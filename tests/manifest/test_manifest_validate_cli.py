@@ -81,3 +81,16 @@ def test_console_script_with_folder_argument(tmp_path: Path) -> None:
     ok = subprocess.run([str(script), "validate", str(EXAMPLES)], capture_output=True, text=True, env=env)
     assert (ok.returncode, ok.stderr) == (0, "")
     assert ok.stdout.startswith("OK: 4 resources in 4 files")
+
+
+def test_a_duplicate_made_by_an_env_reference_is_one(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`${env:}` values are compared by value: a list that holds the same name twice once resolved is
+    refused, as the same name written twice is (the fast checker decides alone when it says valid)."""
+    monkeypatch.setenv("RECONCILER_TEST_TOOL", "order-lookup")
+    (tmp_path / "tools.yaml").write_text((EXAMPLES / "shared.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "bot.yaml").write_text(
+        GOOD.format(name="bot") + '  shared_tools: ["${env:RECONCILER_TEST_TOOL}", order-lookup]\n', encoding="utf-8")
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'bot.yaml'}:7:17: spec.shared_tools: lists the same item more than once" in err, err
