@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from reconciler import __version__, gcpause, scrub
 from reconciler.api import DEFAULT_BASE_URL, DEFAULT_DEADLINE_S, DEFAULT_REQUEST_TIMEOUT_S
-from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.errors import ManifestError, OutputError, ReconcilerError
 from reconciler.kinds import RESOURCE_KINDS
 
 
@@ -161,7 +161,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if key:
             scrub.register(key, "(TELNYX_API_KEY)")
         scrub.register_url(os.environ.get("TELNYX_BASE_URL", ""))
-        return _run(build_parser().parse_args(argv))
+        code = _run(build_parser().parse_args(argv))
+        try:
+            # What the command printed may still be in the buffer (a whole text plan fits): written
+            # now, so that a failure to write it is this command's, and not an exit 0 (or 2,
+            # "changes") with an empty plan behind it.
+            sys.stdout.flush()
+        except OutputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return code if code not in (0, 2) else 1
+        except BrokenPipeError:
+            pass  # the reader went away after the command: its exit status still says how it went
+        return code
 
 
 def entry() -> NoReturn:
@@ -202,6 +213,12 @@ def _run(args: argparse.Namespace) -> int:
             print("error: standard output was closed during apply: stopped; steps in flight may have landed: "
                   "run plan to see where the account stands", file=sys.stderr)
         return 141
+    except OutputError as exc:
+        # Standard output cannot be written (a full disk): stop, and say so where it can be read.
+        stopped = ("; apply stopped: steps in flight may have landed: run plan to see where the account "
+                   "stands") if args.command == "apply" else ""
+        print(f"error: {exc}{stopped}", file=sys.stderr)
+        return 1
     except ManifestError as exc:
         for problem in exc.problems:
             print(scrub.scrub(str(problem)), file=sys.stderr)

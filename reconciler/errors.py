@@ -59,5 +59,10 @@ class StalePlanError(ReconcilerError):
     """A saved plan whose live objects changed since it was made."""
 
 
+class OutputError(ReconcilerError):
+    """What the command prints could not be written to standard output (a full disk, a device error):
+    its output is lost, which an exit status of 0 must not hide."""
+
+
 class ApplyError(ReconcilerError):
     """Apply finished with failed steps (the hooks have already reported them)."""

@@ -26,6 +26,8 @@ from contextlib import contextmanager, suppress
 from typing import TextIO
 from urllib.parse import quote, unquote, urlsplit
 
+from reconciler.errors import OutputError
+
 MIN_LENGTH = 4
 # A quoted string at least this long that is part of a secret is masked whole (in echoed text).
 MIN_FRAGMENT = 6
@@ -131,23 +133,37 @@ class ScrubbingStream(io.TextIOBase):
     """A text stream that scrubs what is written to it, a line at a time (a secret never spans a
     line break once `register` split it), before passing it to the stream it wraps."""
 
-    def __init__(self, raw: TextIO) -> None:
+    def __init__(self, raw: TextIO, *, output: bool = False) -> None:
         super().__init__()
         self.raw = raw
+        self.output = output  # standard output: a failed write is an OutputError (the command's output is lost)
         self._pending = ""
 
     def write(self, text: str) -> int:
         self._pending += text
         if "\n" in self._pending:
             done, _, self._pending = self._pending.rpartition("\n")
-            self.raw.write(scrub(done + "\n"))
+            try:
+                self.raw.write(scrub(done + "\n"))
+            except OSError as exc:
+                raise self._failed(exc) from None
         return len(text)
 
     def flush(self) -> None:
-        if self._pending:
-            self.raw.write(scrub(self._pending))
-            self._pending = ""
-        self.raw.flush()
+        try:
+            if self._pending:
+                self.raw.write(scrub(self._pending))
+                self._pending = ""
+            self.raw.flush()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: OSError) -> OSError | OutputError:
+        """What a failed write raises: a closed pipe as it is (the reader went away: cli answers 141),
+        any other failure to write standard output as an OutputError (one line, exit 1)."""
+        if isinstance(exc, BrokenPipeError) or not self.output:
+            return exc
+        return OutputError(f"cannot write the output: {exc.strerror or exc}")
 
     def isatty(self) -> bool:
         return self.raw.isatty()
@@ -168,12 +184,13 @@ def scrubbed_output() -> Iterator[None]:
     """Route sys.stdout and sys.stderr through ScrubbingStream for the duration, and forget every
     registered secret when done."""
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = ScrubbingStream(out), ScrubbingStream(err)
+    sys.stdout, sys.stderr = ScrubbingStream(out, output=True), ScrubbingStream(err)
     try:
         yield
     finally:
         for stream in (sys.stdout, sys.stderr):
-            with suppress(OSError, ValueError):  # a closed pipe: nothing more can be shown anyway
+            # A closed pipe, or output already reported lost: nothing more can be shown anyway.
+            with suppress(OSError, OutputError, ValueError):
                 stream.flush()
         sys.stdout, sys.stderr = out, err
         forget_all()

@@ -56,6 +56,29 @@ def test_an_apply_whose_output_is_closed_says_so_on_stderr() -> None:
     assert "standard output was closed during apply" in err and "run plan" in err, err
 
 
+FULL = "/dev/full"  # Linux: every write fails with ENOSPC, as on a full disk
+
+
+@pytest.mark.skipif(not os.path.exists(FULL), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("buffered", [True, False])
+@pytest.mark.parametrize("command", [["validate", str(EXAMPLES)], ["plan", "--detailed-exitcode", str(EXAMPLES)],
+                                     ["apply", "--auto-approve", str(EXAMPLES)]])
+def test_output_that_cannot_be_written_is_an_error(command: list[str], buffered: bool) -> None:
+    """A full disk under `plan > plan.txt`: one line on stderr and exit 1, not an empty plan file with
+    exit 0 (or 2, "changes"). Buffered, the output is lost at the last flush; unbuffered, at the first
+    write."""
+    with serve() as emulator, open(FULL, "w") as full:
+        env = {**os.environ, "TELNYX_API_KEY": API_KEY, "TELNYX_BASE_URL": emulator.base_url}
+        env.pop("PYTHONUNBUFFERED", None)
+        if not buffered:
+            env["PYTHONUNBUFFERED"] = "1"
+        done = subprocess.run([sys.executable, "-m", "reconciler", *command], cwd=REPO, env=env, stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[-1].startswith("error: cannot write the output: No space left on device"), done.stderr
+
+
 def test_a_plan_run_in_process_keeps_nothing_after_it(emulator: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
     # Only `cli.entry`, which ends the process at once, holds a command's objects until the end;
     # `main` called in-process (tests, library use) frees them as usual.
