@@ -332,8 +332,13 @@ def _page_items(body: Any) -> tuple[list[Any], int]:
     if not isinstance(body, dict) or not isinstance(body.get("data"), list):
         # Never read a body of another shape as "no items": a plan would then create everything.
         raise ApiError(scrub.scrub_echo(f"a listing answered with an unexpected body: {str(body)[:120]!r}"))
-    meta = body.get("meta") or {}
-    return list(body["data"]), int(meta.get("total_pages") or 1)
+    meta = body.get("meta")
+    pages = meta.get("total_pages") if isinstance(meta, dict) else meta
+    if pages is None:
+        return list(body["data"]), 1
+    if type(pages) is not int or pages < 0:  # read as another count, pages would be skipped: missing resources
+        raise ApiError(scrub.scrub_echo(f"a listing answered with an unexpected page count (meta): {str(meta)[:80]!r}"))
+    return list(body["data"]), max(pages, 1)
 
 
 def redact_url(url: str) -> str:

@@ -135,6 +135,15 @@ def test_pages_of_a_meta_listing_and_of_a_bare_array() -> None:
     assert len(items) == 101 and len(seen) == 2  # a short page is the last: no empty page fetched
 
 
+@pytest.mark.parametrize("meta", [{"total_pages": "2"}, {"total_pages": 2.5}, {"total_pages": -1},
+                                  {"total_pages": True}, ["total_pages", 2], "2"])
+def test_a_page_count_of_another_shape_is_an_error(meta: object) -> None:
+    """Read as some other count, pages would be skipped (and what they hold planned as creates)."""
+    client = client_with([httpx.Response(200, json={"data": [{"id": "t1"}], "meta": meta})], [])
+    with pytest.raises(ApiError, match="unexpected page count"):
+        run(lambda c: c.get_all_pages("/ai/tools"), client)
+
+
 def test_no_key_no_client() -> None:
     with pytest.raises(ConfigError, match="TELNYX_API_KEY"):
         ApiClient("http://api.test/v2", "")
