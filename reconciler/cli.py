@@ -71,8 +71,8 @@ def _selection(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="ADDRESS",
-        help="limit to this address, as the plan prints it (assistant.NAME, tool.NAME, mcp_server.NAME), "
-        "and what it depends on (repeatable)",
+        help="limit to this address, as the plan prints it (assistant.NAME, tool.NAME, mcp_server.NAME, "
+        "assistant_test.NAME) or as KIND/NAME, and what it depends on (repeatable)",
     )
 
 

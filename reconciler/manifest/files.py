@@ -109,7 +109,7 @@ def confine(name: str, base: str, root: str, limit: int, *, reference: bool) -> 
     try:
         target = os.path.realpath(lexical, strict=True)
     except OSError as exc:
-        raise Refused(_os_reason(exc)) from None
+        raise Refused(_os_reason(exc, reference=reference, path=lexical)) from None
     if not inside(target, root):
         raise Refused(f"is a symlink that resolves outside the project root {root}{WIDEN}")
     if reference and _hidden(os.path.relpath(target, root)):
@@ -222,11 +222,15 @@ def _hidden(relative: str) -> bool:
     return any(part.startswith(".") and part not in (".", "..") for part in Path(relative).parts)
 
 
-def _os_reason(exc: OSError) -> str:
+def _os_reason(exc: OSError, *, reference: bool = False, path: str | None = None) -> str:
+    """Why a file cannot be read, for `this manifest ...` or `instructions_file ...` (`reference`)."""
     if exc.errno == errno.ELOOP:
         return "is a symlink loop"
     if exc.errno == errno.ENOENT:
-        return "does not exist (the path is relative to the manifest's folder)"
+        if path is not None and os.path.islink(path):
+            return "is a symlink to something that does not exist"
+        # Only a reference is written relative to something: a manifest is named on the command line.
+        return "does not exist (the path is relative to the manifest's folder)" if reference else "does not exist"
     if exc.errno == errno.ENOTDIR:
         return "goes through something that is not a folder"
     if exc.errno in (errno.EACCES, errno.EPERM):

@@ -159,6 +159,18 @@ def test_a_fifo_given_as_a_manifest_never_blocks(tmp_path: Path) -> None:
     assert done.returncode == 1 and "proj/z.yaml:1:1: this manifest is a symlink that resolves outside" in done.stderr
 
 
+def test_a_missing_file_is_said_so_for_what_it_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A manifest is named on the command line (or found in a folder): no "relative to the manifest's
+    folder" note, which only a reference's path is; a dangling symlink is said to be one."""
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "gone.yaml")
+    (tmp_path / "b.yaml").write_text(ASSISTANT.format(ref="prompt.md"), encoding="utf-8")
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert f"{tmp_path / 'a.yaml'}:1:1: this manifest is a symlink to something that does not exist" in err
+    assert any(line.endswith("spec.instructions_file: 'prompt.md' does not exist (the path is relative to the "
+                             "manifest's folder)") for line in err), err
+
+
 def test_root_widens_for_monorepos_but_never_to_system_folders(tmp_path: Path) -> None:
     manifests = project(tmp_path, "../prompts/p.md")
     (manifests.parent / "prompts").mkdir()
