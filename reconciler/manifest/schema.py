@@ -113,6 +113,16 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+def _at(value: Any, path: Iterable[Any]) -> Any:
+    """What `value` holds at `path` (None where it holds nothing)."""
+    for part in path:
+        if isinstance(value, dict) or (isinstance(value, list) and isinstance(part, int) and part < len(value)):
+            value = value.get(part) if isinstance(value, dict) else value[part]
+        else:
+            return None
+    return value
+
+
 def missing_key(key: str) -> str:
     """The message for a required key that is absent."""
     return f"missing required key '{key}'"
@@ -155,6 +165,7 @@ def findings(kind: str, instance: Any, base: Path = (), fragment: str = "", *, n
              ) -> list[Finding]:
     """Validate `instance` (found at `base` of its document) against a kind's schema or `fragment`.
     `null_free`: the caller knows that no mapping in `instance` holds a null (nothing to strip)."""
+    original = instance
     stripped = instance if null_free else without_nulls(instance)
     # Nulls are stripped before checking (null clears an optional field), which would also hide a
     # typo whose value is null (`voice_setings: null`): those unknown keys are looked for apart.
@@ -168,7 +179,7 @@ def findings(kind: str, instance: Any, base: Path = (), fragment: str = "", *, n
         pass  # a part of the schema the fast check cannot decide (fastcheck.py): jsonschema decides
     for error in validator(kind, fragment).iter_errors(instance):
         for leaf in _leaves(error):
-            out.extend(_translate(kind, leaf, base))
+            out.extend(_translate(kind, leaf, base, original))
     # Alternatives of a oneOf can fail in the same way (two tool variants missing the same key):
     # one report each.
     return list(dict.fromkeys(out))
@@ -237,7 +248,8 @@ def message(finding: Finding) -> str:
     return f"{dotted(where)}: {finding.detail}" if where else finding.detail
 
 
-def _translate(kind: str, error: ValidationError, base: Path) -> list[Finding]:
+def _translate(kind: str, error: ValidationError, base: Path, original: Any = None) -> list[Finding]:
+    """`error` as findings; `original` is the instance checked before its nulls were stripped."""
     path: Path = (*base, *error.absolute_path)
     instance = error.instance
     v = error.validator
@@ -247,9 +259,13 @@ def _translate(kind: str, error: ValidationError, base: Path) -> list[Finding]:
             return [Finding(path, error.message)]
         return [_unknown_key(kind, path, key, known) for key in instance if key not in known]
     if v == "required" and isinstance(instance, dict):
-        # At the key that opens the incomplete object (`spec:`), or at the list item's dash.
+        # At the key that opens the incomplete object (`spec:`), or at the list item's dash; a key
+        # written with nothing after it (`metadata:`, null) at that key.
+        held = _at(original, error.absolute_path)
         return [
-            Finding(path, missing_key(key), at_key=True)
+            Finding((*path, key), "cannot be null: it is required", at_key=True)
+            if isinstance(held, dict) and key in held and held[key] is None
+            else Finding(path, missing_key(key), at_key=True)
             for key in error.validator_value
             if key not in instance and not (key == "invite" and "invite_config" in instance)  # said once, there
         ]

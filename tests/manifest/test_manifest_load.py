@@ -282,7 +282,7 @@ def test_null_clears_an_optional_field_but_not_a_required_one(write: Write, prob
     spec = load([ok], environ={}).resources[0].spec
     assert spec["greeting"] is None and spec["telephony_settings"] == {"time_limit_secs": None}
     bad = write("r.yaml", ASSISTANT.format(name="r") + "  voice_settings: {voice: null}\n")
-    assert problems_of([bad]) == [(str(bad), 7, 3, "spec.voice_settings: missing required key 'voice'")]
+    assert problems_of([bad]) == [(str(bad), 7, 20, "spec.voice_settings.voice: cannot be null: it is required")]
 
 
 def test_a_malformed_saved_state_is_a_manifest_error() -> None:
