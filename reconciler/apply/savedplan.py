@@ -222,9 +222,30 @@ def check_fresh(saved: SavedPlan, live: LiveState) -> None:
     changed = sorted(k for k, v in saved.fingerprints.items() if relevant(k) and now.get(k) != v)
     appeared = sorted(k for k in now if k not in saved.fingerprints and relevant(k))
     if changed or appeared:
-        names = [_describe(k, live) for k in changed] + [f"{_describe(k, live)} (new)" for k in appeared]
-        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        names = _described([*changed, *appeared], set(appeared), live)
+        shown = "; ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
         raise StalePlanError(f"the plan is stale: re-run plan (changed since it was made: {shown})")
+
+
+def _described(keys: list[str], new: set[str], live: LiveState) -> list[str]:
+    """Fingerprint keys as a reader knows them, one entry per object (`assistant NAME (ID)`), with
+    what of it changed besides itself (`... and its versions`); `new` those that did not exist."""
+    parts: dict[str, list[str]] = {}
+    for key in keys:
+        kind, _, rest = key.partition("/")
+        object_id, _, part = rest.partition("/")
+        parts.setdefault(f"{kind}/{object_id}", []).append(f"{part}{' (new)' if key in new else ''}")
+    out = []
+    for key, changed in parts.items():
+        where = _describe(key, live)
+        own = [p for p in changed if not p or p == " (new)"]
+        others = [p for p in changed if p not in own]
+        where += own[0] if own else ""
+        if not others:
+            out.append(where)
+        else:
+            out.append(f"{where} and its {', '.join(others)}" if own else f"{where}: its {', '.join(others)}")
+    return out
 
 
 def _describe(key: str, live: LiveState) -> str:

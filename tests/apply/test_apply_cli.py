@@ -143,6 +143,7 @@ def test_a_stale_saved_plan_is_refused_and_changes_nothing(
     assert main(["apply", "--auto-approve", str(saved)]) == 1
     err = capsys.readouterr().err
     assert "the plan is stale: re-run plan" in err and f"assistant acme-sms ({sms_id})" in err
+    assert err.count(sms_id) == 1, err  # named once, with what else of it changed (its versions)
     assert snapshot(loopback.app) == before
 
 
