@@ -193,3 +193,21 @@ def test_target_applies_the_resource_and_what_it_needs_only(loopback: Emulator, 
     assert loopback.app.state.mcp_servers == {}
     assert main(["apply", "--auto-approve", str(EXAMPLES)]) == 0
     assert "Apply complete! 4 done" in capsys.readouterr().out
+
+
+def test_a_stale_plan_names_each_changed_object_once() -> None:
+    """An assistant edited in the portal changes its own read and its versions' (the main version is
+    one of them): one name, with what else of it changed."""
+    from reconciler.apply.savedplan import SavedPlan, check_fresh
+    from reconciler.errors import StalePlanError
+    from reconciler.model import DesiredState, LiveState
+
+    keys = ["assistant/a1", "assistant/a1/versions", "assistant/a2/canary"]
+    saved = SavedPlan(document={"resource_changes": [{"id": "a1"}, {"id": "a2"}]}, desired=DesiredState(),
+                      fingerprints={k: "old" for k in keys})
+    live = LiveState(assistants=[{"id": "a1", "name": "bot"}, {"id": "a2", "name": "other"}],
+                     fingerprints={k: "new" for k in keys})
+    with pytest.raises(StalePlanError) as exc:
+        check_fresh(saved, live)
+    assert str(exc.value) == ("the plan is stale: re-run plan (changed since it was made: assistant bot (a1) and "
+                              "its versions; assistant other (a2): its canary)")
