@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check manifests offline (no API call)")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or folders (*.yaml, *.yml)")
     p.add_argument(
         "--allow-unset-env",
         action="store_true",
@@ -101,9 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     _root(p)
 
     p = sub.add_parser("plan", help="show what apply would change")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or folders (*.yaml, *.yml)")
     p.add_argument("--out", metavar="FILE", help="save the plan for `apply FILE`")
-    p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                   help="text (default), markdown for a pull-request comment, or the versioned JSON document")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
     _planning(p, "plan")
 
@@ -141,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     _connection(p)
 
     p = sub.add_parser("emulator", help="serve a local emulator of the Telnyx AI Assistants API")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8787)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    p.add_argument("--port", type=int, default=8787, help="port to listen on; 0 picks a free one (default %(default)s)")
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--state-file", metavar="F", help="persist state to this JSON file")
     p.add_argument("--api-key", metavar="K", help="accept only this bearer key (default: any non-empty)")

@@ -121,8 +121,10 @@ def settings(project: Document | None, environments: tuple[EnvironmentSpec, ...]
         if not names:
             raise ConfigError(f"--env {environment}: the manifests declare no environments "
                               "(spec.environments in the Project document)")
-        raise ConfigError(f"--env {environment}: no such environment; the Project declares "
-                          f"{', '.join(names)}{did_you_mean(environment, names)}")
+        # A short form (`prod`) is too far from its name for difflib: the one name it begins then.
+        starting = [n for n in names if n.startswith(environment)]
+        hint = did_you_mean(environment, names) or (f"; did you mean '{starting[0]}'?" if len(starting) == 1 else "")
+        raise ConfigError(f"--env {environment}: no such environment; the Project declares {', '.join(names)}{hint}")
     if environment is None and names:
         raise ConfigError(f"the Project declares environments ({', '.join(names)}): choose one with --env NAME")
     spec = project.data.get("spec") if project is not None and isinstance(project.data, dict) else None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from reconciler.errors import ManifestError
+from reconciler.errors import ConfigError, ManifestError
 from reconciler.manifest import load
 from tests.environments.test_env_variables import BOT as SHOP_BOT
 from tests.environments.test_env_variables import PROJECT as SHOP_PROJECT
@@ -106,3 +106,10 @@ def test_var_references_in_an_instructions_file_are_substituted_as_text(tmp_path
         load([str(tmp_path)], environment="staging")
     assert "unknown variable limt" in str(caught.value) and "did you mean 'limit'" in str(caught.value)
     assert str(caught.value).count("bot.yaml:") == 1
+
+
+@pytest.mark.parametrize(("given", "meant"), [("prod", "production"), ("stagin", "staging")])
+def test_an_unknown_env_suggests_the_one_it_abbreviates(tmp_path: Path, given: str, meant: str) -> None:
+    write(tmp_path, "project.yaml", PROJECT)
+    with pytest.raises(ConfigError, match=f"--env {given}: no such environment; .*did you mean '{meant}'"):
+        load([str(tmp_path)], environment=given)
