@@ -24,6 +24,8 @@ from reconciler.errors import ConfigError
 from reconciler.export import exporter
 from reconciler.kinds import DEFAULT_OWNER_TAG, RESOURCE_KINDS
 from reconciler.manifest import read_manifests
+from reconciler.manifest.limits import MAX_MANIFEST_BYTES
+from reconciler.manifest.yamlfast import documents
 from reconciler.model import DesiredState, LiveState, ProjectSpec
 from reconciler.pipeline import api_key, base_url
 from reconciler.planning import accounts
@@ -115,6 +117,37 @@ def write_files(out: Path, files: dict[str, str], kinds: Collection[str]) -> tup
     return changed, removed
 
 
+def _declared(text: str, file: str) -> list[tuple[str, str]]:
+    """(kind, name) of each document of a manifest text, read as `validate` reads it (bounded: a file
+    beside the export may be anything); none where it cannot be read."""
+    docs, _ = documents(text, file)
+    return [(str(d["kind"]), str(d["metadata"]["name"])) for d in (doc.data for doc in docs)
+            if isinstance(d, dict) and isinstance(d.get("metadata"), dict) and "name" in d["metadata"]
+            and "kind" in d]
+
+
+def duplicates_beside(out: Path, files: dict[str, str]) -> list[str]:
+    """Manifests in `out` that export does not own and that declare a resource it wrote: `validate`
+    refuses the folder then (the same resource twice). Files are only read, never changed."""
+    exported = {d for rel, text in files.items() for d in _declared(text, rel)}
+    found = []
+    for path in sorted([*out.rglob("*.yaml"), *out.rglob("*.yml")]):
+        rel = path.relative_to(out).as_posix()
+        if rel in files or any(part.startswith(".") for part in path.relative_to(out).parts) or not path.is_file():
+            continue
+        try:
+            if path.stat().st_size > MAX_MANIFEST_BYTES:
+                continue  # validate refuses it anyway
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeError):
+            continue
+        clash = sorted(f"{kind} {name}" for kind, name in set(_declared(text, str(path))) & exported)
+        if clash:
+            found.append(f"{out / rel} also declares {', '.join(clash[:3])}{' and more' if len(clash) > 3 else ''}: "
+                         "the folder will not validate (the same resource twice); export into a folder of its own")
+    return found
+
+
 def _project(args: argparse.Namespace) -> ProjectSpec | None:
     """The Project of `--manifests` (for `--env`: its account, key and owner tag). Only the Project
     matters here, so secrets the manifests reference need not be set."""
@@ -151,4 +184,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"Exported {counts} to {out}/ ({len(result.files)} files, {changed} changed, {len(removed)} removed)")
     for rel in removed:
         print(f"  removed {out / rel}")
+    for warning in duplicates_beside(out, result.files):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0

@@ -294,3 +294,27 @@ def test_reads_each_listing_once_and_canaries_only_where_versions_exist(
     # Only "Support Bot" and "drafts" have versions besides main: a canary can exist nowhere else.
     assert sum(n for route, n in calls.items() if route.endswith("/canary-deploys")) == 2
     assert all(route.startswith("GET ") for route in calls)
+
+
+def test_an_export_beside_manifests_that_declare_the_same_resources_warns(
+        emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Export never touches a file it does not own, so exporting into the manifests' own folder makes
+    each resource declared twice, which validate refuses: said at once, file by file. A Project
+    beside the export declares nothing the export wrote: no warning."""
+    from tests.support.paths import EXAMPLES
+
+    assert run(capsys, "apply", "--auto-approve", "--base-url", emulator.base_url, str(EXAMPLES))[0] == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for path in EXAMPLES.glob("*.yaml"):
+        (mine / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in mine.glob("*.yaml")}
+    said = export(capsys, emulator, mine)
+    warned = sorted(line.split(" also declares ")[0] for line in said.splitlines() if line.startswith("warning: "))
+    assert warned == [f"warning: {mine / name}" for name in ("shared.yaml", "sms-assistant.yaml",
+                                                             "support-assistant.yaml")], said
+    assert {p.name: p.read_bytes() for p in mine.glob("*.yaml")} == before  # read, never changed
+    alone = tmp_path / "alone"
+    export(capsys, emulator, alone)
+    (alone / "project.yaml").write_text((EXAMPLES / "project.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert "warning" not in export(capsys, emulator, alone)
