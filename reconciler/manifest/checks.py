@@ -92,7 +92,7 @@ def _assistant_test(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem
 def _assistant(doc: Document, spec: dict[str, Any]) -> list[ManifestProblem]:
     out = _instructions(doc, spec)
     for key in NOT_CLEARABLE:
-        if key in spec and spec[key] is None:
+        if key in spec and spec[key] is None and ("spec", key) not in doc.refused:
             out.append(doc.problem(("spec", key), f"spec.{key}: cannot be null: the API requires a {key} on "
                                    f"every assistant (leave {key} out to keep the current one)"))
     versions = spec.get("versions")

@@ -260,7 +260,7 @@ def _check(doc: Document, problems: list[ManifestProblem], unset: frozenset[Path
         problems.append(doc.problem(("kind",), f"kind: unknown kind {kind!r}; valid kinds are {valid}{hint}"))
         return None
     problems.extend(to_problem(doc, f) for f in findings(kind, data, null_free=doc.null_free)
-                    if not unset or f.path not in unset)
+                    if (not unset or f.path not in unset) and f.path not in doc.refused)
     problems.extend(document_checks(doc, kind))
     meta = data.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):

@@ -54,6 +54,9 @@ class Document:
         # True when no mapping of `data` holds a null value (known from yamlfast's build), so that
         # schema.without_nulls need not walk it. Never carried over by `replaced` either.
         self.null_free = False
+        # Paths whose value was refused (an unsupported tag or scalar, reported where it is) and read
+        # as null: the schema's complaint about that null would be a second report of one mistake.
+        self.refused: set[Path] = set()
         self._positions: Positions | None = None
         self._locate = locate
         if locate is None:
@@ -80,6 +83,7 @@ class Document:
         out = Document(self.file, self.data if data is None else data, self.start,
                        early=self.early if locate is None else None)  # other positions: `early` may be wrong
         out._positions, out._locate = (self._positions, self._locate) if locate is None else (None, locate)
+        out.refused = self.refused
         return out
 
     def pos(self, path: Path) -> Pos:
@@ -149,12 +153,15 @@ class _Builder:
             value, problem = yamlsafe.scalar(node)
             if problem is not None:
                 self.problems.append(self.doc.problem(path, problem))
+                self.doc.refused.add(path)
             return value
         if id(node) in self.active:
             self.problems.append(self.doc.problem(path, "recursive YAML alias"))
+            self.doc.refused.add(path)
             return None
         if node.tag not in (MAP, SEQ):
             self.problems.append(self.doc.problem(path, yamlsafe.unsupported(node.tag)))
+            self.doc.refused.add(path)
             return None
         if self.depth >= MAX_DEPTH:
             raise _TooLarge(path, f"YAML nesting deeper than {MAX_DEPTH} levels (aliases included)")

@@ -274,6 +274,13 @@ def test_tabs_and_non_json_tags_are_explained(write: Write, problems_of: Problem
     binary = write("b.yaml", ASSISTANT.format(name="b") + "  dynamic_variables: {blob: !!binary aGVsbG8=}\n")
     assert problems_of([binary]) == [(str(binary), 7, 29, "unsupported YAML tag !!binary: only JSON's types are "
                                       "allowed (mappings, lists, strings, numbers, booleans, null)")]
+    # A refused value reads as null: where null is itself a mistake (a model, a required key), the one
+    # report is still the tag's.
+    for name, extra in (("m", "  model: !!binary aGk=\n"), ("v", "  voice_settings: {voice: !!binary aGk=}\n")):
+        refused = write(f"{name}.yaml", ASSISTANT.format(name=name) + extra)
+        assert [message for *_, message in problems_of([refused])] == [
+            "unsupported YAML tag !!binary: only JSON's types are allowed (mappings, lists, strings, numbers, "
+            "booleans, null)"]
 
 
 def test_null_clears_an_optional_field_but_not_a_required_one(write: Write, problems_of: ProblemsOf) -> None:
