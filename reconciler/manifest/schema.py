@@ -143,6 +143,14 @@ def _leaves(error: ValidationError) -> Iterator[ValidationError]:
         yield error
 
 
+def _number(value: float) -> str:
+    """A number as written: every digit of an int (`:g` showed 1234567 as 1.23457e+06), a whole float
+    as an int (a schema's `100.0`), any other float as Python spells it back (0.5, 1e+300)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def _short(value: Any) -> str:
     # A value from ${env:…} is shown as the reference the user wrote, never as its value.
     text = json.dumps(to_references(value), default=str)
@@ -286,7 +294,7 @@ def _translate(kind: str, error: ValidationError, base: Path, original: Any = No
         return [Finding(path, "not allowed here")]
     bound = error.validator_value
     if v in _BOUNDS and tree.is_number(instance):
-        return [Finding(path, f"{instance:g} {_BOUNDS[v]} {bound:g}")]
+        return [Finding(path, f"{_number(instance)} {_BOUNDS[v]} {_number(bound)}")]
     if v == "maxLength" and isinstance(instance, str):
         return [Finding(path, f"is {len(instance)} characters long; at most {bound} are allowed")]
     if v == "minLength" and isinstance(instance, str):

@@ -43,7 +43,7 @@ def billion_laughs(levels: int = 9) -> str:
     ("  telephony_settings: {time_limit_secs: 1.0e+400}\n", 7, 41, OUT_OF_RANGE),
     ("  telephony_settings: {time_limit_secs: .nan}\n", 7, 41, OUT_OF_RANGE),
     ("  telephony_settings: {time_limit_secs: !!int 1:2:3:4:5:6:7:8:9}\n", 7, 41,
-     f"spec.telephony_settings.time_limit_secs: {SEXAGESIMAL:g} is above the maximum of 14400"),
+     f"spec.telephony_settings.time_limit_secs: {SEXAGESIMAL} is above the maximum of 14400"),
     ("  dynamic_variables: !custom {a: b}\n", 7, 22, "unsupported YAML tag !custom: only JSON's types are "
      "allowed (mappings, lists, strings, numbers, booleans, null)"),
     ("  tags: !!set {a, b}\n", 7, 9, "unsupported YAML tag !!set: only JSON's types are allowed (mappings, "
