@@ -186,7 +186,8 @@ async def _read_assistants(client: ApiClient, live: LiveState, to_read: list[tup
 
     workers = [worker() for _ in range(max(1, min(client.parallelism, len(to_read) * 2)))]
     if listings is not None:
-        workers.append(listed())
+        # First: a listing that has already failed stops the workers before any of them sends a read.
+        workers.insert(0, listed())
     await gather_all(*workers)
     if failures:
         raise min(failures, key=lambda f: f[0])[1]

@@ -233,6 +233,31 @@ def test_a_failed_listing_stops_the_assistant_reads_and_is_raised_first(tmp_path
     assert 0 < len(reads) < 2 * len(desired.of_kind("Assistant")) // 2  # reading stopped once the listing failed
 
 
+class _SlowAssistantListingApp(_SlowListingsApp):
+    """The emulator, except that the assistant listing answers 50 ms late."""
+
+    def dispatch(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        reply = super().dispatch(method, path, query, headers, body)
+        if method == "GET" and path == "/v2/ai/assistants":
+            return Reply(reply.status, reply.headers, reply.body, 0.05)
+        return reply
+
+
+def test_a_listing_failed_before_the_assistants_are_listed_sends_no_assistant_read(tmp_path: Path) -> None:
+    app = _SlowAssistantListingApp()
+    desired = _project(tmp_path, app)
+    app.tools_fail = True  # answered at once, while the assistant listing is still 50 ms away
+    app.paths.clear()
+
+    async def read() -> None:
+        async with client_for(app, parallelism=4) as client:
+            await live.fetch_live(client, desired)
+
+    with pytest.raises(ApiError, match="no tool listing"):
+        asyncio.run(read())
+    assert [p for p in app.paths if p.endswith(("/versions", "/canary-deploys"))] == []
+
+
 class _IdlessListingApp(_SlowListingsApp):
     """The emulator, except that the assistant listing answers 20 ms late with entries that have no
     `id` (reading it then fails in the client), while the tool listing fails at once."""
