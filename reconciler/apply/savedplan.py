@@ -237,14 +237,12 @@ def _described(keys: list[str], new: set[str], live: LiveState) -> list[str]:
         parts.setdefault(f"{kind}/{object_id}", []).append(f"{part}{' (new)' if key in new else ''}")
     out = []
     for key, changed in parts.items():
-        where = _describe(key, live)
-        own = [p for p in changed if not p or p == " (new)"]
-        others = [p for p in changed if p not in own]
-        where += own[0] if own else ""
-        if not others:
-            out.append(where)
-        else:
-            out.append(f"{where} and its {', '.join(others)}" if own else f"{where}: its {', '.join(others)}")
+        own = next((p for p in changed if p in ("", " (new)")), None)  # the object's own read
+        others = [p for p in changed if p not in ("", " (new)")]
+        where = _describe(key, live) + (own or "")
+        if others:
+            where += (" and its " if own is not None else ": its ") + ", ".join(others)
+        out.append(where)
     return out
 
 
