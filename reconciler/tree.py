@@ -1,5 +1,6 @@
 """Small helpers over JSON-like trees (dicts, lists, scalars): the one overlay merge, the one way
-to write a path as text, a rewrite of every string, and what counts as a number. Pure functions, no project imports."""
+to write a path as text, the value at a path, a rewrite of every string, and what counts as a number.
+Pure functions, no project imports."""
 
 from __future__ import annotations
 
@@ -32,6 +33,18 @@ def dotted(path: Iterable[Any], empty: str = "") -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or empty
+
+
+def at(value: Any, path: Iterable[Any]) -> Any:
+    """What `value` holds at `path` (keys of objects, indexes of lists); None where it holds nothing."""
+    for part in path:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            value = value[part]
+        else:
+            return None
+    return value
 
 
 def is_number(value: Any) -> bool:

@@ -113,16 +113,6 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def _at(value: Any, path: Iterable[Any]) -> Any:
-    """What `value` holds at `path` (None where it holds nothing)."""
-    for part in path:
-        if isinstance(value, dict) or (isinstance(value, list) and isinstance(part, int) and part < len(value)):
-            value = value.get(part) if isinstance(value, dict) else value[part]
-        else:
-            return None
-    return value
-
-
 def missing_key(key: str) -> str:
     """The message for a required key that is absent."""
     return f"missing required key '{key}'"
@@ -269,7 +259,7 @@ def _translate(kind: str, error: ValidationError, base: Path, original: Any = No
     if v == "required" and isinstance(instance, dict):
         # At the key that opens the incomplete object (`spec:`), or at the list item's dash; a key
         # written with nothing after it (`metadata:`, null) at that key.
-        held = _at(original, error.absolute_path)
+        held = tree.at(original, error.absolute_path)
         return [
             Finding((*path, key), "cannot be null: it is required", at_key=True)
             if isinstance(held, dict) and key in held and held[key] is None

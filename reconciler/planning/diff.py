@@ -23,6 +23,7 @@ from typing import Any
 from reconciler.kinds import SET_LIKE_KEYS
 from reconciler.model import contains_sensitive
 from reconciler.planning.plan import FieldChange
+from reconciler.tree import at
 from reconciler.tree import dotted as dotted_path
 
 # isinstance() with tuples made once: `dict | list` in a call builds a union each time (~0.5 us).
@@ -179,11 +180,11 @@ def secret_path(root: Any, path: list[Any]) -> bool:
     value of a credential header."""
     if any(_secret_key(part) for part in path):
         return True
-    value = _at(root, path)
+    value = at(root, path)
     if isinstance(value, str) and _secret_url(value):
         return True
     if len(path) >= 2 and path[-1] == "value" and any(p in _HEADER_LISTS for p in path if isinstance(p, str)):
-        entry = _at(root, path[:-1])
+        entry = at(root, path[:-1])
         return isinstance(entry, dict) and bool(_SECRET_HEADER.search(str(entry.get("name", ""))))
     return False
 
@@ -282,22 +283,13 @@ def _record(changes: dict[str, FieldChange], before: dict[str, Any], after: dict
         keys = tuple(p for p in path[:i] if isinstance(p, str))
         if isinstance(part, str) and (_is_set(part, keys) or _keyed(part, keys)):
             path = path[: i + 1]
-            old, new = _at(before, path), _at(after, path)
+            old, new = at(before, path), at(after, path)
             break
     dotted = dotted_path(path)
     secret = secret_path(before, path) or holds_secret(old, path[-1] if path else None)
     changes[dotted] = FieldChange(dotted, old, new, sensitive=contains_sensitive(new) or secret)
 
 
-def _at(value: Any, path: list[Any]) -> Any:
-    for part in path:
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
-            value = value[part]
-        else:
-            return None
-    return value
 
 
 def creation_changes(desired: dict[str, Any]) -> list[FieldChange]:
