@@ -19,6 +19,7 @@ from reconciler.model import (
     DesiredResource,
     DesiredState,
     LiveState,
+    SourcePos,
 )
 from reconciler.planning import (
     accounts,
@@ -85,8 +86,36 @@ class Planner:
         impl = self._impl
         result = impl.build()
         if impl.ctx.errors:
-            raise PlanError("the plan cannot be made:\n  " + "\n  ".join(sorted(impl.ctx.errors)))
+            where = _sources(impl.desired)
+            lines = [text for _, text in sorted(_located(error, where) for error in impl.ctx.errors)]
+            raise PlanError("the plan cannot be made:\n  " + "\n  ".join(lines))
         return select(result, targets) if targets else result
+
+
+def _sources(desired: DesiredState) -> dict[str, SourcePos]:
+    """address -> where the manifests declare it, versions by their own entries."""
+    where: dict[str, SourcePos] = {}
+    for res in desired.resources:
+        if res.source is not None:
+            where[res.address] = res.source
+        for version in res.versions or ():
+            if version.source is not None:
+                where[f"{res.address}.version.{version.name}"] = version.source
+    return where
+
+
+def _located(error: str, where: dict[str, SourcePos]) -> tuple[tuple[str, int, int], str]:
+    """A planning error (`ADDRESS: message`) led by where its resource is declared, as manifest errors
+    are (cli-contract: FILE:LINE:COL), with a key that sorts it by file and line: the nearest declared
+    address the error's address lies in (a canary's is its assistant's). An error about nothing
+    declared stays as it is, and sorts first."""
+    address = error.split(": ", 1)[0].split("#", 1)[0]
+    while address:
+        pos = where.get(address)
+        if pos is not None:
+            return (pos.file, pos.line, pos.col), f"{pos}: {error}"
+        address = address.rpartition(".")[0] if address.count(".") > 1 else ""
+    return ("", 0, 0), error
 
 
 class _Planner:

@@ -117,6 +117,24 @@ def test_plan_errors(tmp_path: Path, docs: str, live: list[dict[str, Any]], mess
     assert message in str(exc.value)
 
 
+def test_plan_errors_lead_with_where_the_resource_is_declared(tmp_path: Path) -> None:
+    # cli-contract: errors in manifests are FILE:LINE:COL: message. A name that resolves to nothing is
+    # found only against live state, but it is still the manifest's error: the line says where.
+    versions = "versions:\n  - name: v2\n    spec:\n      mcp_servers: [{server: ghost}]"
+    docs = tool_doc("lookup") + "---\n" + assistant_doc(spec="shared_tools: [lookup, nowhere]\n" + versions)
+    with pytest.raises(PlanError) as exc:
+        plan(desired(tmp_path, docs), LiveState())
+    file = str(tmp_path / "m.yaml")
+    start = docs.split("---\n")[0].count("\n") + 2  # the assistant's document begins after the separator
+    lines = str(exc.value).splitlines()[1:]
+    assert [line.strip().split(": ", 2)[:2] for line in lines] == [
+        [f"{file}:{start}:1", "assistant.bot"],
+        [f"{file}:{start + 9}:7", "assistant.bot.version.v2"],
+        [f"{file}:{start + 9}:7", "assistant.bot.version.v2"],
+    ]
+    assert "mcp_servers[].server names 'ghost'" in lines[1]
+
+
 # --- references -----------------------------------------------------------------------------------------
 
 def test_reference_to_a_tool_created_in_the_same_plan(tmp_path: Path) -> None:
