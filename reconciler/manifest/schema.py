@@ -9,6 +9,8 @@ reported at the key itself, a `oneOf` failure is narrowed to the branch that cam
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -279,7 +281,8 @@ def _translate(kind: str, error: ValidationError, base: Path, original: Any = No
         want = error.validator_value
         names = [_YAML_TYPES.get(str(w), str(w)) for w in (want if isinstance(want, list) else [want])]
         want_text = " or ".join(names)
-        return [Finding(path, f"expected {want_text}, got {_type_name(instance)}")]
+        hint = _number_hint(instance, "integer" in names) if {"number", "integer"} & set(names) else ""
+        return [Finding(path, f"expected {want_text}, got {_type_name(instance)}{hint}")]
     if v is None:  # a `false` schema
         return [Finding(path, "not allowed here")]
     bound = error.validator_value
@@ -340,6 +343,30 @@ def _unknown_key(kind: str, path: Path, key: str, known: list[str]) -> Finding:
     if kind == "Assistant" and key == "id" and len(path) == 3 and path[:2] == ("spec", "mcp_servers"):
         return Finding(at, "unknown key 'id'; name the McpServer resource with server: NAME", True, about_parent=True)
     return Finding(at, f"unknown key '{key}'{did_you_mean(key, known)}", True, about_parent=True)
+
+
+# A number in exponent form that YAML 1.1 (PyYAML's rules) reads as a string: its floats need a dot and
+# a signed exponent, so `1e3`, `1.5e3` and `2E-4` are strings there, though JSON and YAML 1.2 read them
+# as numbers (lessons-from-peers: a value silently of the wrong type).
+_EXPONENT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+")
+
+
+def _number_hint(value: Any, integer: bool) -> str:
+    """For a string that reads as a number elsewhere, how to write it so YAML reads a number."""
+    if not isinstance(value, str) or not _EXPONENT.fullmatch(value):
+        return ""
+    number = float(value)
+    if not math.isfinite(number):
+        return f" ({value} is a string in YAML, and too large for a number)"
+    if integer and number.is_integer():
+        shown = str(int(number))
+    else:
+        shown = repr(number)
+        if "e" in shown:  # YAML 1.1's float form: a dot in the mantissa, a sign on the exponent
+            mantissa, exponent = shown.split("e")
+            mantissa = mantissa if "." in mantissa else mantissa + ".0"
+            shown = f"{mantissa}e{exponent if exponent[0] in '+-' else '+' + exponent}"
+    return f" (YAML reads {value} as a string; write {shown})"
 
 
 def _type_name(value: Any) -> str:
