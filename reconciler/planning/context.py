@@ -8,8 +8,8 @@ from typing import Any
 
 from reconciler.kinds import KINDS
 from reconciler.model import DesiredResource, DesiredState, LiveState
-from reconciler.planning import identity, writes
-from reconciler.planning.plan import DELETE, Orphan, Ref, ResourceChange
+from reconciler.planning import identity
+from reconciler.planning.plan import Orphan, Ref, ResourceChange
 
 
 def refs_in(value: Any) -> list[str]:
@@ -55,7 +55,6 @@ class Context:
             str(obj["id"]): res for res in desired.of_kind("Assistant")
             if (obj := self.matches["Assistant"].live_for.get(res.address)) is not None
         }
-        self._delete_duplicates()
         # name -> id (or Ref when the plan creates it), for references by name.
         self.ids: dict[str, dict[str, str | Ref]] = {"Tool": {}, "McpServer": {}}
         self.names: dict[str, dict[str, str]] = {"Tool": {}, "McpServer": {}}  # live id -> name to show
@@ -76,26 +75,6 @@ class Context:
                 else:
                     self.ids[kind][res.name] = str(matched["id"])
                     self.names[kind][str(matched["id"])] = res.name
-
-    def _delete_duplicates(self) -> None:
-        """Delete the duplicates of the project's own making (identity.py), after the updates of the
-        assistants that attach them (which move to the one kept)."""
-        deletes = {"Assistant": writes.op_delete_assistant, "Tool": writes.op_delete_tool,
-                   "McpServer": writes.op_delete_mcp_server}
-        for kind, delete in deletes.items():
-            for address, others in self.matches[kind].duplicates.items():
-                kept = self.matches[kind].live_for[address]
-                kept_id = str(kept["id"]) if kept is not None else "?"
-                for obj in others:
-                    obj_id = str(obj["id"])
-                    users = [self.managed[a["id"]].address for a in self.live.assistants
-                             if a["id"] in self.managed and obj_id in _attached(kind, a)]
-                    reason = (f"duplicate of {kept_id} (same name, made by overlapping runs): the plan keeps "
-                              f"{kept_id} and deletes this one")
-                    self.warnings.append(f"{address}#{obj_id}: {reason}")
-                    self.add(ResourceChange(f"{address}#{obj_id}", kind, str(obj.get(KINDS[kind].name_field)),
-                                            [DELETE], id=obj_id, operations=[delete(obj_id)], reason=reason,
-                                            depends_on=users))
 
     def ref(self, kind: str, name: str, user: str) -> str | Ref:
         """The id (or Ref) that a reference by name in `user` stands for; an error when there is none."""
@@ -119,12 +98,3 @@ class Context:
                     change.depends_on.append(address)
         self.changes.append(change)
         return change
-
-
-def _attached(kind: str, assistant: dict[str, Any]) -> set[str]:
-    """The ids of `kind` (Tool, McpServer) a live assistant attaches."""
-    if kind == "Tool":
-        return {str(i) for i in assistant.get("tool_ids") or []}
-    if kind == "McpServer":
-        return {str(m.get("id")) for m in assistant.get("mcp_servers") or [] if isinstance(m, dict)}
-    return set()

@@ -7,7 +7,8 @@ objects answering to one name are an error naming both ids, unless a pin picks o
 one of them is of the project's own making (`Repair`: an assistant carrying the owner tag, a tool or
 MCP server whose name carries the project's reserved prefix), as overlapping runs could leave them:
 then the one the rest references (most live assistants attach it; else the oldest) is matched, and
-the others are `duplicates`, which the plan deletes (planning/context.py).
+the others are `duplicates`, which the plan deletes with pruning and lists as orphans without
+(planning/pruning.py).
 """
 
 from __future__ import annotations

@@ -259,6 +259,7 @@ class _Planner:
         for res in self.desired.of_kind("Assistant"):
             self.ctx.changes.extend(self._chunks.get(res.address, []))
         assistant_tests.plan(self.ctx)  # after the assistants: a test reads as a check of what is above it
+        pruning.duplicates(self.ctx)  # deleted with pruning, else orphans
         if self.ctx.prune:
             pruning.prune(self.ctx)
         self._orphaned_assistants()

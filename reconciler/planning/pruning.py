@@ -15,7 +15,7 @@ from reconciler.api import endpoints as api
 from reconciler.kinds import KINDS, PROTECT_TAG
 from reconciler.planning import forms, whole, writes
 from reconciler.planning.context import Context
-from reconciler.planning.plan import DELETE, NOOP, ResourceChange
+from reconciler.planning.plan import DELETE, NOOP, Orphan, ResourceChange
 
 
 def _prune_address(ctx: Context, kind: str, name: str, obj_id: str, objects: list[dict[str, Any]]) -> str:
@@ -79,6 +79,37 @@ def prune(ctx: Context) -> None:
                                    changes=whole.removal_changes(kind, shown, KINDS[kind].name_field),
                                    operations=[delete(str(obj["id"]))], depends_on=detaching))
     _prune_tests(ctx)
+
+
+def duplicates(ctx: Context) -> None:
+    """The duplicates of the project's own making (identity.py): with pruning, deleted after the
+    updates of the assistants that attach them (which move to the one kept), each shown with what it
+    holds; without, kept and listed as orphans. Overlapping runs leave such copies, but so does a copy
+    made in the portal, which keeps the name and the owner tag: only the reviewer can tell which."""
+    deletes = {"Assistant": writes.op_delete_assistant, "Tool": writes.op_delete_tool,
+               "McpServer": writes.op_delete_mcp_server}
+    for kind, delete in deletes.items():
+        pruning = ctx.prune and kind in ctx.desired.project.prune.kinds
+        for address, others in ctx.matches[kind].duplicates.items():
+            kept = ctx.matches[kind].live_for[address]
+            kept_id = str(kept["id"]) if kept is not None else "?"
+            for obj in others:
+                obj_id, name = str(obj["id"]), str(obj.get(KINDS[kind].name_field))
+                why = (f"a second live {kind} named {name!r} of this project's making besides {kept_id}, "
+                       "which the plan manages")
+                if not pruning:
+                    ctx.orphans.append(Orphan(f"{address}#{obj_id}", kind, name, obj_id,
+                                              f"{why}: kept; `--prune` deletes it"))
+                    continue
+                reason = f"{why} (left by overlapping runs, or a copy): the plan keeps {kept_id} and deletes this one"
+                ctx.warnings.append(f"{address}#{obj_id}: {reason}")
+                users = [ctx.managed[a["id"]].address for a in ctx.live.assistants
+                         if kind != "Assistant" and a["id"] in ctx.managed and obj_id in _live_refs(kind, a)]
+                shown = (forms.manifest_form(ctx, obj) if kind == "Assistant"
+                         else api.tool_spec(obj) if kind == "Tool" else obj)
+                ctx.add(ResourceChange(f"{address}#{obj_id}", kind, name, [DELETE], id=obj_id,
+                                       changes=whole.removal_changes(kind, shown, KINDS[kind].name_field),
+                                       operations=[delete(obj_id)], reason=reason, depends_on=users))
 
 
 def _prune_tests(ctx: Context) -> None:

@@ -123,8 +123,8 @@ spec:
 
 
 def test_duplicates_of_the_projects_own_making_are_shown_and_repaired(tmp_path: Path) -> None:
-    """Duplicates left by overlapping runs (before idempotency keys): plan shows each as a delete,
-    keeping the copy the rest references, and one apply repairs them; no hand cleanup."""
+    """Duplicates left by overlapping runs (before idempotency keys): plan lists each as an orphan, and
+    with --prune as a delete, keeping the copy the rest references; one apply --prune repairs them."""
     app = EmulatorApp()
     project = tmp_path / "proj"
     project.mkdir()
@@ -141,12 +141,22 @@ def test_duplicates_of_the_projects_own_making_are_shown_and_repaired(tmp_path: 
             await client.request("POST", "/ai/tools", json=body)
             await client.request("POST", "/ai/assistants", json={
                 "name": "dup-bot", "instructions": "Be helpful.", "tags": ["managed-by:reconciler"]})
-            plan = await plan_paths(client, [project])
+            # Nothing is deleted unless pruning is asked for: a copy made in the portal keeps the name
+            # and the owner tag too, and only the reviewer can tell it from a run's leftover.
+            kept = await plan_paths(client, [project])
+            assert not [rc for rc in kept.resource_changes if "delete" in rc.actions]
+            assert sorted(o.address.split("#")[0] for o in kept.orphans) == ["assistant.dup-bot", "tool.dup-lookup"]
+            assert all("`--prune` deletes it" in o.note for o in kept.orphans)
+            plan = await plan_paths(client, [project], prune=True)
             deletes = [rc for rc in plan.resource_changes if "delete" in rc.actions]
             assert sorted(rc.address.split("#")[0] for rc in deletes) == ["assistant.dup-bot", "tool.dup-lookup"]
-            assert all(rc.reason and "duplicate of" in rc.reason for rc in deletes)
+            assert all(rc.reason and "the plan keeps" in rc.reason for rc in deletes)
             assert kept_tool not in {rc.id for rc in deletes}  # the one the assistant attaches stays
-            _, repaired = await apply_paths(client, [project])
+            # Each destroy shows what it takes away, as a prune's does.
+            shown = {rc.kind: {c.path: c.before for c in rc.changes} for rc in deletes}
+            assert shown["Assistant"]["instructions"] == "Be helpful." and shown["Assistant"]["name"] == "dup-bot"
+            assert shown["Tool"]["webhook"]["url"] == "https://example.com/x"
+            _, repaired = await apply_paths(client, [project], prune=True)
             assert repaired.ok, repaired.failed
             assert pending(await plan_paths(client, [project])) == []
 
