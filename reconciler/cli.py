@@ -1,6 +1,7 @@
 """Argument parsing and dispatch only. Each command lives in reconciler/commands/<name>.py as
 `run(args) -> int`. Errors are translated here, once: a ReconcilerError prints one clear message and
-exits 1, Ctrl-C exits 130, anything else is a bug (traceback, exit 3)."""
+exits 1, Ctrl-C exits 130 and SIGTERM (a CI job cancelled) 143, each after the same report of what
+was in flight; anything else is a bug (traceback, exit 3)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import argparse
 import contextlib
 import importlib
 import os
+import signal
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import FrameType
 from typing import NoReturn
 
 from reconciler import __version__, gcpause, scrub
@@ -162,7 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if key:
             scrub.register(key, "(TELNYX_API_KEY)")
         scrub.register_url(os.environ.get("TELNYX_BASE_URL", ""))
-        code = _run(build_parser().parse_args(argv))
+        with _terminate_as_interrupt() as terminated:
+            code = _run(build_parser().parse_args(argv))
+        if code == 130 and terminated:
+            code = 143  # 128 + SIGTERM, as a shell reports a process the signal ended
         try:
             # What the command printed may still be in the buffer (a whole text plan fits): written
             # now, so that a failure to write it is this command's, and not an exit 0 (or 2,
@@ -174,6 +180,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:
             pass  # the reader went away after the command: its exit status still says how it went
         return code
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[list[int]]:
+    """SIGTERM handled as Ctrl-C is: GitLab, Jenkins and Kubernetes cancel a job with it, and an apply
+    so cut short must still say which steps were in flight (their outcome unknown) instead of dying
+    silently. The running command's task is cancelled as asyncio's Ctrl-C handler does it (waits.py),
+    even in a job started in the background of a script, where SIGINT is ignored. The list it yields
+    is non-empty once SIGTERM came."""
+    came: list[int] = []
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        came.append(signum)
+        waits = sys.modules.get("reconciler.waits")  # not imported: no command is waiting on the API
+        if waits is None:
+            raise KeyboardInterrupt
+        waits.interrupt()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield came  # signals reach the main thread only
+        return
+    before = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield came
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def entry() -> NoReturn:
@@ -204,7 +236,7 @@ def _run(args: argparse.Namespace) -> int:
         return int(module.run(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return 130  # 143 when SIGTERM was the interrupt (main)
     except BrokenPipeError:
         # The reader went away (`| head`): stop, as a Unix tool killed by SIGPIPE would (141), with
         # stdout pointed at /dev/null so the final flush does not fail again. Quietly, but for an apply

@@ -117,6 +117,20 @@ def _pending_text(pending: list[Pending]) -> str:
     return f"still waiting for {shown}"
 
 
+# The command running through `run`, for `interrupt` (a signal handler) to cancel.
+_RUNNING: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[None]]] = []
+
+
+def interrupt() -> None:
+    """Stop the running command as Ctrl-C does (called from a signal handler, on the main thread):
+    its task is cancelled, so apply reports what was in flight, and `run` then raises
+    KeyboardInterrupt; outside `run`, KeyboardInterrupt at once."""
+    if not _RUNNING:
+        raise KeyboardInterrupt
+    loop, task = _RUNNING[-1]
+    loop.call_soon_threadsafe(task.cancel)
+
+
 def run(work: Callable[[], Awaitable[T]], *, deadline: float | None, after: str = "") -> T:
     """Run `work()` within the deadline (`--deadline`, or the default plus what `allow` adds),
     writing "waiting" lines on stderr while the requests of the clients it `watch`es are slow. A
@@ -130,6 +144,15 @@ def run(work: Callable[[], Awaitable[T]], *, deadline: float | None, after: str 
     done: list[T] = []
 
     async def main() -> None:
+        this = asyncio.current_task()
+        assert this is not None
+        _RUNNING.append((asyncio.get_running_loop(), this))
+        try:
+            await _main()
+        finally:
+            _RUNNING.pop()
+
+    async def _main() -> None:
         command = _Command(deadline)
         _COMMAND.set(command)  # before the tasks are made: each runs in a copy of this context
         started = time.monotonic()
@@ -158,7 +181,10 @@ def run(work: Callable[[], Awaitable[T]], *, deadline: float | None, after: str 
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None  # `interrupt` cancelled it (asyncio's own Ctrl-C raises this itself)
     return done[0]
 
 

@@ -31,7 +31,8 @@ from reconciler.planning.plan import Plan, ResourceChange
 __all__ = ["ApplyHooks", "ApplyResult", "NoHooks", "Outcome", "StepResult", "apply_plan"]
 
 
-INTERRUPTED = "in flight when apply was interrupted (Ctrl-C or --deadline): run plan again to see whether it landed"
+INTERRUPTED = ("in flight when apply was interrupted (Ctrl-C, SIGTERM or --deadline): run plan again to see "
+               "whether it landed")
 
 
 class _Schedule:
