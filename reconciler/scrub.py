@@ -9,7 +9,8 @@ wrote instead (`${env:NAME}`) or a placeholder. Userinfo in any URL is masked wh
 
 The CLI routes stdout and stderr through `ScrubbingStream` (cli.py), so no output path can forget
 it; error text from the API also passes through `scrub_echo`, which also masks a quoted piece of a
-secret that a server echoed shortened (`'S3cr...'`).
+secret that a server echoed shortened (`'S3cr...'`). A file written from API text passes each string
+through `scrub_echo` too (the JUnit report, testruns/junit.py), before any escaping of its format.
 
 Values shorter than MIN_LENGTH characters are not masked: they would mask unrelated text, and a
 value that short is no secret worth the name.

@@ -4,6 +4,9 @@ One `<testsuite>` per report, one `<testcase>` per run: a run that did not pass 
 status `failed`, or a timeout) or an `<error>` (status `error`: the run itself broke), whose message
 names the criteria not met; every criterion's verdict and the run's logs go into the element's text.
 Written with the standard library's ElementTree.
+
+Every string in the file is cleaned first (`_clean`), because most of it is text from the API (logs,
+names, criteria): secrets are masked as on stdout and stderr (scrub.py).
 """
 
 from __future__ import annotations
@@ -12,7 +15,25 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from reconciler import scrub
 from reconciler.testruns.runner import Report, RunResult
+
+
+def _clean(text: str) -> str:
+    """`text` as the file may hold it: every secret masked, as printed output masks it (`scrub_echo`:
+    the text comes from the API, which may echo a value shortened)."""
+    return scrub.scrub_echo(text)
+
+
+def _cleaned(root: ET.Element[str]) -> None:
+    """Clean every text, tail and attribute value of the tree: no field can be forgotten."""
+    for node in root.iter():
+        if node.text:
+            node.text = _clean(node.text)
+        if node.tail:
+            node.tail = _clean(node.tail)
+        for name, value in node.attrib.items():
+            node.attrib[name] = _clean(value)
 
 
 def _case(parent: ET.Element, classname: str, result: RunResult) -> None:
@@ -31,7 +52,7 @@ def _case(parent: ET.Element, classname: str, result: RunResult) -> None:
 
 
 def document(report: Report) -> ET.ElementTree[ET.Element[str]]:
-    """The report as an ElementTree: `<testsuites>` holding one `<testsuite>`."""
+    """The report as an ElementTree: `<testsuites>` holding one `<testsuite>`, every string cleaned."""
     errors = sum(1 for r in report.results if not r.passed and r.status == "error" and not r.timed_out)
     failures = sum(1 for r in report.results if not r.passed) - errors
     attrs = {"tests": str(len(report.results)), "failures": str(failures), "errors": str(errors),
@@ -40,6 +61,7 @@ def document(report: Report) -> ET.ElementTree[ET.Element[str]]:
     suite = ET.SubElement(root, "testsuite", {"name": f"{report.label} ({report.target})", **attrs})
     for result in report.results:
         _case(suite, report.label, result)
+    _cleaned(root)
     ET.indent(root)
     return ET.ElementTree(root)
 
