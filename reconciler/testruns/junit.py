@@ -6,23 +6,37 @@ names the criteria not met; every criterion's verdict and the run's logs go into
 Written with the standard library's ElementTree.
 
 Every string in the file is cleaned first (`_clean`), because most of it is text from the API (logs,
-names, criteria): secrets are masked as on stdout and stderr (scrub.py).
+names, criteria): secrets are masked as on stdout and stderr (scrub.py), and the characters XML 1.0
+does not allow are shown as visible escapes, so a CI reporter can still parse the file.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from reconciler import scrub
 from reconciler.testruns.runner import Report, RunResult
 
+# What XML 1.0 allows (https://www.w3.org/TR/xml/#charsets); anything else, even written as a
+# character reference (`&#1;`), makes the file not well-formed. Lone surrogates (JSON lets an API send
+# one) and U+FFFE/U+FFFF are outside it too.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
 
 def _clean(text: str) -> str:
     """`text` as the file may hold it: every secret masked, as printed output masks it (`scrub_echo`:
-    the text comes from the API, which may echo a value shortened)."""
-    return scrub.scrub_echo(text)
+    the text comes from the API, which may echo a value shortened), then every character XML 1.0
+    forbids written as its Python escape (`\\x01`), visible rather than lost. Secrets first, so that
+    one holding such a character is still matched whole."""
+    return _NOT_XML.sub(_escaped, scrub.scrub_echo(text))
 
 
 def _cleaned(root: ET.Element[str]) -> None:
