@@ -34,7 +34,12 @@ WIDEN = " (the common folder of the PATH arguments unless --root DIR widens it)"
 
 
 class Refused(Exception):
-    """A file that may not be read, with the reason (no content of the file in it)."""
+    """A file that may not be read, with the reason (no content of the file in it), and where in the
+    file the reason lies when it lies at one place (`line`, `col`: 1-based)."""
+
+    def __init__(self, reason: str, line: int = 1, col: int = 1) -> None:
+        super().__init__(reason)
+        self.line, self.col = line, col
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,12 @@ def read_text(file: Confined, limit: int) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Refused(f"is not UTF-8 text (invalid byte at offset {exc.start})") from None
+        # Where an editor shows it: the line, and the column in characters (what comes before the
+        # bad byte decodes, by definition).
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line, col = data.count(b"\n", 0, exc.start) + 1, len(data[line_start:exc.start].decode("utf-8")) + 1
+        raise Refused(f"is not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at line {line}, column {col})",
+                      line, col) from None
 
 
 class References:

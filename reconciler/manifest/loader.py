@@ -145,7 +145,7 @@ def _read(paths: Sequence[str | os.PathLike[str]], root: str | os.PathLike[str] 
                                            MAX_MANIFEST_BYTES, reference=False)
             text = files_mod.read_text(found_file, MAX_MANIFEST_BYTES)
         except files_mod.Refused as exc:
-            problems.append(ManifestProblem(label, 1, 1, f"this manifest {exc}"))
+            problems.append(ManifestProblem(label, exc.line, exc.col, f"this manifest {exc}"))
             continue
         docs, found = load_documents(text, label, budget, early=(VERSIONS,))
         if dollar_free(text):

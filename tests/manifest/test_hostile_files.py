@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
+from reconciler.errors import ManifestError
+from reconciler.manifest import load
 from tests.support.paths import REPO
 
 KEY = "KEY4hostile-test-9f2c81d7e3"
@@ -103,7 +105,7 @@ CASES = [
     ("prompt.md", symlink_loop, "is a symlink loop"),
     (".env", hidden, "is hidden"),
     ("prompt.md", too_large, "is 1048577 bytes; at most 1 MiB is read"),
-    ("prompt.md", not_utf8, "is not UTF-8 text (invalid byte at offset 3)"),
+    ("prompt.md", not_utf8, "is not UTF-8 text (invalid byte 0xff at line 1, column 4)"),
     ("prompt.md", folder, "is not a regular file (it is a folder)"),
 ]
 
@@ -133,6 +135,16 @@ def test_a_hostile_reference_is_a_located_error_that_leaks_nothing(
         assert "Traceback" not in err and out == ""
         no_leak(tmp_path, before, out, err)
     assert not (tmp_path / "saved.plan").exists()
+
+
+def test_a_manifest_not_utf8_is_refused_where_the_bad_byte_is(tmp_path: Path) -> None:
+    # The line and the column in characters, as an editor shows them ("é" is two bytes, one column).
+    (tmp_path / "a.yaml").write_bytes(b"apiVersion: reconciler/v1\nkind: Assistant\nmetadata: {name: caf\xc3\xa9}\n"
+                                      b"spec: {instructions: \"d\xc3\xa9j\xe0 vu\"}\n")
+    with pytest.raises(ManifestError) as exc:
+        load([tmp_path / "a.yaml"])
+    assert [str(p) for p in exc.value.problems] == [
+        f"{tmp_path / 'a.yaml'}:4:26: this manifest is not UTF-8 text (invalid byte 0xe0 at line 4, column 26)"]
 
 
 @pytest.mark.parametrize("ref", ["/proc/self/environ", "../../outside.txt", "prompt.md"])
