@@ -101,12 +101,20 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
         gone = sorted(by_name.items())
         if demoted is not None and demoted not in declared and demoted not in by_name and obj is not None:
             gone.append((demoted, obj))
+        routed: set[str] | None = None  # the version ids the live canary routes to, once needed
         for vname, v in gone:
             if vname not in declared and not ctx.prune:
                 # Nothing is deleted unless pruning is asked for, versions included.
-                ctx.orphans.append(Orphan(f"{own}.version.{vname}", KIND_VERSION, vname,
-                                           str(v.get("version_id")), "a live version the manifest does not "
-                                           "declare: kept; `--prune` deletes it"))
+                if routed is None:
+                    rules = canary_rules.from_live(ctx.live.canaries.get(str(obj["id"])), {}) if obj else ()
+                    routed = {str(i) for i in canary_rules.served(rules)}
+                vid = str(v.get("version_id"))
+                # Said as it is: `--prune` refuses a version the live canary routes to while the
+                # manifest leaves the canary alone (declares none); declaring one moves it off first.
+                then = ("the live canary routes traffic to it: declare `canary` without it, and `--prune` "
+                        "deletes it" if vid in routed and res.canary is None else "`--prune` deletes it")
+                ctx.orphans.append(Orphan(f"{own}.version.{vname}", KIND_VERSION, vname, vid,
+                                          f"a live version the manifest does not declare: kept; {then}"))
             elif vname not in declared:
                 vid = str(v.get("version_id"))
                 deletes.append(ResourceChange(

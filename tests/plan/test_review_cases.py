@@ -45,8 +45,18 @@ def test_dropping_a_version_that_still_gets_canary_traffic_is_refused(
     write(tmp_path, "bot.yaml", TWO_VERSIONS.replace("    - {name: v1, spec: {greeting: one}}\n", ""))
     capsys.readouterr()
     assert main(["plan", str(tmp_path)]) == 0  # without --prune, v1 is kept and reported as an orphan
+    # The orphan's note says what --prune would do here: refuse, until the canary leaves v1.
+    assert ("assistant.bot.version.v1 (id " in (out := capsys.readouterr().out)
+            and "kept; the live canary routes traffic to it: declare `canary` without it, and `--prune` deletes it"
+            in out)
     assert main(["plan", "--prune", str(tmp_path)]) == 1
     assert "the live canary still routes traffic to it" in capsys.readouterr().err
+    # Declaring the canary without v1 moves the traffic off it first: then the note is plain.
+    write(tmp_path, "bot.yaml", TWO_VERSIONS.replace("    - {name: v1, spec: {greeting: one}}\n", "")
+          + "  canary: [{version: v2, percentage: 10}]\n")
+    assert main(["plan", str(tmp_path)]) == 0
+    assert "kept; `--prune` deletes it" in capsys.readouterr().out
+    assert main(["plan", "--prune", str(tmp_path)]) == 0
 
 
 def test_a_canary_added_behind_a_saved_plan_makes_it_stale(
