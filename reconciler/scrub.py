@@ -130,9 +130,23 @@ def scrub_echo(text: str) -> str:
     return _QUOTED.sub(mask, text)
 
 
+# Terminal controls in text that comes from elsewhere (a live assistant's name in an address, an API
+# error's message, a test run's name) could hide or overwrite lines of a plan on the reviewer's
+# terminal or in a CI log: concealed text (`ESC[8m`), a carriage return, a cursor move. Every C0
+# control but tab and newline, DEL and the C1 controls are shown as escapes (`\x1b`); the one escape
+# sequence left as it is, is the colour render/ itself writes (`ESC[31m`, `ESC[0m`...).
+_CONTROL = re.compile(r"(\x1b\[(?:0|3[1-7])m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """`text` with every terminal control but this program's own colours shown as an escape."""
+    return _CONTROL.sub(lambda m: m.group(1) or f"\\x{ord(m.group(0)):02x}", text)
+
+
 class ScrubbingStream(io.TextIOBase):
     """A text stream that scrubs what is written to it, a line at a time (a secret never spans a
-    line break once `register` split it), before passing it to the stream it wraps."""
+    line break once `register` split it), and shows terminal controls as escapes (`visible`),
+    before passing it to the stream it wraps."""
 
     def __init__(self, raw: TextIO, *, output: bool = False) -> None:
         super().__init__()
@@ -145,7 +159,7 @@ class ScrubbingStream(io.TextIOBase):
         if "\n" in self._pending:
             done, _, self._pending = self._pending.rpartition("\n")
             try:
-                self.raw.write(scrub(done + "\n"))
+                self.raw.write(visible(scrub(done + "\n")))
             except OSError as exc:
                 raise self._failed(exc) from None
         return len(text)
@@ -153,7 +167,7 @@ class ScrubbingStream(io.TextIOBase):
     def flush(self) -> None:
         try:
             if self._pending:
-                self.raw.write(scrub(self._pending))
+                self.raw.write(visible(scrub(self._pending)))
                 self._pending = ""
             self.raw.flush()
         except OSError as exc:
