@@ -138,8 +138,18 @@ def scrub_echo(text: str) -> str:
 _CONTROL = re.compile(r"(\x1b\[(?:0|3[1-7])m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+_NOT_C0 = bytes(range(0x20, 0x7F)) + b"\t\n" + bytes(range(0x80, 0x100))  # UTF-8 bytes of no C0 control or DEL
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080-U+009F in UTF-8
+
+
 def visible(text: str) -> str:
     """`text` with every terminal control but this program's own colours shown as an escape."""
+    # Nearly all output holds no control: told so in C, by deleting every byte of its UTF-8 that is
+    # none and looking for the two-byte C1 forms (5-20 ms for a 4 MB plan document, where the
+    # regex's scan alone takes 35-130 ms).
+    data = text.encode("utf-8", "surrogatepass")
+    if not data.translate(None, _NOT_C0) and not _C1.search(data):
+        return text
     return _CONTROL.sub(lambda m: m.group(1) or f"\\x{ord(m.group(0)):02x}", text)
 
 

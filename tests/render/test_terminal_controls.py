@@ -17,6 +17,8 @@ from tests.support.paths import REPO
 def test_visible_escapes_controls_and_keeps_the_plans_colours() -> None:
     assert visible("a\x1b[31mred\x1b[0m\tb\n") == "a\x1b[31mred\x1b[0m\tb\n"
     assert visible("x\x1b[8mhidden\rover\x07\x7f\x9b") == "x\\x1b[8mhidden\\x0dover\\x07\\x7f\\x9b"
+    assert visible("déjà vu\x85 ☎") == "déjà vu\\x85 ☎"  # a C1 control beside other non-ASCII text
+    assert visible("déjà vu ☎\n") == "déjà vu ☎\n"
 
 
 def test_a_live_name_with_terminal_controls_is_shown_escaped(emulator: Emulator, tmp_path: Path) -> None:
