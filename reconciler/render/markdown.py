@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.planning.plan import action_word
-from reconciler.render.text import KIND_HEADLINE, clip, format_value, is_long_text, line_diff, origin_line, summary_line
+from reconciler.render.linediff import WIDTH, line_diff, text_lines
+from reconciler.render.text import KIND_HEADLINE, clip, format_value, is_long_text, origin_line, summary_line
 
 LIMIT = 65_000
 FOLD_NOTE = ("\n> [!NOTE]\n> Some detail was folded to keep this comment under {limit:,} characters "
@@ -16,6 +17,7 @@ ICON = {"create": "🟢", "update": "🟡", "delete": "🔴", "replace": "🟠",
 # Folding steps, least detail lost first: (level, lines kept per long-text field).
 # level 0: everything; 1: long lines and long texts cut; 2: field paths only; 3: one line per resource.
 STEPS = ((0, 0), (1, 40), (1, 10), (1, 3), (2, 0), (3, 0))
+CUT = 300  # longest line kept whole from level 1 on
 
 
 def _marked(mark: str, path: str, value: Any) -> list[str]:
@@ -25,30 +27,32 @@ def _marked(mark: str, path: str, value: Any) -> list[str]:
 
 
 def _diff_lines(change: dict[str, Any], action: str, level: int, cap: int) -> list[str]:
-    """One field change as diff lines: `+` what comes, `-` what goes; long text as a line diff.
-    level 1 cuts long lines and long line diffs; level 2 keeps only the path."""
-    path, before, after = change["path"], clip(change["before"]), clip(change["after"])
+    """One field change as diff lines: `+` what comes, `-` what goes; long text as a line diff of the
+    whole values. level 1 cuts long lines and long line diffs; level 2 keeps only the path."""
+    path, before, after = change["path"], change["before"], change["after"]
     created = action == "create" or before is None
     if level >= 2:
         return [f"{'+' if created else '-' if after is None else '!'} {path}"]
+    width = CUT if level == 1 else WIDTH
     if created and is_long_text(None, after):
-        text = str(after).splitlines()
+        text = text_lines(str(after), width)
         if level == 1 and len(text) > cap:
-            text = [*text[:cap], f"… {len(text) - cap} more lines"]
-        lines = [f"+ {path}:", *(f"+ {line}" for line in text)]
-    elif created:
+            text = [*text[:cap], f"… {len(text) - cap} more lines (all new; the JSON plan has them)"]
+        return [f"+ {path}:", *(f"+ {line}" for line in text)]
+    if not created and after is not None and is_long_text(before, after):
+        diff = line_diff(before, after, width)
+        if level == 1 and len(diff) > cap:
+            diff = [*diff[:cap], f"… {len(diff) - cap} more lines"]
+        # `@@` headers stay in column 0, where GitHub colours them as hunk headers.
+        return [f"! {path}:", *(line if line[:1] in "+-@ " else f" {line}" for line in diff)]
+    if created:
         lines = _marked("+", path, after)
     elif after is None:
-        lines = _marked("-", path, before)
-    elif is_long_text(before, after):
-        diff = line_diff(before, after)
-        if level == 1 and len(diff) > cap:
-            diff = [*diff[:cap], f"  … {len(diff) - cap} more lines"]
-        lines = [f"! {path}:", *(line if line[:1] in "+- " else f" {line}" for line in diff)]
+        lines = _marked("-", path, clip(before))
     else:
         lines = [*_marked("-", path, before), *_marked("+", path, after)]
     if level == 1:
-        lines = [line if len(line) <= 300 else line[:300] + " …(cut)" for line in lines]
+        lines = [line if len(line) <= CUT else line[:CUT] + " …(cut)" for line in lines]
     return lines
 
 

@@ -3,12 +3,11 @@ document. Colour only when asked (the command asks when stdout is a terminal).""
 
 from __future__ import annotations
 
-import difflib
-import functools
 import json
-from typing import Any, Literal
+from typing import Any
 
 from reconciler.planning.plan import action_word
+from reconciler.render.linediff import line_diff, text_lines
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " ", "adopt": "!"}
 COLOR = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m", "adopt": "\033[35m"}
@@ -47,63 +46,15 @@ def is_long_text(before: Any, after: Any) -> bool:
     return any(isinstance(v, str) and ("\n" in v or len(v) > 80) for v in (before, after))
 
 
-def line_diff(before: Any, after: Any) -> list[str]:
-    """A long string's change as a line diff (`-`/`+` lines with a little context)."""
-    return list(_line_diff(before if isinstance(before, str) else "", after if isinstance(after, str) else ""))
-
-
-CONTEXT = 2  # unchanged lines shown around each change
-
-
-_Opcode = tuple[Literal["replace", "delete", "insert", "equal"], int, int, int, int]
-
-
-class _Trimmed(difflib.SequenceMatcher[str]):
-    """A matcher that aligns only the lines between the common first and last lines: difflib's
-    alignment is quadratic (worse with repeated lines), those lines need none, and a prompt with one
-    line changed is the common case. Grouping into hunks with context still sees the whole texts."""
-
-    def __init__(self, old: list[str], new: list[str]) -> None:
-        super().__init__(None, old, new)
-        self.old, self.new = old, new
-
-    def get_opcodes(self) -> list[_Opcode]:
-        old, new = self.old, self.new
-        same = min(len(old), len(new))
-        head = next((i for i in range(same) if old[i] != new[i]), same)
-        tail = next((i for i in range(same - head) if old[-1 - i] != new[-1 - i]), same - head)
-        middle = difflib.SequenceMatcher(None, old[head:len(old) - tail], new[head:len(new) - tail])
-        ops: list[_Opcode] = [("equal", 0, head, 0, head)] if head else []
-        ops += [(tag, i1 + head, i2 + head, j1 + head, j2 + head) for tag, i1, i2, j1, j2 in middle.get_opcodes()]
-        if tail:
-            ops.append(("equal", len(old) - tail, len(old), len(new) - tail, len(new)))
-        return ops
-
-
-@functools.lru_cache(maxsize=256)  # the markdown renderer may draw a change at several fold levels
-def _line_diff(before: str, after: str) -> tuple[str, ...]:
-    old, new = before.splitlines(), after.splitlines()
-    out: list[str] = []
-    for group in _Trimmed(old, new).get_grouped_opcodes(CONTEXT):
-        # A fold marker only where lines were left out: before a hunk that does not start at the
-        # first line (a one-line text never shows one).
-        if out or group[0][1] > 0:
-            out.append("...")
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                out.extend(" " + line for line in old[i1:i2])
-                continue
-            out.extend("-" + line for line in old[i1:i2])
-            out.extend("+" + line for line in new[j1:j2])
-    return tuple(out)
-
-
-# Longest value a text or markdown plan prints whole; the JSON plan always has every character.
+# Longest value a text or markdown plan prints whole where it is not diffed line by line (a value
+# that goes); the JSON plan always has every character.
 MAX_SHOWN = 4000
 
 
 def clip(value: Any) -> Any:
-    """`value`, with a string longer than MAX_SHOWN cut and a note saying how much was left out."""
+    """`value`, with a string longer than MAX_SHOWN cut and a note saying how much was left out.
+    Only for a value shown whole: a long text that comes or changes is shown line by line (linediff),
+    never cut before it is diffed, which would hide a change past the cut."""
     if isinstance(value, str) and len(value) > MAX_SHOWN:
         return value[:MAX_SHOWN] + f"… ({len(value) - MAX_SHOWN} more characters truncated; the JSON plan has them)"
     return value
@@ -111,13 +62,13 @@ def clip(value: Any) -> Any:
 
 def field_lines(change: dict[str, Any], action: str) -> list[str]:
     """The lines that show one field change, without indentation or colour."""
-    path, before, after = change["path"], clip(change["before"]), clip(change["after"])
+    path, before, after = change["path"], change["before"], change["after"]
     if action == "create" or (before is None and after is not None):
         if is_long_text(None, after):
-            return [f"+ {path}:", *(f"    + {line}" for line in str(after).splitlines())]
+            return [f"+ {path}:", *(f"    + {line}" for line in text_lines(str(after)))]
         return [f"+ {path} = {format_value(after)}"]
     if after is None:
-        return [f"- {path} = {format_value(before)} -> null"]
+        return [f"- {path} = {format_value(clip(before))} -> null"]
     if is_long_text(before, after):
         return [f"~ {path}:", *(f"    {line}" for line in line_diff(before, after))]
     return [f"~ {path} = {format_value(before)} -> {format_value(after)}"]

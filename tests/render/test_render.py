@@ -7,8 +7,9 @@ from typing import Any
 from reconciler.model import SensitiveStr
 from reconciler.planning.plan import FieldChange, Plan, ResourceChange
 from reconciler.render.document import plan_document
+from reconciler.render.linediff import line_diff
 from reconciler.render.markdown import LIMIT, render_markdown
-from reconciler.render.text import line_diff, render_text
+from reconciler.render.text import render_text
 
 
 def doc(*changes: ResourceChange, warnings: list[str] | None = None) -> dict[str, Any]:
@@ -51,10 +52,12 @@ def test_long_strings_are_shown_as_a_line_diff() -> None:
 def test_a_line_diff_of_a_long_repetitive_text_shows_only_the_change_with_its_context() -> None:
     lines = [f"rule {i % 7}" for i in range(3000)]  # repeated lines: the slow case for difflib
     before, after = "\n".join(lines), "\n".join([*lines[:1500], "a new rule", *lines[1500:]])
-    assert line_diff(before, after) == ["...", " rule 0", " rule 1", "+a new rule", " rule 2", " rule 3"]
-    assert line_diff(after, before) == ["...", " rule 0", " rule 1", "-a new rule", " rule 2", " rule 3"]
-    assert line_diff("a\nb", "a\nb\nc") == [" a", " b", "+c"]  # no fold marker at the first line
-    assert line_diff("x\n" + before, "y\n" + before)[:3] == ["-x", "+y", " rule 0"]
+    # Each hunk says where it is, in unified diff's line numbers (1-based, `first,count`).
+    hunk = [" rule 0", " rule 1", "+a new rule", " rule 2", " rule 3"]
+    assert line_diff(before, after) == ["@@ -1499,4 +1499,5 @@", *hunk]
+    assert line_diff(after, before) == ["@@ -1499,5 +1499,4 @@", *(line.replace("+", "-") for line in hunk)]
+    assert line_diff("a\nb\n", "a\nb\nc\n") == [" a", " b", "+c"]  # nothing left out: no header
+    assert line_diff("x\n" + before, "y\n" + before)[:3] == ["@@ -1,3 +1,3 @@", "-x", "+y"]
 
 
 def test_sensitive_values_never_rendered() -> None:
@@ -90,7 +93,7 @@ def test_markdown_diff_lines_start_with_a_mark() -> None:
                        changes=[FieldChange("instructions", before, before.replace("line 5", "line five"))]),
     ))
     block_lines = [line for block in md.split("```diff\n")[1:] for line in block.split("\n```")[0].split("\n")]
-    assert all(line[:1] in "+-! " for line in block_lines), block_lines
+    assert all(line[:1] in "+-!@ " for line in block_lines), block_lines  # `@@`: a hunk header
     assert "-line 5" in block_lines and "+line five" in block_lines and "! instructions:" in block_lines
     assert all(line.startswith("+ ") for line in block_lines[:12])  # a created object, line by line
 
