@@ -114,3 +114,19 @@ def _line_diff(before: str, after: str, width: int) -> tuple[str, ...]:
             out.extend("-" + line for line in shown_gone)
             out.extend("+" + line for line in shown_come)
     return tuple(out)
+
+
+def fold(diff: list[str], cap: int) -> list[str]:
+    """The first `cap` lines of a line diff and one line for the rest that says how many lines and
+    changed lines it holds and where the hunks it leaves out are: folding may shorten a diff, but it
+    must not hide that a change is there, nor where."""
+    if len(diff) <= cap:
+        return diff
+    rest = diff[cap:]
+    changed = sum(line[:1] in "+-" for line in rest)
+    hunks = [line for line in rest if line.startswith("@@")]
+    where = ""
+    if hunks:
+        listed = ", ".join(h.strip("@ ") for h in hunks[:20])
+        where = f"; hunks left out: {listed}" + (f" and {len(hunks) - 20} more" if len(hunks) > 20 else "")
+    return [*diff[:cap], f"… {len(rest)} more lines ({changed} changed{where}; the JSON plan has them)"]

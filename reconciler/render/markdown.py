@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.planning.plan import action_word
-from reconciler.render.linediff import WIDTH, line_diff, text_lines
+from reconciler.render.linediff import WIDTH, fold, line_diff, text_lines
 from reconciler.render.text import KIND_HEADLINE, clip, format_value, is_long_text, origin_line, summary_line
 
 LIMIT = 65_000
@@ -28,7 +28,8 @@ def _marked(mark: str, path: str, value: Any) -> list[str]:
 
 def _diff_lines(change: dict[str, Any], action: str, level: int, cap: int) -> list[str]:
     """One field change as diff lines: `+` what comes, `-` what goes; long text as a line diff of the
-    whole values. level 1 cuts long lines and long line diffs; level 2 keeps only the path."""
+    whole values. level 1 cuts long lines and long line diffs (saying what and where it left out);
+    level 2 keeps only the path."""
     path, before, after = change["path"], change["before"], change["after"]
     created = action == "create" or before is None
     if level >= 2:
@@ -41,8 +42,8 @@ def _diff_lines(change: dict[str, Any], action: str, level: int, cap: int) -> li
         return [f"+ {path}:", *(f"+ {line}" for line in text)]
     if not created and after is not None and is_long_text(before, after):
         diff = line_diff(before, after, width)
-        if level == 1 and len(diff) > cap:
-            diff = [*diff[:cap], f"… {len(diff) - cap} more lines"]
+        if level == 1:
+            diff = fold(diff, cap)
         # `@@` headers stay in column 0, where GitHub colours them as hunk headers.
         return [f"! {path}:", *(line if line[:1] in "+-@ " else f" {line}" for line in diff)]
     if created:

@@ -7,7 +7,7 @@ from typing import Any
 
 from reconciler.planning.plan import FieldChange, Plan, ResourceChange
 from reconciler.render.document import plan_document
-from reconciler.render.linediff import line_diff
+from reconciler.render.linediff import fold, line_diff
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 
@@ -77,6 +77,23 @@ def test_a_change_in_the_middle_of_a_huge_line_stays_in_view() -> None:
 def test_a_change_of_the_final_newline_or_line_ending_is_not_an_empty_diff() -> None:
     assert line_diff("a\nb\n", "a\nb") == [" a", "-b  (ends with '\\n')", "+b  (ends with no line break)"]
     assert line_diff("a\r\nb\n", "a\nb\n") == ["-a  (ends with '\\r\\n')", "+a  (ends with '\\n')", " b"]
+
+
+def test_folding_names_the_hunks_it_leaves_out() -> None:
+    before = prompt(3000)
+    after = "".join(line.replace(": be", ": do not be") if 100 <= j < 130 or j == 2900 else line
+                    for j, line in enumerate(before.splitlines(keepends=True)))
+    md = render_markdown(update(before, after), limit=3_000)  # too short for the whole diff
+    assert "long texts cut to 40 lines" in md
+    assert "@@ -99,34 +99,34 @@" in md  # the first hunk, cut
+    # 65 + 7 diff lines; 40 shown. What is left out is counted, and the hunk left out is named.
+    assert "… 32 more lines (25 changed; hunks left out: -2899,5 +2899,5; the JSON plan has them)" in md
+
+
+def test_fold_counts_and_keeps_a_short_diff_whole() -> None:
+    diff = ["@@ -1,2 +1,2 @@", "-a", "+b", " c", "@@ -9 +9 @@", "-d", "+e"]
+    assert fold(diff, 10) == diff
+    assert fold(diff, 3) == [*diff[:3], "… 4 more lines (2 changed; hunks left out: -9 +9; the JSON plan has them)"]
 
 
 def test_a_folded_long_text_that_comes_counts_all_its_lines() -> None:
