@@ -14,7 +14,7 @@ from typing import Any
 from reconciler.api import endpoints as api
 from reconciler.errors import PlanError
 from reconciler.gcpause import paused_gc
-from reconciler.kinds import KINDS, PROTECT_TAG, SERVER_FIELDS
+from reconciler.kinds import DEFAULT_OWNER_TAG, KINDS, PROTECT_TAG, SERVER_FIELDS
 from reconciler.model import (
     DesiredResource,
     DesiredState,
@@ -48,6 +48,10 @@ from reconciler.planning.plan import (
     ResourceChange,
 )
 from reconciler.planning.targets import select
+
+# The form of an owner tag: the default's prefix (`managed-by:`), which environments' and most
+# projects' own tags keep; a live tag of that form that is not this project's is another owner's.
+OWNER_TAG_FORM = DEFAULT_OWNER_TAG.partition(":")[0] + ":"
 
 
 def plan(
@@ -230,6 +234,7 @@ class _Planner:
             if not confirmed and not self.desired.project.owner_tags & set(obj.get("tags") or ()):
                 self._adoption(res, obj, changes)
                 return
+            self._taken_over(res, obj)
             ops = []
             if changes:
                 body = forms.update_body(self.ctx, "Assistant", res, have, want, changes, address)
@@ -238,6 +243,22 @@ class _Planner:
                                      id=str(obj["id"]), changes=changes, operations=ops))
             assistant = str(obj["id"])
         versions.versions_and_canary(self.ctx, res, obj, assistant, shared)
+
+    def _taken_over(self, res: DesiredResource, obj: dict[str, Any]) -> None:
+        """A pin or `adopt: true` takes over the live assistant as it is, even one that another
+        project manages: said where it carries another owner's mark (a `managed-by:` tag, the form
+        owner tags take, that is not this project's), so the reviewer sees whose it was."""
+        owners = self.desired.project.owner_tags
+        tags = [str(t) for t in obj.get("tags") or ()]
+        if owners & set(tags):
+            return
+        others = sorted(t for t in tags if t.startswith(OWNER_TAG_FORM))
+        if others:
+            how = "pinned by metadata.id" if res.metadata.id is not None else "adopted (metadata.adopt)"
+            self.ctx.warnings.append(
+                f"{res.address}: {how}: live assistant {obj['id']} carries {', '.join(map(repr, others))}, "
+                f"another owner's tag, not this project's {self.desired.project.owner_tag!r}: the plan "
+                f"changes it as this manifest says")
 
     def _adoption(self, res: DesiredResource, obj: dict[str, Any], changes: list[FieldChange]) -> None:
         """A live assistant matched by name that this project does not own: an explicit adoption,

@@ -391,3 +391,21 @@ def test_a_new_version_shows_every_top_level_field_its_create_sends_other_than_m
     shown = {c.path: (c.before, c.after) for c in version.changes}
     assert shown == {"description": (None, "A quieter one"), "greeting": ("Hello there", None)}
     assert op.body is not None and op.body["greeting"] is None and op.body["description"] == "A quieter one"
+
+
+@pytest.mark.parametrize(("meta", "tags", "warned"), [
+    pytest.param("id: assistant-1", ["managed-by:reconciler/other/prod"], True, id="pinned-other-project"),
+    pytest.param("adopt: true", ["managed-by:crm-sync"], True, id="adopted-other-owner"),
+    pytest.param("id: assistant-1", ["team-a"], False, id="pinned-unowned"),
+    pytest.param("id: assistant-1", ["managed-by:reconciler"], False, id="pinned-own"),
+])
+def test_taking_over_another_owners_assistant_is_said(tmp_path: Path, meta: str, tags: list[str],
+                                                      warned: bool) -> None:
+    # A pin (or adopt: true) takes the live assistant over as it is: the reviewer is told whose it was.
+    name = "bot-1" if "adopt" in meta else "stolen-bot"  # adopt matches by name; a pin by id (a rename)
+    result = plan(desired(tmp_path, assistant_doc(name, meta=meta)),
+                  LiveState(assistants=[live_assistant("assistant-1", name="bot-1", tags=tags)]))
+    said = [w for w in result.warnings if "another owner's tag" in w]
+    assert bool(said) == warned, result.warnings
+    if warned:
+        assert said[0].startswith(f"assistant.{name}: ") and repr(tags[0]) in said[0]
