@@ -15,16 +15,19 @@ have begun is counted against it too, in case it landed there.
 
 The window's phase. A request sent after another was answered arrived after it; if its answer shows
 no less remaining, the two were counted in different windows, so a window began between the first
-one's send and the second one's answer. Those intervals, intersected over the run (a window's length
+one's send and the second one's answer. A window whose budget ran out ended after the send of its
+last request and by its `reset`: another such interval. Those, intersected over the run (a window's length
 is the longest `reset` seen, at least one second), give the phase. A `reset` of 0 says whole seconds
 are rounded down, not up: from then on the window may last a second more than `reset` says. Once
 the phase is known the budget is spent as it comes: when a window has surely begun, one request
 finds out what remains and the rest of it starts at once. A window whose phase contradicts itself
 twice is not a fixed one (a sliding window, a token bucket): the phase is then never used again.
 
-While the phase is unknown, starts are spread over the time the window may still last, at most at
-the declared rate, so that requests keep crossing window boundaries and reveal the phase, and the
-first window is not spent before anyone knows when it ends. When the budget is spent and no answer
+While the phase is unknown, what remains of a window starts at once but for its last `SPREAD`
+requests, which are spread over the time the window may still last, at most at the declared rate,
+so that they cross the window's boundary and reveal the phase. (Spreading the whole budget left
+unspent whatever part of it the window's unknown end cut off: half a window on average, so most of
+a second lost whenever the phase is to be learnt, at the start and after a 429.) When the budget is spent and no answer
 can say more, nothing starts until the last answer's `reset` has passed. Without `remaining`,
 starts are spaced evenly at `HEADROOM` of the declared rate. A 429 holds back every start until its
 wait has passed (ApiClient calls `block`).
@@ -45,6 +48,7 @@ MAX_WAIT = 60.0  # a reset further away than this is not believed
 UNIX_TIME = 1e9  # a reset at least this large is a Unix time (2001 onwards), not seconds from now
 UNIX_TIME_MS = 1e12  # ... and at least this large, one in milliseconds
 MISSES = 2  # phase contradictions after which the window is taken not to be a fixed one
+SPREAD = 3  # the last requests of a window of unknown phase, spread so as to find where it ends
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
@@ -157,8 +161,8 @@ class Pacer:
                     ends = min(ends, self._probe + self.window)  # when another probe may go
                 await self._news_or(ends - now)
                 continue
-            if not self.phased:
-                # Phase unknown: spread what remains over the time the window may still last.
+            if not self.phased and allowed <= SPREAD:
+                # Phase unknown: spread the last of the budget over the time the window may still last.
                 gap = self.window / self.limit
                 if self._ends_by < math.inf:
                     gap = max(gap, (ends - self._last_start) / (allowed + 1))
@@ -276,6 +280,10 @@ class Pacer:
 
     def _new_window(self, now: float) -> None:
         # The current window has surely ended: what remains in the next one is unknown until answered.
+        if not self.phased and self._remaining is not None and self._ends_by < math.inf:
+            # Its spread requests did not reach the next one, yet the window ended after the last of
+            # its own and by its reset: a boundary as good as a jump's (the burst left it narrow).
+            self._learn(self._last_sent, self._ends_by)
         self._epoch, self._remaining, self._debt = now, None, 0
         self._low_answered, self._ends_by, self._probe = now, math.inf, None
         # With the phase known, `now` lies before the next boundary; after a reset it may not.

@@ -14,7 +14,7 @@ import httpx
 
 from reconciler.api.answers import server_wait
 from reconciler.api.client import ApiClient
-from reconciler.api.pacing import HEADROOM, PROBE, Pacer, reset_seconds
+from reconciler.api.pacing import HEADROOM, PROBE, SPREAD, Pacer, reset_seconds
 from tests.support.emulator import API_KEY, serve
 
 
@@ -285,3 +285,39 @@ def test_a_unix_time_reset_is_read_against_the_answers_own_clock() -> None:
     pacer = Pacer(wall=behind)
     pacer.observe(200, limit_headers(10, 5, reset=str(int(server) + 1)))
     assert pacer.window == 1.0
+
+
+def test_a_window_of_unknown_phase_is_spent_at_once_but_for_its_last_requests() -> None:
+    # Spreading the whole budget over the time the window may still last left unspent what its
+    # unknown end cut off: half a window on average. Only the last SPREAD requests are spread now.
+    now = [10.0]
+    pacer = Pacer(clock=lambda: now[0])
+
+    async def go() -> int:
+        await asyncio.wait_for(pacer.wait(), 0.1)  # the probe: whether there is a limit
+        pacer.finished(10.0)
+        pacer.observe(200, limit_headers(20, 19, "1"), 10.0)
+        starts = 0
+        for _ in range(19):
+            try:
+                await asyncio.wait_for(pacer.wait(), 0.05)
+            except TimeoutError:
+                break  # held back: the rest is spread
+            starts += 1
+        return starts
+
+    assert asyncio.run(go()) == 19 - SPREAD
+
+
+def test_a_window_spent_before_its_end_was_seen_still_gives_the_phase() -> None:
+    # Its last request was counted in it, and its reset says by when it surely ended.
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0])
+    now[0] = 0.35
+    pacer.observe(200, limit_headers(10, 1, "1"), 0.30)  # window ends by 1.35 at the latest
+    now[0] = 0.80
+    pacer.observe(200, limit_headers(10, 0, "1"), 0.75)  # ... and by 1.80: spent, sent at 0.75
+    assert pacer.boundary is None
+    now[0] = 1.40
+    asyncio.run(asyncio.wait_for(pacer.wait(), 0.1))  # the next window's probe: the last one surely ended
+    assert pacer.boundary == (0.75, 1.35) and pacer.phased
