@@ -15,6 +15,9 @@ from reconciler.emulator.store import Call, State, copied, new_id, now_iso
 
 Result = tuple[int, Any]
 TOOL_FIELDS = ("type", "display_name", "timeout_ms")
+# The payload keys of SDK 4.189.0's ToolUpdateParams, one per tool type (the key is the type's name).
+TOOL_PAYLOAD_KEYS = frozenset({"client_side_tool", "function", "handoff", "invite", "pay", "retrieval",
+                               "update_dynamic_variables", "vision", "webhook"})
 
 
 def _get(coll: dict[str, Any], what: str, ident: str) -> dict[str, Any]:
@@ -67,17 +70,22 @@ def get_tool(st: State, call: Call) -> Result:
 
 
 def update_tool(st: State, call: Call) -> Result:
-    """PATCH /ai/tools/{tool_id}: top-level merge; a payload key sent replaces that payload whole."""
+    """PATCH /ai/tools/{tool_id}: top-level merge; a payload key sent replaces that payload whole. A
+    new `type` makes a new definition: the payloads of the other types are dropped (a definition
+    holds the payload of its own type), so changing type needs no way to clear the old payload,
+    which the API has none of (payloads are objects, never null: the body schema refuses null)."""
     tool = _get(st.tools, "Tool", call.params["tool_id"])
+    was = tool["type"]
     for key, value in call.body.items():
         if key in TOOL_FIELDS:
             if value is None:
                 raise Invalid.one(["body", key], "Field may not be null")
             tool[key] = value
-        elif value is None:
-            tool["payload"].pop(key, None)
         else:
             tool["payload"][key] = copied(value)
+    if tool["type"] != was:
+        kind = tool["type"]
+        tool["payload"] = {k: v for k, v in tool["payload"].items() if k == kind or k not in TOOL_PAYLOAD_KEYS}
     return 200, tool_view(tool)
 
 

@@ -194,6 +194,22 @@ def test_shared_tools_definition_patch_attach_and_delete(api: httpx.Client) -> N
     assert error_code(api.put(f"/ai/assistants/{bot['id']}/tools/{other['id']}"), 404) == "10005"
 
 
+def test_a_tool_patched_to_another_type_keeps_only_the_new_types_payload(api: httpx.Client) -> None:
+    # SDK 4.189.0 ToolUpdateParams: `type` is updatable, every payload is a Dict (never None).
+    hook = {"name": "h", "description": "d", "url": "https://a"}
+    tool = ok(api.post("/ai/tools", json={"type": "webhook", "display_name": "t", "webhook": hook, "x": 1}))
+    path = f"/ai/tools/{tool['id']}"
+    refused = api.patch(path, json={"type": "function", "function": {"name": "f"}, "webhook": None})
+    assert refused.status_code == 422
+    assert [d["loc"] for d in refused.json()["detail"]] == [["body", "webhook"]]
+    assert ok(api.get(path))["tool_definition"] == {"type": "webhook", "webhook": hook, "x": 1}
+    same_type = ok(api.patch(path, json={"type": "webhook", "function": {"name": "f"}}))
+    assert same_type["tool_definition"] == {"type": "webhook", "webhook": hook, "x": 1, "function": {"name": "f"}}
+    changed = ok(api.patch(path, json={"type": "function", "function": {"name": "g"}}))
+    assert changed["type"] == "function"
+    assert changed["tool_definition"] == {"type": "function", "function": {"name": "g"}, "x": 1}
+
+
 def test_tool_list_filters_and_pagination(api: httpx.Client) -> None:
     for i in range(5):
         ok(api.post("/ai/tools", json={"type": "webhook" if i % 2 else "retrieval", "display_name": f"t{i}"}))
