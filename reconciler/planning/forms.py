@@ -14,6 +14,7 @@ from reconciler.model import DesiredResource
 from reconciler.planning import defaults, diff, whole
 from reconciler.planning.context import Context
 from reconciler.planning.plan import FieldChange
+from reconciler.tree import at, dotted
 
 
 def strip_nulls(value: Any) -> Any:
@@ -134,7 +135,7 @@ def compare(kind: str, res: DesiredResource, have: dict[str, Any], want: dict[st
     # Most objects are unchanged: equal canonical forms need no aligning and no field-by-field diff.
     changes = [] if diff.equal(live_c, want_c) else diff.field_changes(*_aligned(live_c, want_c))
     out = []
-    for change in changes:
+    for change in (part for whole_change in changes for part in _unaligned(kind, have, want, whole_change)):
         # A side left out because it equals its default is shown as that default.
         before, after = change.before, change.after
         if before is None:
@@ -145,6 +146,52 @@ def compare(kind: str, res: DesiredResource, have: dict[str, Any], want: dict[st
             continue
         out.append(FieldChange(change.path, before, after, change.sensitive))
     return out
+
+
+def _unaligned(kind: str, have: dict[str, Any], want: dict[str, Any], change: FieldChange) -> list[FieldChange]:
+    """A change from or to `{}`, which only `_aligned` puts in (canonical forms hold no empty object),
+    as what that side holds instead. Where it holds the object at its defaults (live, an object the
+    server keeps at them; an update, one it sends filled with them), each leaf at its declared
+    default, else null; where it holds no object (live has none; the update leaves it out of the body,
+    or sends null), the whole object, `null`. Never `{}`, which no side holds."""
+    before, after = change.before, change.after
+    if before == {} and isinstance(after, dict) and after:
+        held, emptied_before = after, True
+    elif after == {} and isinstance(before, dict) and before:
+        held, emptied_before = before, False
+    else:
+        return [change]
+    path = parse_path(change.path)
+    if not isinstance(at(have, path) if emptied_before else _sent(kind, have, want, path), dict):
+        return [FieldChange(change.path, None if emptied_before else before, after if emptied_before else None,
+                            change.sensitive)]
+    leaves: list[tuple[list[str | int], Any]] = []
+    _leaves(held, path, leaves)
+    root = have if emptied_before else want
+    out = []
+    for leaf, value in leaves:
+        default = defaults.default_at(kind, root, leaf)
+        out.append(FieldChange(dotted(leaf), default if emptied_before else value, value if emptied_before else default,
+                               change.sensitive))
+    return out
+
+
+def _sent(kind: str, have: dict[str, Any], want: dict[str, Any], path: list[str | int]) -> Any:
+    """What an update body sends at `path` (`update_body`): the desired value with its defaults, or,
+    for a server-created object cleared, that object reset to its defaults."""
+    if len(path) == 1 and any(parent == path[0] and isinstance(have.get(parent), dict) and key in have[parent]
+                              for parent, key in SERVER_SET_PATHS.get(kind, ())):
+        return {}
+    return at(defaults.fill_defaults(kind, {k: v for k, v in want.items() if k not in REFERENCE_KEYS}), path)
+
+
+def _leaves(value: Any, path: list[str | int], out: list[tuple[list[str | int], Any]]) -> None:
+    """Each non-object value inside the object `value` (at `path`), with its path, onto `out`."""
+    for key, item in value.items():
+        if isinstance(item, dict) and item:
+            _leaves(item, [*path, key], out)
+        else:
+            out.append(([*path, key], item))
 
 
 def update_body(ctx: Context, kind: str, res: DesiredResource, live: dict[str, Any], want: dict[str, Any],
@@ -174,3 +221,4 @@ def update_body(ctx: Context, kind: str, res: DesiredResource, live: dict[str, A
                 _set_path(value, rest, _get_path(live.get(top), rest))
         body[top] = value
     return body
+
