@@ -222,3 +222,11 @@ def update_body(ctx: Context, kind: str, res: DesiredResource, live: dict[str, A
         body[top] = value
     return body
 
+
+def tool_update_body(body: dict[str, Any], kind: Any) -> dict[str, Any]:
+    """A shared tool's PATCH body (`update_body`'s) without nulls: the API takes no null for a payload
+    (SDK 4.189.0 `ToolUpdateParams` types each one a dict). Another type's payload, which the
+    manifest cannot hold, is left out: the PATCH that changes `type` to `kind` makes a definition of
+    that type without it (docs/api-assumptions.md). The tool's own payload left out (optional for
+    `vision` alone) is sent as `{}`, the payload at its defaults, which reads back as absent."""
+    return {key: {} if value is None else value for key, value in body.items() if value is not None or key == kind}
