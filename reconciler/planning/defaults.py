@@ -1,8 +1,8 @@
 """The API's declared defaults: filled into a spec for an update body (`fill_defaults`), and found at
 one field's path for a field change (`default_at`); and which fields an API request accepts null for
-(`nullable`), the only way a partial update can clear one. The other side of `planning.whole`, which leaves
-values at their declared default out of what it compares; both read the project's JSON Schemas
-through `reconciler.export.schema`.
+(`nullable`) or an empty string (`empty_allowed`), the ways a partial update can clear one. The other
+side of `planning.whole`, which leaves values at their declared default out of what it compares; both
+read the project's JSON Schemas through `reconciler.export.schema`.
 """
 
 from __future__ import annotations
@@ -105,12 +105,31 @@ def _accepts_null(prop: Schema, base: str) -> bool:
     types = node.get("type")
     if types == "null" or (isinstance(types, list) and "null" in types):
         return True
-    return any(_accepts_null(sub, base) for sub in node.get("anyOf", node.get("oneOf", [])))
+    subs: list[Schema] = node.get("anyOf") or node.get("oneOf") or []
+    return any(_accepts_null(sub, base) for sub in subs)
+
+
+def _request_props(definition: str) -> tuple[dict[str, Schema], str]:
+    node, base = resolve({"$ref": f"api/telnyx-ai.schema.json#/$defs/{definition}"}, "defaults")
+    return node.get("properties", {}), base
 
 
 @functools.cache
 def nullable(definition: str) -> frozenset[str]:
     """The top-level fields of the API request `definition` (a `$defs` name of telnyx-ai.schema.json,
     generated from the SDK) that accept null: what an update can clear by sending null."""
-    node, base = resolve({"$ref": f"api/telnyx-ai.schema.json#/$defs/{definition}"}, "defaults")
-    return frozenset(k for k, prop in node.get("properties", {}).items() if _accepts_null(prop, base))
+    props, base = _request_props(definition)
+    return frozenset(k for k, prop in props.items() if _accepts_null(prop, base))
+
+
+@functools.cache
+def empty_allowed(definition: str) -> frozenset[str]:
+    """The top-level fields of the API request `definition` that are plain strings with no minimum
+    length: an update can send "" for them (where it cannot send null, the only empty value)."""
+    props, base = _request_props(definition)
+    found = set()
+    for key, prop in props.items():
+        node, _ = resolve(prop, base)
+        if node.get("type") == "string" and not node.get("minLength") and "enum" not in node:
+            found.add(key)
+    return frozenset(found)

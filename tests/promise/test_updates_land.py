@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.promise.support import Account, account, changes_of, cli, plan_doc, sdk, write
+from tests.promise.support import Account, account, changes_of, cli, plan_doc, write
 
 __all__ = ["account"]  # the fixture, imported for pytest
 
@@ -54,3 +54,55 @@ def test_a_field_removed_from_an_mcp_server_is_cleared_and_the_next_plan_is_clea
     assert put.method == "PUT" and field in put.body and put.body[field] is None, put.body
     assert _mcp(account).get(field) is None
     assert plan_doc(capsys, str(tmp_path / "m"))["_exit"] == 0
+
+
+TEST = """
+apiVersion: reconciler/v1
+kind: AssistantTest
+metadata: {name: t1}
+spec:
+  destination: "+15550001111"
+  telnyx_conversation_channel: sms_chat
+  instructions: Ask for a refund.
+  rubric: [{name: Accuracy, criteria: It explains the policy.}]
+  description: Checks refunds.
+  max_duration_seconds: 120
+  test_suite: smoke
+"""
+
+
+def _tests(account: Account) -> list[dict[str, Any]]:
+    with account.api() as http:
+        return [t for t in http.get("/ai/assistants/tests").json()["data"] if t["name"] == "t1"]
+
+
+@pytest.mark.parametrize("line", ["  description: Checks refunds.\n", "  max_duration_seconds: 120\n",
+                                  "  test_suite: smoke\n"])
+def test_an_optional_field_removed_from_a_test_is_cleared_as_the_plan_shows_and_converges(
+        account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path, line: str) -> None:
+    path = write(tmp_path, "m/t1.yaml", TEST)
+    _apply(capsys, tmp_path / "m")
+    path.write_text(path.read_text().replace(line, ""))
+    field = line.split(":")[0].strip()
+    doc = plan_doc(capsys, str(tmp_path / "m"))
+    rc = next(r for r in doc["resource_changes"] if r["address"] == "assistant_test.t1")
+    shown = {c["path"]: c for c in rc["changes"]}
+    account.app.clear_log()
+    _apply(capsys, tmp_path / "m")
+    writes = account.app.writes()
+    assert all(w.status < 300 for w in writes), writes
+    sent = [w for w in writes if w.method in ("PUT", "POST")]
+    assert len(sent) == 1
+    (live,) = _tests(account)
+    if field == "max_duration_seconds":
+        # No update value means "the system default": the test is replaced, and the plan says so.
+        assert rc["actions"] == ["delete", "create"] and "replace" in (rc.get("reason") or "")
+        assert [w.method for w in writes] == ["DELETE", "POST"] and field not in sent[0].body
+        assert live.get(field) is None
+    else:
+        # The update takes a string, not null: "" is what clears it, and what the plan shows.
+        assert rc["actions"] == ["update"] and shown[field]["after"] == ""
+        assert sent[0].method == "PUT" and sent[0].body == {field: ""}
+        assert live.get(field) in ("", None)
+    assert plan_doc(capsys, str(tmp_path / "m"))["_exit"] == 0
+
