@@ -151,13 +151,14 @@ def plan(ctx: Context) -> None:
             continue  # matching failed (a pin to nothing, ambiguous names): already an error
         obj = matches.live_for[res.address]
         spec = {ASSISTANT_TEST.name_field: res.name, **res.spec}
-        want = _comparable(res, spec)
         if obj is None:
+            # A create sends ignored fields too (there is nothing live to leave them to): shown.
             body = _create_body(ctx, res, spec)
             ctx.add(ResourceChange(res.address, ASSISTANT_TEST.kind, res.name, [CREATE],
-                                   changes=diff.creation_changes(want),
+                                   changes=diff.creation_changes(spec),
                                    operations=[writes.op_create_test(body, res.name)]))
             continue
+        want = _comparable(res, spec)
         test_id = str(obj[ASSISTANT_TEST.id_field])
         have = _manifest_form(ctx, obj, res)
         changes = _changes(res, have, want)

@@ -106,3 +106,16 @@ def test_an_optional_field_removed_from_a_test_is_cleared_as_the_plan_shows_and_
         assert live.get(field) in ("", None)
     assert plan_doc(capsys, str(tmp_path / "m"))["_exit"] == 0
 
+
+def test_creating_a_test_shows_the_ignored_fields_it_sends(
+        account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path, "m/t1.yaml", TEST.replace("metadata: {name: t1}",
+                                             "metadata: {name: t1, ignore_changes: [description]}"))
+    doc = plan_doc(capsys, str(tmp_path / "m"))
+    shown = changes_of(doc, "assistant_test.t1")
+    account.app.clear_log()
+    _apply(capsys, tmp_path / "m")
+    (post,) = account.app.writes()
+    assert post.body["description"] == "Checks refunds."
+    assert shown["description"]["after"] == "Checks refunds."
+    assert set(post.body) == set(shown) - {"assistant"}
