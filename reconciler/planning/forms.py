@@ -53,13 +53,14 @@ def _aligned(live: dict[str, Any], want: dict[str, Any]) -> tuple[dict[str, Any]
     return a, b
 
 
-def _get_path(value: Any, dotted: str) -> Any:
+def get_path(value: Any, dotted: str) -> Any:
+    """The value at a dotted key path inside `value` (None where the path leads nowhere)."""
     for part in dotted.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value
 
 
-def _set_path(value: dict[str, Any], dotted: str, item: Any) -> None:
+def set_path(value: dict[str, Any], dotted: str, item: Any) -> None:
     """Set (or, for None, remove) a dotted key path inside `value`, creating objects on the way."""
     *parents, last = dotted.split(".")
     node = value
@@ -218,7 +219,7 @@ def update_body(ctx: Context, kind: str, res: DesiredResource, live: dict[str, A
         for path in res.metadata.ignore_changes:
             head, _, rest = path.partition(".")
             if head == top and rest and isinstance(value, dict):
-                _set_path(value, rest, _get_path(live.get(top), rest))
+                set_path(value, rest, get_path(live.get(top), rest))
         body[top] = value
     return body
 

@@ -6,10 +6,11 @@ functions over the planning Context. No I/O.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from reconciler import canary as canary_rules
-from reconciler.kinds import API_NAME
+from reconciler.kinds import API_NAME, REFERENCE_KEYS
 from reconciler.model import DesiredResource, contains_sensitive
 from reconciler.planning import diff, forms, rollout, whole, writes
 from reconciler.planning.context import Context
@@ -73,8 +74,10 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
         if after_promotion:
             found = obj  # the live main, a named version once the promotion is done
         if found is None:
+            kept = _main_at_ignored(ctx, res, version.overlay, full, obj)
             body = forms.strip_nulls(forms.api_body(ctx, full, address))
             body.update({API_NAME.get(k, k): None for k in cleared})
+            body.update(kept)
             # Shown as what the overlay sets: the rest is the main version's, shown above it. What it
             # clears is sent as null, so it is shown going from main's value to null.
             shown = {k: want[k] for k in version.overlay if k in want and want[k] is not None}
@@ -136,6 +139,53 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
             ctx.errors.append(f"{change.address}: the live canary still routes traffic to it; "
                                f"declare `canary` without it")
         ctx.add(change)
+
+
+def _main_at_ignored(ctx: Context, res: DesiredResource, overlay: dict[str, Any], full: dict[str, Any],
+                     obj: dict[str, Any] | None) -> dict[str, Any]:
+    """Set in `full` (a new version's spec) the live main's value at each `ignore_changes` path its
+    overlay does not set, and return the API-form values for ignored reference keys (`shared_tools`:
+    `tool_ids` as they are live). A new version is shown as its overlay, "the rest is the main
+    version's"; at an ignored path main keeps its live value (the portal's), so that is the value the
+    version must get, and the body sends it, not the manifest's. With no live main (the plan creates
+    it) main's value is the manifest's, which `full` already holds."""
+    kept: dict[str, Any] = {}
+    if obj is None:
+        return kept
+    live = forms.manifest_form(ctx, obj)
+    for path in res.metadata.ignore_changes:
+        if _sets(overlay, path):
+            continue  # the overlay's own value: shown with it, and sent
+        head, _, rest = path.partition(".")
+        if head == "tags":
+            continue  # a version carries no tags of its own (popped from `full`)
+        if head in REFERENCE_KEYS:
+            if not rest:
+                full.pop(head, None)
+                name = API_NAME.get(head, head)
+                if obj.get(name) is not None:
+                    kept[name] = copy.deepcopy(obj[name])
+            continue
+        if rest:
+            if not isinstance(full.get(head), dict):
+                if forms.get_path(live, path) is None:
+                    continue
+                full[head] = {}
+            full[head] = copy.deepcopy(full[head])  # `full` shares nested objects with the spec
+        forms.set_path(full, path, copy.deepcopy(forms.get_path(live, path)))
+    return kept
+
+
+def _sets(overlay: dict[str, Any], dotted: str) -> bool:
+    """Whether a version's overlay sets the dotted path (or an object above it, whole or null)."""
+    node: Any = overlay
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+        if not isinstance(node, dict):
+            return True
+    return True
 
 
 def _live_rules(ctx: Context, obj: dict[str, Any] | None, by_name: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

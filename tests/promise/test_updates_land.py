@@ -119,3 +119,53 @@ def test_creating_a_test_shows_the_ignored_fields_it_sends(
     assert post.body["description"] == "Checks refunds."
     assert shown["description"]["after"] == "Checks refunds."
     assert set(post.body) == set(shown) - {"assistant"}
+
+
+BOT = """
+apiVersion: reconciler/v1
+kind: Assistant
+metadata: {name: bot, ignore_changes: [greeting, voice_settings.voice_speed]}
+spec:
+  instructions: Be helpful.
+  greeting: hello
+  voice_settings: {voice: Telnyx.KokoroTTS.af, voice_speed: 1.0}
+"""
+
+
+def test_a_new_version_takes_mains_live_value_at_ignored_paths(
+        account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = write(tmp_path, "m/bot.yaml", BOT)
+    _apply(capsys, tmp_path / "m")
+    bot = account.assistant("bot")
+    with account.api() as http:  # the portal edits what the manifest leaves to it
+        edit = {"greeting": "portal greeting",
+                "voice_settings": {**bot["voice_settings"], "voice_speed": 1.5}}
+        assert http.post(f"/ai/assistants/{bot['id']}", json=edit).status_code == 200
+    path.write_text(path.read_text() + "  versions: [{name: v1, spec: {description: other}}]\n")
+    doc = plan_doc(capsys, str(tmp_path / "m"))
+    assert changes_of(doc, "assistant.bot") == {}
+    shown = changes_of(doc, "assistant.bot.version.v1")
+    account.app.clear_log()
+    _apply(capsys, tmp_path / "m")
+    (post,) = account.app.writes()
+    # "The rest is main's": the version is a copy of main as it is after this apply, and main keeps
+    # its live value at the ignored paths, so that is what the version gets (and what is sent).
+    assert post.body["greeting"] == "portal greeting" and post.body["voice_settings"]["voice_speed"] == 1.5
+    assert set(shown) == {"description"}
+    (v1,) = [v for v in account.versions(bot["id"]) if v.get("version_name") == "v1"]
+    assert v1["greeting"] == "portal greeting" and v1["voice_settings"]["voice_speed"] == 1.5
+    assert v1["description"] == "other"
+    assert plan_doc(capsys, str(tmp_path / "m"))["_exit"] == 0
+
+
+def test_an_ignored_path_the_version_overlay_sets_is_shown_and_sent(
+        account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = write(tmp_path, "m/bot.yaml", BOT)
+    _apply(capsys, tmp_path / "m")
+    path.write_text(path.read_text() + "  versions: [{name: v1, spec: {greeting: hi from v1}}]\n")
+    doc = plan_doc(capsys, str(tmp_path / "m"))
+    assert changes_of(doc, "assistant.bot.version.v1")["greeting"]["after"] == "hi from v1"
+    account.app.clear_log()
+    _apply(capsys, tmp_path / "m")
+    (post,) = account.app.writes()
+    assert post.body["greeting"] == "hi from v1"
