@@ -2,13 +2,14 @@
 
 A saved plan holds the plan document, the resolved desired state with `${env:…}` references in place
 of their values (so no secret is ever written to disk), the options it was made with, a fingerprint
-of every live object it read, and a binding of each secret that what the plan sends uses: per
-`${env:NAME}`, a random salt made for this plan and scrypt(value, salt), never the value (issue #11:
-the plan document shows a secret as `(sensitive)`, so without the binding a value changed between
-plan and apply would run unreviewed). `apply FILE` checks the bindings against its own environment
-before any request, re-reads live state, refuses if any fingerprint changed, re-plans from the
-saved desired state and checks that the result is the saved plan, so that what runs is exactly what
-was reviewed.
+of every live object it read, the ids of the live objects what it sends names (binding.py), and a
+binding of each secret that what the plan sends uses: per `${env:NAME}`, a random salt made for this
+plan and scrypt(value, salt), never the value (issue #11: the plan document shows a secret as
+`(sensitive)`, so without the binding a value changed between plan and apply would run unreviewed).
+`apply FILE` checks the bindings against its own environment before any request, re-reads live
+state, refuses if any fingerprint of what it touches or names changed, re-plans from the saved
+desired state and checks that the result is the saved plan, naming the same objects, so that what
+runs is exactly what was reviewed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.apply import binding
 from reconciler.errors import ConfigError, StalePlanError
 from reconciler.kinds import BY_PREFIX
 from reconciler.live import fingerprints
@@ -35,7 +37,9 @@ from reconciler.render.document import Origin, plan_document
 SAVED_KIND = "reconciler-saved-plan"
 # 2: `secrets` binds the value of every `${env:}` the plan sends (issue #11). A format 1 file has no
 # binding, so applying it could run a secret nobody reviewed: it is refused, not read.
-SAVED_FORMAT = "3"  # 2 bound secrets with one sha256, 3 with scrypt
+# 4: `references`, the ids what the plan sends names; a format 3 file would let a shared tool replaced by
+# a same-named one run unreviewed, so it is refused too.
+SAVED_FORMAT = "4"  # 2 bound secrets with one sha256, 3 with scrypt
 
 
 @dataclass
@@ -48,6 +52,8 @@ class SavedPlan:
     origin: Origin | None = None  # what the plan is of: its project, environment and commit
     # NAME -> {"salt": hex, "scrypt": hex of scrypt(value, salt)}: the values the plan was made with.
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The ids of the live objects what the plan sends names (binding.references): checked like its own.
+    references: list[str] = field(default_factory=list)
 
     @property
     def environment(self) -> str | None:
@@ -71,6 +77,7 @@ def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: 
         # Never a saved plan without them (a state read without fingerprints has none at all, while
         # fingerprints() always has the listings' `…s/ids`): nothing could make it stale.
         "fingerprints": live.fingerprints or fingerprints(live),
+        "references": binding.references(plan, live),
         "origin": None if origin is None else {
             "project": origin.project, "environment": origin.environment, "commit": origin.commit},
     }
@@ -127,6 +134,9 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
                           f"its {HASH}")
     secrets_bound = {str(name): {"salt": b["salt"], HASH: b[HASH]} for name, b in bound.items()}
     check_secrets(secrets_bound, str(path), env)
+    refs = data.get("references")
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        raise ConfigError(f"{path}: malformed saved plan: `references` must list the ids of live objects")
     options = data.get("options", {})
     about = data.get("origin")
     return SavedPlan(
@@ -138,6 +148,7 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
         origin=Origin(str(about.get("project")), about.get("environment"), about.get("commit"))
         if isinstance(about, dict) else None,
         secrets=secrets_bound,
+        references=list(refs),
     )
 
 
@@ -206,13 +217,17 @@ def check_environment(saved: SavedPlan, environment: str | None, path: str) -> N
 
 def check_fresh(saved: SavedPlan, live: LiveState) -> None:
     """Refuse a plan whose live objects changed since it was made, naming them. Only the objects the
-    plan touches count (those its changes and orphans name, with their versions and canary); an object
+    plan touches count (those its changes and orphans name, with their versions and canary, and those
+    what it sends names by id: a shared tool no manifest declares, a test's assistant); an object
     appearing elsewhere, or any other change that would alter the plan (a same-named object for a
     create, a new orphan), is caught when apply re-plans and compares (issue #11: another team's new
     or edited assistant does not make the plan stale)."""
     now = live.fingerprints
     touched = {str(x["id"]) for x in [*saved.document.get("resource_changes", []), *saved.document.get("orphans", [])]
                if x.get("id")}
+    # Named only inside what is sent (`shared_tools: [ext]` is sent as ext's id): one deleted and made
+    # again under its name would otherwise be re-resolved by name, unreviewed.
+    touched.update(saved.references)
 
     def relevant(key: str) -> bool:
         _, _, rest = key.partition("/")

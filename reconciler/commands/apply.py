@@ -21,10 +21,10 @@ from typing import Any
 
 from reconciler import waits
 from reconciler.api import tls
-from reconciler.apply import applier, concurrency, savedplan
+from reconciler.apply import applier, binding, concurrency, savedplan
 from reconciler.errors import ApplyError, ConfigError, StalePlanError
 from reconciler.manifest import load
-from reconciler.model import DesiredState
+from reconciler.model import DesiredState, LiveState
 from reconciler.pipeline import client_for, compute, origin, use_color
 from reconciler.planning.plan import Plan
 from reconciler.render.document import Origin, plan_document
@@ -101,12 +101,17 @@ def _normal(doc: dict[str, Any]) -> Any:
     return json.loads(json.dumps(doc, sort_keys=True, default=str))
 
 
-def _check_saved(source: _Source, plan: Plan) -> None:
+def _check_saved(source: _Source, plan: Plan, live: LiveState) -> None:
     """The re-made plan must be the saved one, or what runs would not be what was reviewed."""
     assert source.saved is not None
     if _normal(plan_document(plan)) != _normal(source.saved.document):
         raise StalePlanError(f"the plan is stale: re-run plan ({source.saved_path}: planning again from its "
                              f"manifests gives a different plan)")
+    # The plan document names shared tools, MCP servers and a test's assistant by name: what is sent
+    # must name the very objects (ids) the reviewed plan's bodies did.
+    if binding.references(plan, live) != source.saved.references:
+        raise StalePlanError(f"the plan is stale: re-run plan ({source.saved_path}: what it would send names other "
+                             f"live objects (by id) than the reviewed plan did)")
     unbound = savedplan.secret_names(plan) - set(source.saved.secrets)
     if unbound:  # what would be sent holds a secret whose reviewed value the file does not bind
         raise StalePlanError(f"the plan is stale: re-run plan ({source.saved_path}: it would send "
@@ -129,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             plan, live = await compute(client, source.desired, prune=source.prune, targets=source.targets)
             if source.saved is not None:
                 savedplan.check_fresh(source.saved, live)
-                _check_saved(source, plan)
+                _check_saved(source, plan, live)
             _show(args, plan, source.origin)
             if plan.adoptions:
                 # Never taken over behind the reviewer's back: the manifest must say so (a pin).
