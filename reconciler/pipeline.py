@@ -24,11 +24,17 @@ from reconciler.planning.plan import Plan
 from reconciler.render.document import Origin
 
 
+def api_key_name(project: ProjectSpec | None = None) -> str:
+    """The variable the API key is read from: TELNYX_API_KEY, or the environment's `api_key_env`."""
+    current = project.current if project is not None else None
+    return current.api_key_env if current is not None else "TELNYX_API_KEY"
+
+
 def api_key(project: ProjectSpec | None = None) -> str:
     """The API key (never a flag, never printed): from TELNYX_API_KEY, or from the variable the
     environment being run names in `api_key_env`."""
     current = project.current if project is not None else None
-    name = current.api_key_env if current is not None else "TELNYX_API_KEY"
+    name = api_key_name(project)
     key = os.environ.get(name, "")
     if not key:
         where = f" of environment {current.name}" if current is not None else ""

@@ -1,20 +1,99 @@
-"""What a saved plan is bound to besides the secrets it sends: the live objects its bodies name by id.
+"""What a saved plan is bound to besides the secrets it sends: the account it was made against, and
+the live objects its bodies name by id. Every hash here is salted per plan and slow (`bind`, scrypt):
+a saved plan travels (a CI artefact), and whoever holds it must learn no secret from it.
 
-The plan document names a shared tool or MCP server, or a test's assistant, by name
-(`shared_tools: [ext]`); what the plan sends names it by id. A live-only object of that name deleted
-and made again since the plan was made (another id, another URL) would be re-resolved by name when
-apply plans again, and the reviewed plan document would still compare equal: the references keep the
-ids the reviewed bodies held, so that apply checks those objects as it checks the objects the plan
-changes, and refuses a re-made plan whose bodies name other ones.
+- The account: the base URL (never its credentials) and a check made from `bind`'s scrypt of the API
+  key. On Telnyx itself every account shares the one base URL, so only the key tells one account from
+  another: a plan made against account A, applied with account B's key, would create A's reviewed
+  assistants in B. Another key of the same account is refused too (a rotated key: plan again), the
+  price of telling accounts apart without asking the API who the key is.
+- The references. The plan document names a shared tool or MCP server, or a test's assistant, by
+  name (`shared_tools: [ext]`); what the plan sends names it by id. A live-only object of that name
+  deleted and made again since the plan was made (another id, another URL) would be re-resolved by
+  name when apply plans again, and the reviewed plan document would still compare equal: the
+  references keep the ids the reviewed bodies held, so that apply checks those objects as it checks
+  the objects the plan changes, and refuses a re-made plan whose bodies name other ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from reconciler.errors import ConfigError
 from reconciler.model import LiveState
 from reconciler.planning.plan import Plan
+
+# A saved plan travels (a CI artefact from the pull request's job to the merge's): a fast hash would
+# let whoever holds the file try guesses of a human-chosen secret (a webhook's password) by the
+# million per second. scrypt at these costs takes ~50 ms and 16 MiB a guess, a plan one such wait per
+# variable; the salt, new for every plan, defeats tables and comparing plans.
+HASH = "scrypt"
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+def bind(value: str, salt: bytes | None = None) -> dict[str, str]:
+    """A salted, deliberately slow hash of one secret value: enough to tell whether a later value is
+    the same; salted per plan, no use for recognising the value across plans or looking it up in a
+    table; slow, so guessing it from the file costs ~50 ms a guess."""
+    salt = secrets.token_bytes(16) if salt is None else salt
+    digest = hashlib.scrypt(value.encode("utf-8"), salt=salt, maxmem=64 * 2**20, **_SCRYPT)
+    return {"salt": salt.hex(), HASH: digest.hex()}
+
+
+def _mac(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _key_check(api_key: str, salt: bytes) -> str:
+    """What the file keeps of the API key: a MAC keyed by its scrypt under the plan's salt (as slow to
+    guess from as `bind`'s own digest)."""
+    return _mac(bytes.fromhex(bind(api_key, salt)[HASH]), "api key check")
+
+
+def shown_base_url(url: str) -> str:
+    """The base URL as a saved plan records and compares it: no credentials, query or fragment (a
+    token could ride in any of them), scheme and host in lower case, no trailing slash."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "(not a URL)"
+    return urlunsplit((parts.scheme.lower(), host + port, parts.path.rstrip("/"), "", ""))
+
+
+def account(base_url: str, api_key: str) -> dict[str, Any]:
+    """What a saved plan records of the account it is made against."""
+    salt = secrets.token_bytes(16)
+    return {"base_url": shown_base_url(base_url), "api_key": {"salt": salt.hex(), "check": _key_check(api_key, salt)}}
+
+
+def valid_account(value: Any) -> bool:
+    """Whether `value` is an `account` record as `account` writes it."""
+    key = value.get("api_key") if isinstance(value, dict) else None
+    return (isinstance(value, dict) and isinstance(value.get("base_url"), str) and isinstance(key, dict)
+            and isinstance(key.get("salt"), str) and isinstance(key.get("check"), str))
+
+
+def check_account(recorded: Mapping[str, Any], base_url: str, api_key: str, key_name: str, path: str) -> None:
+    """Refuse (ConfigError, one line, before any request) to apply a plan against another base URL or
+    with another API key than it was made with."""
+    made, now = str(recorded["base_url"]), shown_base_url(base_url)
+    if made != now:
+        raise ConfigError(f"{path}: refusing to apply: the plan was made against {made}, not {now} (--base-url / "
+                          f"TELNYX_BASE_URL): plan again against this account; nothing was changed")
+    try:
+        salt = bytes.fromhex(str(recorded["api_key"]["salt"]))
+    except ValueError:
+        raise ConfigError(f"{path}: malformed saved plan: the salt of the API key is not hexadecimal") from None
+    if not hmac.compare_digest(_key_check(api_key, salt), str(recorded["api_key"]["check"])):
+        raise ConfigError(f"{path}: refusing to apply: {key_name} is not the API key the plan was made with "
+                          f"(another account's, or a new key): plan again with this key; nothing was changed")
 
 
 def references(plan: Plan, live: LiveState) -> list[str]:

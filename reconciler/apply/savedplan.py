@@ -14,11 +14,9 @@ runs is exactly what was reviewed.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +37,8 @@ SAVED_KIND = "reconciler-saved-plan"
 # binding, so applying it could run a secret nobody reviewed: it is refused, not read.
 # 4: `references`, the ids what the plan sends names; a format 3 file would let a shared tool replaced by
 # a same-named one run unreviewed, so it is refused too.
-SAVED_FORMAT = "4"  # 2 bound secrets with one sha256, 3 with scrypt
+# 5: `account`, the base URL and a check of the API key; a format 4 file could be applied to any account.
+SAVED_FORMAT = "5"  # 2 bound secrets with one sha256, 3 with scrypt
 
 
 @dataclass
@@ -54,6 +53,8 @@ class SavedPlan:
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     # The ids of the live objects what the plan sends names (binding.references): checked like its own.
     references: list[str] = field(default_factory=list)
+    # The account it was made against (binding.account): its base URL and a check of its API key.
+    account: dict[str, Any] = field(default_factory=dict)
 
     @property
     def environment(self) -> str | None:
@@ -61,10 +62,11 @@ class SavedPlan:
 
 
 def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: LiveState, *,
-         prune: bool, targets: list[str], origin: Origin | None = None,
+         prune: bool, targets: list[str], base_url: str, api_key: str, origin: Origin | None = None,
          environ: Mapping[str, str] | None = None) -> None:
     """Write the saved plan atomically (a reader never sees half a file). The environment it is for is
-    the desired state's (`desired.project.environment`); `apply FILE --env OTHER` refuses it.
+    the desired state's (`desired.project.environment`); `apply FILE --env OTHER` refuses it, as it
+    refuses another account than `base_url` and `api_key`'s (`check_account`).
     `environ` is where the plan's `${env:}` values came from (default os.environ)."""
     env = os.environ if environ is None else environ
     data = {
@@ -78,6 +80,7 @@ def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: 
         # fingerprints() always has the listings' `…s/ids`): nothing could make it stale.
         "fingerprints": live.fingerprints or fingerprints(live),
         "references": binding.references(plan, live),
+        "account": binding.account(base_url, api_key),
         "origin": None if origin is None else {
             "project": origin.project, "environment": origin.environment, "commit": origin.commit},
     }
@@ -137,6 +140,8 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
     refs = data.get("references")
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
         raise ConfigError(f"{path}: malformed saved plan: `references` must list the ids of live objects")
+    if not binding.valid_account(data.get("account")):
+        raise ConfigError(f"{path}: malformed saved plan: `account` must hold the base URL and a check of the key")
     options = data.get("options", {})
     about = data.get("origin")
     return SavedPlan(
@@ -149,6 +154,7 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
         if isinstance(about, dict) else None,
         secrets=secrets_bound,
         references=list(refs),
+        account=dict(data["account"]),
     )
 
 
@@ -168,21 +174,9 @@ def secret_names(plan: Plan) -> set[str]:
     return {name for rc in plan.resource_changes for op in rc.operations for name in walk(op.body)}
 
 
-# The binding's hash. A saved plan travels (a CI artefact from the pull request's job to the merge's):
-# a fast hash would let whoever holds the file try guesses of a human-chosen secret (a webhook's
-# password) by the million per second. scrypt at these costs takes ~50 ms and 16 MiB a guess, a plan
-# one such wait per variable; the salt, new for every plan, defeats tables and comparing plans.
-HASH = "scrypt"
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
-
-
-def bind(value: str, salt: bytes | None = None) -> dict[str, str]:
-    """A salted, deliberately slow hash of one secret value: enough to tell whether a later value is
-    the same; salted per plan, no use for recognising the value across plans or looking it up in a
-    table; slow, so guessing it from the file costs ~50 ms a guess."""
-    salt = secrets.token_bytes(16) if salt is None else salt
-    digest = hashlib.scrypt(value.encode("utf-8"), salt=salt, maxmem=64 * 2**20, **_SCRYPT)
-    return {"salt": salt.hex(), HASH: digest.hex()}
+# The binding's hash (binding.py: salted, slow), re-exported: a variable's binding is `bind(value)`.
+HASH = binding.HASH
+bind = binding.bind
 
 
 def check_secrets(bound_secrets: Mapping[str, Mapping[str, str]], path: str, env: Mapping[str, str]) -> None:
@@ -213,6 +207,12 @@ def check_environment(saved: SavedPlan, environment: str | None, path: str) -> N
         made = f"environment {saved.environment}" if saved.environment else "a project without environments"
         raise ConfigError(f"{path}: this plan was made for {made}, not for environment {environment}: "
                           f"refusing to apply it (plan again with --env {environment})")
+
+
+def check_account(saved: SavedPlan, base_url: str, api_key: str, key_name: str, path: str) -> None:
+    """A saved plan runs only against the account it was made against: the same base URL (`--base-url`,
+    the environment's, TELNYX_BASE_URL) and the same API key (in the variable `key_name`)."""
+    binding.check_account(saved.account, base_url, api_key, key_name, path)
 
 
 def check_fresh(saved: SavedPlan, live: LiveState) -> None:

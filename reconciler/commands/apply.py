@@ -2,7 +2,8 @@
 
 From manifests: load, read live state, plan, show the plan, confirm, apply, report.
 From a saved plan: refuse if a secret it sends has another value than when it was planned (it keeps
-a salted hash, savedplan.py), re-read every live object the plan read and refuse if any changed ("the
+a salted hash, savedplan.py) or if the account (base URL, API key) is not the one it was made against
+(binding.py), re-read every live object the plan read and refuse if any changed ("the
 plan is stale"), re-plan from the saved desired state and refuse unless that gives the saved plan again (so
 what runs is exactly what was reviewed), then confirm, apply and report like the above.
 
@@ -21,11 +22,12 @@ from typing import Any
 
 from reconciler import waits
 from reconciler.api import tls
+from reconciler.api.client import check_base_url
 from reconciler.apply import applier, binding, concurrency, savedplan
 from reconciler.errors import ApplyError, ConfigError, StalePlanError
 from reconciler.manifest import load
 from reconciler.model import DesiredState, LiveState
-from reconciler.pipeline import client_for, compute, origin, use_color
+from reconciler.pipeline import api_key, api_key_name, base_url, client_for, compute, origin, use_color
 from reconciler.planning.plan import Plan
 from reconciler.render.document import Origin, plan_document
 from reconciler.render.progress import JsonProgress, TextProgress
@@ -57,6 +59,11 @@ def _source(args: argparse.Namespace) -> _Source:
                               "they were fixed when the plan was made")
         saved = savedplan.load(paths[0])  # refuses a secret that is not the reviewed one, before any write
         savedplan.check_environment(saved, args.env, paths[0])
+        # Before any request: another account (base URL or key) than the plan was made against would
+        # receive what was reviewed for this one.
+        project = saved.desired.project
+        savedplan.check_account(saved, check_base_url(base_url(args, project)), api_key(project),
+                                api_key_name(project), paths[0])
         about = saved.origin or Origin(saved.desired.project.name, saved.environment)
         return _Source(saved.desired, saved.prune, saved.targets, about, saved, paths[0])
     # Manifests are read before any network access: bad manifests make no API call.

@@ -11,7 +11,7 @@ from reconciler.apply import savedplan
 from reconciler.gcpause import keep_until_exit
 from reconciler.manifest import load
 from reconciler.model import LiveState
-from reconciler.pipeline import client_for, compute, origin, use_color
+from reconciler.pipeline import api_key, client_for, compute, origin, use_color
 from reconciler.planning.plan import Plan
 from reconciler.render.document import plan_document, plan_json
 from reconciler.render.markdown import render_markdown
@@ -23,13 +23,14 @@ def run(args: argparse.Namespace) -> int:
     # Before any network access: bad manifests make no API call.
     desired = load(args.paths, environment=args.env, root=args.root)
 
-    async def go() -> tuple[Plan, LiveState]:
+    async def go() -> tuple[Plan, LiveState, str]:
         async with client_for(args, project=desired.project) as client:
             # Fingerprints prove a saved plan still matches the account: taken only for --out.
-            return await compute(client, desired, prune=args.prune, targets=args.target,
-                                 fingerprint=args.out is not None)
+            plan, live = await compute(client, desired, prune=args.prune, targets=args.target,
+                                       fingerprint=args.out is not None)
+            return plan, live, client.base_url
 
-    plan, live = waits.run(go, deadline=args.deadline, after="nothing was changed")
+    plan, live, used_url = waits.run(go, deadline=args.deadline, after="nothing was changed")
     about = origin(desired, args.paths)
     doc = plan_document(plan, about)
     if args.format == "json":
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_text(doc, color=use_color(args)))
     if args.out:
-        savedplan.save(args.out, plan, desired, live, prune=args.prune, targets=args.target, origin=about)
+        savedplan.save(args.out, plan, desired, live, prune=args.prune, targets=args.target, origin=about,
+                       base_url=used_url, api_key=api_key(desired.project))
         if args.format == "text":
             print(f"\nSaved the plan to {args.out}: run `reconciler apply {args.out}` to carry it out.")
     keep_until_exit(desired, plan, live, doc)

@@ -47,7 +47,7 @@ def test_the_saved_plan_holds_a_salted_hash_of_each_secret_it_sends(
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     first, second = _plan(tmp_path, "a.json"), _plan(tmp_path, "b.json")
     data = [json.loads(p.read_text()) for p in (first, second)]
-    assert [d["format_version"] for d in data] == ["4", "4"]
+    assert [d["format_version"] for d in data] == ["5", "5"]
     assert [sorted(d["secrets"]) for d in data] == [["HOOK_SECRET"], ["HOOK_SECRET"]]
     a, b = (d["secrets"]["HOOK_SECRET"] for d in data)
     # A deliberately slow hash (the file travels): scrypt with the parameters the README states.

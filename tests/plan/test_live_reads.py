@@ -164,7 +164,8 @@ def test_without_fingerprints_the_same_state_is_read_and_a_save_takes_them_itsel
     assert without == with_prints  # the same reads, values and order
     without.fingerprints = {}
     plan = planner.plan(desired, without)
-    savedplan.save(tmp_path / "plan.json", plan, desired, without, prune=False, targets=[])
+    savedplan.save(tmp_path / "plan.json", plan, desired, without, prune=False, targets=[],
+                   base_url="http://127.0.0.1:9/v2", api_key="test-key")
     saved = json.loads((tmp_path / "plan.json").read_text())
     assert saved["fingerprints"] == with_prints.fingerprints
 
