@@ -1,6 +1,7 @@
-"""What a saved plan is bound to besides the secrets it sends: the account it was made against, and
-the live objects its bodies name by id. Every hash here is salted per plan and slow (`bind`, scrypt):
-a saved plan travels (a CI artefact), and whoever holds it must learn no secret from it.
+"""What a saved plan is bound to besides the secrets it sends: the account it was made against, the
+live objects its bodies name by id, and its fingerprints, sealed so that the file reveals nothing of
+the live objects they are of. Every hash here is salted per plan and slow (`bind`, scrypt), or keyed
+by such a hash: a saved plan travels (a CI artefact), and whoever holds it must learn no secret from it.
 
 - The account: the base URL (never its credentials) and a check made from `bind`'s scrypt of the API
   key. On Telnyx itself every account shares the one base URL, so only the key tells one account from
@@ -13,6 +14,15 @@ a saved plan travels (a CI artefact), and whoever holds it must learn no secret 
   name when apply plans again, and the reviewed plan document would still compare equal: the
   references keep the ids the reviewed bodies held, so that apply checks those objects as it checks
   the objects the plan changes, and refuses a re-made plan whose bodies name other ones.
+- The seal: each fingerprint kept as HMAC(seal key, name and fingerprint), the seal key derived from
+  the API key by the same scrypt under the plan's salt, and never written. A bare fingerprint is a
+  fast hash of a live object, secret header values and all: given the object's other fields, a
+  4-digit PIN in a header was found from it in under a second. Masking the secrets this run knows
+  before hashing was the other way; it would leave those it does not know (a header another team
+  set on a shared tool) open to the same guessing, and would hide a secret field changing live to the
+  new value of a variable the plan does not send (no binding checks that one). A keyed hash hides
+  every value and still changes with any change. Checking a guess against a seal takes the API key,
+  and whoever has that can read the live objects themselves.
 """
 
 from __future__ import annotations
@@ -49,10 +59,12 @@ def _mac(key: bytes, message: str) -> str:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _key_check(api_key: str, salt: bytes) -> str:
-    """What the file keeps of the API key: a MAC keyed by its scrypt under the plan's salt (as slow to
-    guess from as `bind`'s own digest)."""
-    return _mac(bytes.fromhex(bind(api_key, salt)[HASH]), "api key check")
+def _keys(api_key: str, salt: bytes) -> tuple[str, bytes]:
+    """From one scrypt of the API key under the plan's salt (the one slow step, as slow to guess from
+    as `bind`'s own digest): the check of the key the file keeps, and the key that seals its
+    fingerprints, which it never keeps (neither can be had from the other)."""
+    material = bytes.fromhex(bind(api_key, salt)[HASH])
+    return _mac(material, "api key check"), bytes.fromhex(_mac(material, "fingerprint seal"))
 
 
 def shown_base_url(url: str) -> str:
@@ -67,10 +79,11 @@ def shown_base_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), host + port, parts.path.rstrip("/"), "", ""))
 
 
-def account(base_url: str, api_key: str) -> dict[str, Any]:
-    """What a saved plan records of the account it is made against."""
+def account(base_url: str, api_key: str) -> tuple[dict[str, Any], bytes]:
+    """What a saved plan records of the account it is made against, and the key sealing its fingerprints."""
     salt = secrets.token_bytes(16)
-    return {"base_url": shown_base_url(base_url), "api_key": {"salt": salt.hex(), "check": _key_check(api_key, salt)}}
+    check, seal_key = _keys(api_key, salt)
+    return {"base_url": shown_base_url(base_url), "api_key": {"salt": salt.hex(), "check": check}}, seal_key
 
 
 def valid_account(value: Any) -> bool:
@@ -80,9 +93,9 @@ def valid_account(value: Any) -> bool:
             and isinstance(key.get("salt"), str) and isinstance(key.get("check"), str))
 
 
-def check_account(recorded: Mapping[str, Any], base_url: str, api_key: str, key_name: str, path: str) -> None:
+def check_account(recorded: Mapping[str, Any], base_url: str, api_key: str, key_name: str, path: str) -> bytes:
     """Refuse (ConfigError, one line, before any request) to apply a plan against another base URL or
-    with another API key than it was made with."""
+    with another API key than it was made with; otherwise the key that seals its fingerprints."""
     made, now = str(recorded["base_url"]), shown_base_url(base_url)
     if made != now:
         raise ConfigError(f"{path}: refusing to apply: the plan was made against {made}, not {now} (--base-url / "
@@ -91,9 +104,18 @@ def check_account(recorded: Mapping[str, Any], base_url: str, api_key: str, key_
         salt = bytes.fromhex(str(recorded["api_key"]["salt"]))
     except ValueError:
         raise ConfigError(f"{path}: malformed saved plan: the salt of the API key is not hexadecimal") from None
-    if not hmac.compare_digest(_key_check(api_key, salt), str(recorded["api_key"]["check"])):
+    check, seal_key = _keys(api_key, salt)
+    if not hmac.compare_digest(check, str(recorded["api_key"]["check"])):
         raise ConfigError(f"{path}: refusing to apply: {key_name} is not the API key the plan was made with "
                           f"(another account's, or a new key): plan again with this key; nothing was changed")
+    return seal_key
+
+
+def seal(fingerprints: Mapping[str, str], key: bytes) -> dict[str, str]:
+    """Each fingerprint as the file keeps it: keyed, so it says nothing without the key; over its name
+    too, so that one object's seal cannot stand for another's. Any change of the fingerprint (of any
+    field of the object, a secret one included) changes the seal."""
+    return {name: _mac(key, f"{name}\n{value}")[:32] for name, value in fingerprints.items()}
 
 
 def references(plan: Plan, live: LiveState) -> list[str]:

@@ -1,9 +1,10 @@
 """Saved plans (`plan --out FILE`, `apply FILE`).
 
 A saved plan holds the plan document, the resolved desired state with `${env:…}` references in place
-of their values (so no secret is ever written to disk), the options it was made with, a fingerprint
-of every live object it read, the ids of the live objects what it sends names (binding.py), and a
-binding of each secret that what the plan sends uses: per `${env:NAME}`, a random salt made for this
+of their values (so no secret is ever written to disk), the options it was made with, the account it
+was made against, a fingerprint of every live object it read (keyed, so that it reveals nothing of
+the object), the ids of the live objects what it sends names (all three: binding.py), and a binding
+of each secret that what the plan sends uses: per `${env:NAME}`, a random salt made for this
 plan and scrypt(value, salt), never the value (issue #11: the plan document shows a secret as
 `(sensitive)`, so without the binding a value changed between plan and apply would run unreviewed).
 `apply FILE` checks the bindings against its own environment before any request, re-reads live
@@ -38,7 +39,8 @@ SAVED_KIND = "reconciler-saved-plan"
 # 4: `references`, the ids what the plan sends names; a format 3 file would let a shared tool replaced by
 # a same-named one run unreviewed, so it is refused too.
 # 5: `account`, the base URL and a check of the API key; a format 4 file could be applied to any account.
-SAVED_FORMAT = "5"  # 2 bound secrets with one sha256, 3 with scrypt
+# 6: sealed fingerprints (binding.seal); a format 5 file's bare ones let a secret be guessed.
+SAVED_FORMAT = "6"  # 2 bound secrets with one sha256, 3 with scrypt
 
 
 @dataclass
@@ -55,6 +57,8 @@ class SavedPlan:
     references: list[str] = field(default_factory=list)
     # The account it was made against (binding.account): its base URL and a check of its API key.
     account: dict[str, Any] = field(default_factory=dict)
+    # The key its fingerprints are sealed with (binding.seal), from the API key: set by check_account.
+    seal_key: bytes = b""
 
     @property
     def environment(self) -> str | None:
@@ -69,6 +73,7 @@ def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: 
     refuses another account than `base_url` and `api_key`'s (`check_account`).
     `environ` is where the plan's `${env:}` values came from (default os.environ)."""
     env = os.environ if environ is None else environ
+    bound_account, seal_key = binding.account(base_url, api_key)
     data = {
         "kind": SAVED_KIND,
         "format_version": SAVED_FORMAT,
@@ -78,9 +83,10 @@ def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: 
         "options": {"prune": prune, "targets": list(targets)},
         # Never a saved plan without them (a state read without fingerprints has none at all, while
         # fingerprints() always has the listings' `…s/ids`): nothing could make it stale.
-        "fingerprints": live.fingerprints or fingerprints(live),
+        # Sealed: a bare fingerprint is a fast hash of a live object, secrets and all (binding.py).
+        "fingerprints": binding.seal(live.fingerprints or fingerprints(live), seal_key),
         "references": binding.references(plan, live),
-        "account": binding.account(base_url, api_key),
+        "account": bound_account,
         "origin": None if origin is None else {
             "project": origin.project, "environment": origin.environment, "commit": origin.commit},
     }
@@ -211,8 +217,9 @@ def check_environment(saved: SavedPlan, environment: str | None, path: str) -> N
 
 def check_account(saved: SavedPlan, base_url: str, api_key: str, key_name: str, path: str) -> None:
     """A saved plan runs only against the account it was made against: the same base URL (`--base-url`,
-    the environment's, TELNYX_BASE_URL) and the same API key (in the variable `key_name`)."""
-    binding.check_account(saved.account, base_url, api_key, key_name, path)
+    the environment's, TELNYX_BASE_URL) and the same API key (in the variable `key_name`), from which
+    it learns the key its fingerprints are sealed with."""
+    saved.seal_key = binding.check_account(saved.account, base_url, api_key, key_name, path)
 
 
 def check_fresh(saved: SavedPlan, live: LiveState) -> None:
@@ -222,7 +229,6 @@ def check_fresh(saved: SavedPlan, live: LiveState) -> None:
     appearing elsewhere, or any other change that would alter the plan (a same-named object for a
     create, a new orphan), is caught when apply re-plans and compares (issue #11: another team's new
     or edited assistant does not make the plan stale)."""
-    now = live.fingerprints
     touched = {str(x["id"]) for x in [*saved.document.get("resource_changes", []), *saved.document.get("orphans", [])]
                if x.get("id")}
     # Named only inside what is sent (`shared_tools: [ext]` is sent as ext's id): one deleted and made
@@ -234,6 +240,8 @@ def check_fresh(saved: SavedPlan, live: LiveState) -> None:
         object_id = rest.partition("/")[0]
         return object_id in touched
 
+    # Without the key (check_account not run) no seal matches: stale, never fresh by mistake.
+    now = binding.seal({k: v for k, v in live.fingerprints.items() if relevant(k)}, saved.seal_key)
     changed = sorted(k for k, v in saved.fingerprints.items() if relevant(k) and now.get(k) != v)
     appeared = sorted(k for k in now if k not in saved.fingerprints and relevant(k))
     if changed or appeared:

@@ -1,19 +1,22 @@
 """A saved plan binds the secrets it was reviewed with (issue #11, case 7): per `${env:NAME}` that
 what the plan sends uses, a salt made for that plan and scrypt(value, salt); never the value, never
-an unsalted hash. `apply FILE` refuses, before any write, a value that differs or is unset, naming
-the variable only. Old and unknown file formats are refused with a clear message. Over loopback HTTP
-against the emulator."""
+an unsalted hash; and the fingerprints of the live objects it read, which hold those values too, are
+keyed, so that none lets a value be guessed. `apply FILE` refuses, before any write, a value that
+differs or is unset, naming the variable only. Old and unknown file formats are refused with a clear
+message. Over loopback HTTP against the emulator."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from reconciler import live
 from reconciler.cli import main
-from tests.promise.support import SECRET_HOOK
+from tests.promise.support import SECRET_HOOK, webhook_assistant
 from tests.support.emulator import Emulator
 from tests.support.manifests import write
 from tests.support.project import snapshot
@@ -47,7 +50,7 @@ def test_the_saved_plan_holds_a_salted_hash_of_each_secret_it_sends(
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     first, second = _plan(tmp_path, "a.json"), _plan(tmp_path, "b.json")
     data = [json.loads(p.read_text()) for p in (first, second)]
-    assert [d["format_version"] for d in data] == ["5", "5"]
+    assert [d["format_version"] for d in data] == ["6", "6"]
     assert [sorted(d["secrets"]) for d in data] == [["HOOK_SECRET"], ["HOOK_SECRET"]]
     a, b = (d["secrets"]["HOOK_SECRET"] for d in data)
     # A deliberately slow hash (the file travels): scrypt with the parameters the README states.
@@ -116,3 +119,57 @@ def test_a_plan_whose_file_binds_no_value_for_a_secret_it_sends_is_refused(
     err = capsys.readouterr().err
     assert "HOOK_SECRET" in err and "does not record" in err and SECRET not in err, err
     assert not loopback.app.state.assistants
+
+
+PIN = "4821"
+PINNED = webhook_assistant("pinned", "Look up", "https://api.example.com/x", '{name: X-Pin, value: "${env:HOOK_PIN}"}')
+
+
+def _listed(loopback: Emulator, name: str) -> dict[str, Any]:
+    with loopback.api() as http:
+        (found,) = [a for a in http.get("/ai/assistants").json()["data"] if a["name"] == name]
+    return dict(found)
+
+
+def test_no_fingerprint_in_the_file_lets_a_secret_be_guessed(
+        loopback: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 4-digit PIN in a header: with the live object's other fields known, every guess is tried
+    against every fingerprint the file holds, as an attacker holding the file would. None matches,
+    and two plans of the same state hold different values: a fingerprint is no function of the
+    object alone (it is keyed, binding.py)."""
+    write(tmp_path, "m/pinned.yaml", PINNED)
+    monkeypatch.setenv("HOOK_PIN", PIN)
+    assert main(["apply", "--auto-approve", str(tmp_path / "m")]) == 0
+    first, second = _plan(tmp_path, "a.json"), _plan(tmp_path, "b.json")
+    prints = [json.loads(p.read_text())["fingerprints"] for p in (first, second)]
+    obj = _listed(loopback, "pinned")
+    assert obj["tools"][0]["webhook"]["headers"][0]["value"] == PIN
+    assert f"assistant/{obj['id']}" in prints[0]
+    found = set(prints[0].values()) | set(prints[1].values())
+    for guess in range(10_000):
+        obj["tools"][0]["webhook"]["headers"][0]["value"] = f"{guess:04d}"
+        assert live.fingerprint(obj) not in found, f"the PIN {guess:04d} was found from the saved plan"
+    assert prints[0].keys() == prints[1].keys()
+    assert not set(prints[0].values()) & set(prints[1].values())
+    assert main(["apply", "--auto-approve", str(first)]) == 0
+
+
+def test_a_live_change_of_a_secret_holding_field_still_makes_the_plan_stale(
+        loopback: Emulator, tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "m/pinned.yaml", PINNED)
+    monkeypatch.setenv("HOOK_PIN", PIN)
+    assert main(["apply", "--auto-approve", str(tmp_path / "m")]) == 0
+    write(tmp_path, "m/pinned.yaml", PINNED.replace("Be helpful.", "Be brief."))
+    saved = _plan(tmp_path)
+    obj = _listed(loopback, "pinned")
+    tools = obj["tools"]
+    tools[0]["webhook"]["headers"][0]["value"] = "9999"  # edited in the portal
+    with loopback.api() as http:
+        http.post(f"/ai/assistants/{obj['id']}", json={"tools": tools}).raise_for_status()
+    before = snapshot(loopback.app)
+    capsys.readouterr()
+    assert main(["apply", "--auto-approve", str(saved)]) == 1
+    out, err = capsys.readouterr()
+    assert "the plan is stale" in err and f"assistant pinned ({obj['id']})" in err, err
+    assert PIN not in out + err and "9999" not in out + err
+    assert snapshot(loopback.app) == before

@@ -148,7 +148,7 @@ def test_a_listener_failure_is_ordered_with_the_reads_and_stops_no_worker(tmp_pa
 def test_without_fingerprints_the_same_state_is_read_and_a_save_takes_them_itself(tmp_path: Path) -> None:
     """`plan` without --out takes no fingerprints; were such a state ever saved, the saved plan would
     still hold every read's fingerprint (else nothing could make it stale)."""
-    from reconciler.apply import savedplan
+    from reconciler.apply import binding, savedplan
     from reconciler.planning import planner
 
     app = EmulatorApp()
@@ -167,7 +167,9 @@ def test_without_fingerprints_the_same_state_is_read_and_a_save_takes_them_itsel
     savedplan.save(tmp_path / "plan.json", plan, desired, without, prune=False, targets=[],
                    base_url="http://127.0.0.1:9/v2", api_key="test-key")
     saved = json.loads((tmp_path / "plan.json").read_text())
-    assert saved["fingerprints"] == with_prints.fingerprints
+    # As the file keeps them: sealed with the key only the API key gives (apply/binding.py).
+    key = binding.check_account(saved["account"], "http://127.0.0.1:9/v2", "test-key", "TELNYX_API_KEY", "plan.json")
+    assert saved["fingerprints"] == binding.seal(with_prints.fingerprints, key)
 
 
 class _SlowListingsApp(_FailingApp):
