@@ -21,7 +21,7 @@ from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
 from reconciler.kinds import SET_LIKE_KEYS
-from reconciler.model import contains_sensitive
+from reconciler.model import SensitiveStr, contains_sensitive
 from reconciler.planning.plan import FieldChange
 from reconciler.tree import at
 from reconciler.tree import dotted as dotted_path
@@ -189,9 +189,62 @@ def secret_path(root: Any, path: list[Any]) -> bool:
     return False
 
 
+# Header values the plan shows as they are live: standard HTTP headers that describe the content or
+# the client, which no API takes a credential in. Any other name, custom (`X-Custom`) or credential
+# (`Authorization`), may hold one.
+_PLAIN_HEADERS = frozenset({"accept", "accept-charset", "accept-encoding", "accept-language", "cache-control",
+                            "content-encoding", "content-language", "content-type", "pragma", "user-agent"})
+# Nothing but Telnyx templates (`{{reason}}`, `{{#integration_secret}}name{{/integration_secret}}`),
+# perhaps after an auth scheme (`Bearer {{token}}`): resolved by Telnyx at call time, names and no value.
+_TEMPLATES_ONLY = re.compile(r"\s*(?:[A-Za-z][\w-]*\s+)?(?:(?:\{\{#integration_secret\}\}[^{}]*"
+                             r"\{\{/integration_secret\}\}|\{\{[^{}#/]*\}\})\s*)+")
+_LIVE_HEADER = "(live header value)"  # the `reference` of a masked live header value: no ${env:}
+
+
+def _hidden_header(entry: Any) -> bool:
+    """Whether the value of a header entry ({name, value}) is never shown from live."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("value"), str):
+        return False
+    return (str(entry.get("name", "")).strip().lower() not in _PLAIN_HEADERS
+            and not _TEMPLATES_ONLY.fullmatch(entry["value"]))
+
+
+def header_value(root: Any, path: list[Any]) -> bool:
+    """Whether `path` of `root` is the value of a header (`...headers[2].value`) whose live value the
+    plan never shows: headers are where an API credential goes, and with no state saying a value once
+    came from `${env:}`, the plan cannot tell a secret in `X-Custom` from plain text. It shows that
+    the value changes, not what it was."""
+    return (len(path) >= 3 and path[-1] == "value" and isinstance(path[-2], int) and path[-3] in _HEADER_LISTS
+            and _hidden_header(at(root, path[:-1])))
+
+
+def owner_key(path: list[Any]) -> Any:
+    """The key the value at `path` is under: an entry of a list is under the list's key (a header
+    entry under `headers`)."""
+    return next((p for p in reversed(path) if not isinstance(p, int)), None)
+
+
+def mask_header_values(value: Any, key: Any = None) -> Any:
+    """`value` (found under `key`) with each header value inside it that `header_value` hides made a
+    SensitiveStr, which every view shows as `(sensitive)`: a changed or removed object still shows
+    the rest of what it holds. `value` itself when it holds no such header (no copy)."""
+    if isinstance(value, dict):
+        if key in _HEADER_LISTS and _hidden_header(value) and not isinstance(value["value"], SensitiveStr):
+            return {**value, "value": SensitiveStr(value["value"], _LIVE_HEADER)}
+        masked = {k: mask_header_values(v, k) for k, v in value.items()}
+        return value if all(masked[k] is value[k] for k in value) else masked
+    if isinstance(value, list):
+        items = [mask_header_values(v, key) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
 def secret_paths(root: Any) -> list[tuple[Any, ...]]:
     """Where in `root` a string is a probable secret, by the rule the plan masks old values with
-    (`secret_path`). `export` uses it too, so what a plan would hide is what export never writes."""
+    (`secret_path`). `export` uses it too, so what a plan would hide is what export never writes;
+    but for header values, which the plan hides more widely (`header_value`: any name but a few
+    standard ones) while export still writes in clear the value of a header not named like a
+    credential."""
     found: list[tuple[Any, ...]] = []
 
     def walk(node: Any, path: list[Any]) -> None:
@@ -286,7 +339,10 @@ def _record(changes: dict[str, FieldChange], before: dict[str, Any], after: dict
             old, new = at(before, path), at(after, path)
             break
     dotted = dotted_path(path)
-    secret = secret_path(before, path) or holds_secret(old, path[-1] if path else None)
+    key = owner_key(path)
+    secret = secret_path(before, path) or holds_secret(old, key) or (old is not None and header_value(before, path))
+    if not secret:
+        old = mask_header_values(old, key)  # an object holding headers: their live values never shown
     changes[dotted] = FieldChange(dotted, old, new, sensitive=contains_sensitive(new) or secret)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from reconciler.export.schema import Located, Shape, same_value, shape, spec_schema, strip_defaults
 from reconciler.kinds import SERVER_SET_PATHS
-from reconciler.planning.diff import holds_secret, secret_path
+from reconciler.planning.diff import holds_secret, mask_header_values, owner_key, secret_path
 from reconciler.planning.plan import FieldChange
 from reconciler.tree import dotted
 
@@ -321,7 +321,9 @@ def _removed(root: dict[str, Any], path: list[Any], value: Any, out: list[FieldC
     """`path = value -> null` onto `out`, or, for an object or list holding a probable secret, the
     same for each of its parts; a secret leaf is marked sensitive."""
     if not holds_secret(value, path[-1]) and not secret_path(root, path):
-        out.append(FieldChange(dotted(path), value, None))
+        # Header values, whatever their names, are never shown (diff.header_value): a removed tool
+        # still shows its url and the names of its headers.
+        out.append(FieldChange(dotted(path), mask_header_values(value, owner_key(path)), None))
     elif isinstance(value, NESTED) and value:
         for part, item in value.items() if isinstance(value, dict) else enumerate(value):
             _removed(root, [*path, part], item, out)

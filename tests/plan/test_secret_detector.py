@@ -22,3 +22,21 @@ from reconciler.planning import diff
 ])
 def test_secret_paths(spec: dict[str, object], paths: list[tuple[object, ...]]) -> None:
     assert diff.secret_paths(spec) == paths
+
+
+@pytest.mark.parametrize(("entry", "hidden"), [
+    ({"name": "X-Custom", "value": "tok-1"}, True),  # any name may carry a credential
+    ({"name": "Authorization", "value": "Bearer x"}, True),
+    ({"name": "Content-Type", "value": "application/json"}, False),  # standard, never a credential
+    ({"name": "X-Reason", "value": "{{reason}}"}, False),  # a Telnyx template: a name, no value
+    ({"name": "Authorization", "value": "Bearer {{#integration_secret}}crm{{/integration_secret}}"}, False),
+    ({"name": "X-Token", "value": "Bearer {{caller}} tok-1"}, True),
+])
+def test_the_plan_never_shows_a_live_header_value_that_may_be_a_credential(
+        entry: dict[str, str], hidden: bool) -> None:
+    live = {"webhook": {"headers": [entry]}}
+    assert diff.header_value(live, ["webhook", "headers", 0, "value"]) is hidden
+    masked = diff.mask_header_values(live)
+    assert (masked["webhook"]["headers"][0]["value"] == entry["value"]) and (masked is not live) is hidden
+    assert (diff.mask_header_values(live["webhook"]["headers"][0], "headers") is not live["webhook"]["headers"][0]
+            ) is hidden
