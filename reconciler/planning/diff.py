@@ -23,6 +23,7 @@ from typing import Any
 from reconciler.kinds import SET_LIKE_KEYS
 from reconciler.model import SensitiveStr, contains_sensitive
 from reconciler.planning.plan import FieldChange
+from reconciler.scrub import MIN_LENGTH
 from reconciler.tree import at
 from reconciler.tree import dotted as dotted_path
 
@@ -240,16 +241,16 @@ def mask_header_values(value: Any, key: Any = None) -> Any:
 
 
 def secret_paths(root: Any) -> list[tuple[Any, ...]]:
-    """Where in `root` a string is a probable secret, by the rule the plan masks old values with
-    (`secret_path`). `export` uses it too, so what a plan would hide is what export never writes;
-    but for header values, which the plan hides more widely (`header_value`: any name but a few
-    standard ones) while export still writes in clear the value of a header not named like a
-    credential."""
+    """Where in `root` a string is a probable secret, by the rules the plan masks old values with
+    (`secret_path`, and `header_value`: any header but a few standard ones). `export` uses it too, so
+    what a plan would hide is what export never writes: a file written to be committed must not hold
+    a credential that a header not named like one carries. (A header value shorter than the
+    scrubber's MIN_LENGTH is no secret worth the name, there as here: `1`, `abc` stay in clear.)"""
     found: list[tuple[Any, ...]] = []
 
     def walk(node: Any, path: list[Any]) -> None:
         if isinstance(node, str):
-            if secret_path(root, path):
+            if secret_path(root, path) or (len(node) >= MIN_LENGTH and header_value(root, path)):
                 found.append(tuple(path))
         elif isinstance(node, dict):
             for key, value in node.items():
