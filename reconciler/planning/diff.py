@@ -179,7 +179,9 @@ def holds_secret(value: Any, key: Any = None) -> bool:
 def secret_path(root: Any, path: list[Any]) -> bool:
     """Whether the value at `path` of `root` is a probable secret: under a secret-named key, or the
     value of a credential header."""
-    if any(_secret_key(part) for part in path):
+    # A key right under a JSON Schema's `properties` (a tool's parameters) names a parameter, not a
+    # value: `properties.password.type` is the word "string".
+    if any(_secret_key(part) and not (i and path[i - 1] == "properties") for i, part in enumerate(path)):
         return True
     value = at(root, path)
     if isinstance(value, str) and _secret_url(value):

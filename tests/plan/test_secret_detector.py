@@ -19,6 +19,11 @@ from reconciler.planning import diff
     ({"tools": [{"webhook": {"headers": [{"name": "Authorization", "value": "Bearer x"},
                                          {"name": "Accept", "value": "json"}]}}]},
      [("tools", 0, "webhook", "headers", 0, "value")]),
+    # A parameter named `password` in a tool's JSON Schema: its schema words are no secret, a default is.
+    ({"tools": [{"function": {"parameters": {"type": "object", "properties": {
+        "password": {"type": "string", "description": "the caller's PIN"}}, "required": ["password"]}}}]}, []),
+    ({"webhook": {"body_parameters": {"properties": {"api_key": {"type": "string", "password": "hunter22"}}}}},
+     [("webhook", "body_parameters", "properties", "api_key", "password")]),
 ])
 def test_secret_paths(spec: dict[str, object], paths: list[tuple[object, ...]]) -> None:
     assert diff.secret_paths(spec) == paths
