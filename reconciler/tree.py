@@ -1,10 +1,11 @@
 """Small helpers over JSON-like trees (dicts, lists, scalars): the one overlay merge, the one way
-to write a path as text, the value at a path, a rewrite of every string, and what counts as a number.
+to write a path as text, the value at a path, every string (as it is, or rewritten), and what counts
+as a number.
 Pure functions, no project imports."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 
@@ -61,3 +62,16 @@ def map_strings(value: Any, rewrite: Callable[[str, tuple[Any, ...]], Any], path
     if isinstance(value, list):
         return [map_strings(v, rewrite, (*path, i)) for i, v in enumerate(value)]
     return value
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string in `value` at any depth (dict values, list and tuple items), in order; a str
+    subclass (a SensitiveStr) as itself."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from strings(item)

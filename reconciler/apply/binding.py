@@ -30,13 +30,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from reconciler.errors import ConfigError
 from reconciler.model import LiveState
 from reconciler.planning.plan import Plan
+from reconciler.tree import strings
 
 # A saved plan travels (a CI artefact from the pull request's job to the merge's): a fast hash would
 # let whoever holds the file try guesses of a human-chosen secret (a webhook's password) by the
@@ -130,16 +131,6 @@ def references(plan: Plan, live: LiveState) -> list[str]:
     for assistant_id, versions in live.versions.items():
         for version in versions:
             owner.setdefault(str(version.get("version_id")), assistant_id)
-
-    def strings(value: Any) -> Iterator[str]:
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, dict):
-            for item in value.values():
-                yield from strings(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                yield from strings(item)
 
     found: set[str] = set()
     for rc in plan.resource_changes:

@@ -19,7 +19,7 @@ import hmac
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from reconciler.manifest import desired_from_dict, dump_desired
 from reconciler.model import ENV_REF, DesiredState, LiveState, SensitiveStr
 from reconciler.planning.plan import Plan
 from reconciler.render.document import Origin, plan_document
+from reconciler.tree import strings
 
 SAVED_KIND = "reconciler-saved-plan"
 # 2: `secrets` binds the value of every `${env:}` the plan sends (issue #11). A format 1 file has no
@@ -166,18 +167,8 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
 
 def secret_names(plan: Plan) -> set[str]:
     """The variables whose values what the plan sends holds (`${env:NAME}` in any operation body)."""
-
-    def walk(value: Any) -> Iterator[str]:
-        if isinstance(value, SensitiveStr):
-            yield from ENV_REF.findall(value.reference)
-        elif isinstance(value, dict):
-            for item in value.values():
-                yield from walk(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                yield from walk(item)
-
-    return {name for rc in plan.resource_changes for op in rc.operations for name in walk(op.body)}
+    return {name for rc in plan.resource_changes for op in rc.operations for text in strings(op.body)
+            if isinstance(text, SensitiveStr) for name in ENV_REF.findall(text.reference)}
 
 
 # The binding's hash (binding.py: salted, slow), re-exported: a variable's binding is `bind(value)`.
