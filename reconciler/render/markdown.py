@@ -51,7 +51,7 @@ def _diff_lines(change: dict[str, Any], action: str, level: int, cap: int) -> li
     elif after is None:
         lines = _marked("-", path, clip(before))
     else:
-        lines = [*_marked("-", path, before), *_marked("+", path, after)]
+        lines = [*_marked("-", path, clip(before)), *_marked("+", path, clip(after))]
     if level == 1:
         lines = [line if len(line) <= CUT else line[:CUT] + " …(cut)" for line in lines]
     return lines

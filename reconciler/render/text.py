@@ -43,7 +43,11 @@ def format_value(value: Any) -> str:
 
 
 def is_long_text(before: Any, after: Any) -> bool:
-    return any(isinstance(v, str) and ("\n" in v or len(v) > 80) for v in (before, after))
+    """Whether a change is shown as a line diff: a long or multi-line string on a side, and a string
+    (or nothing) on the other. A string that becomes a number, a list... is shown as `old -> new`: a
+    line diff of a non-string would show it as nothing."""
+    sides = [v for v in (before, after) if v is not None]
+    return all(isinstance(v, str) for v in sides) and any("\n" in v or len(v) > 80 for v in sides)
 
 
 # Longest value a text or markdown plan prints whole where it is not diffed line by line (a value
@@ -71,7 +75,7 @@ def field_lines(change: dict[str, Any], action: str) -> list[str]:
         return [f"- {path} = {format_value(clip(before))} -> null"]
     if is_long_text(before, after):
         return [f"~ {path}:", *(f"    {line}" for line in line_diff(before, after))]
-    return [f"~ {path} = {format_value(before)} -> {format_value(after)}"]
+    return [f"~ {path} = {format_value(clip(before))} -> {format_value(clip(after))}"]
 
 
 def render_text(doc: dict[str, Any], color: bool = False) -> str:

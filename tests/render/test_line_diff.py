@@ -18,13 +18,13 @@ def prompt(count: int) -> str:
     return "".join(f"Line {j:03d}: {POLITE}\n" for j in range(count))
 
 
-def update(before: str, after: str) -> dict[str, Any]:
+def update(before: Any, after: Any) -> dict[str, Any]:
     return plan_document(Plan(resource_changes=[ResourceChange(
         "assistant.bot", "Assistant", "bot", ["update"], id="a-1",
         changes=[FieldChange("instructions", before, after)])]))
 
 
-def views(before: str, after: str) -> tuple[str, str]:
+def views(before: Any, after: Any) -> tuple[str, str]:
     d = update(before, after)
     return render_text(d), render_markdown(d)
 
@@ -103,3 +103,13 @@ def test_a_folded_long_text_that_comes_counts_all_its_lines() -> None:
     assert "… 2960 more lines (all new; the JSON plan has them)" in md
     text = render_text(d)
     assert f"+ Line 2999: {POLITE}" in text  # the text plan, which apply asks about, shows it all
+
+
+def test_a_long_string_that_becomes_another_type_shows_both_sides() -> None:
+    # A line diff of a non-string would show it as nothing: `-` the long text, and no `+` at all.
+    long = "a" * 95
+    for before, after, shown in ((long, 5, "5"), (long, [1, 2], "[1, 2]"), (5, long, "5")):
+        text, md = views(before, after)
+        for view in (text, md):
+            assert shown in view and long in view, view
+        assert f'~ instructions = {shown if before == 5 else chr(34) + long + chr(34)} -> ' in text
