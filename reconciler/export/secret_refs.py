@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.model import ENV_REF
-from reconciler.planning.diff import secret_paths
+from reconciler.planning.diff import AUTH_SCHEMES, secret_paths
 from reconciler.tree import dotted, map_strings
 
 INTEGRATION_SECRET = re.compile(r"\{\{#integration_secret\}\}.*?\{\{/integration_secret\}\}", re.DOTALL)
 MUSTACHE_ONLY = re.compile(r"^(?:\s*\{\{[^{}]*\}\}\s*)+$")
-# HTTP authentication schemes (IANA's registry, plus the common `Token` and `Bot`) kept in clear when a
-# value starts with one and a space: only then, so a password that happens to hold a space is never cut.
-AUTH_SCHEMES = frozenset({"basic", "bearer", "digest", "negotiate", "oauth", "token", "bot", "hoba", "mutual"})
+# An HTTP authentication scheme (planning/diff.py's AUTH_SCHEMES) is kept in clear when a value starts
+# with one and a space: only then, so a password that happens to hold a space is never cut.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9-]*) +(\S.*)$", re.DOTALL)
 
 

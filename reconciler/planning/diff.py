@@ -197,10 +197,14 @@ def secret_path(root: Any, path: list[Any]) -> bool:
 # (`Authorization`), may hold one.
 _PLAIN_HEADERS = frozenset({"accept", "accept-charset", "accept-encoding", "accept-language", "cache-control",
                             "content-encoding", "content-language", "content-type", "pragma", "user-agent"})
+# HTTP authentication schemes (IANA's registry, plus the common `Token` and `Bot`): a value may start
+# with one and a space (`Bearer ...`); the scheme is no secret (export keeps it in clear too).
+AUTH_SCHEMES = frozenset({"basic", "bearer", "digest", "negotiate", "oauth", "token", "bot", "hoba", "mutual"})
 # Nothing but Telnyx templates (`{{reason}}`, `{{#integration_secret}}name{{/integration_secret}}`),
-# perhaps after an auth scheme (`Bearer {{token}}`): resolved by Telnyx at call time, names and no value.
-_TEMPLATES_ONLY = re.compile(r"\s*(?:[A-Za-z][\w-]*\s+)?(?:(?:\{\{#integration_secret\}\}[^{}]*"
-                             r"\{\{/integration_secret\}\}|\{\{[^{}#/]*\}\})\s*)+")
+# perhaps after an auth scheme (`Bearer {{token}}`): resolved by Telnyx at call time, names and no
+# value. Only a scheme: any other word before a template may be the secret (`s3cr3t {{call_id}}`).
+_TEMPLATES_ONLY = re.compile(r"\s*(?:(?i:" + "|".join(sorted(AUTH_SCHEMES)) + r")\s+)?"
+                             r"(?:(?:\{\{#integration_secret\}\}[^{}]*\{\{/integration_secret\}\}|\{\{[^{}#/]*\}\})\s*)+")
 _LIVE_HEADER = "(live header value)"  # the `reference` of a masked live header value: no ${env:}
 
 

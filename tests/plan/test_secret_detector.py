@@ -36,6 +36,8 @@ def test_secret_paths(spec: dict[str, object], paths: list[tuple[object, ...]]) 
     ({"name": "X-Reason", "value": "{{reason}}"}, False),  # a Telnyx template: a name, no value
     ({"name": "Authorization", "value": "Bearer {{#integration_secret}}crm{{/integration_secret}}"}, False),
     ({"name": "X-Token", "value": "Bearer {{caller}} tok-1"}, True),
+    ({"name": "X-Custom", "value": "hunter2hunter2 {{call_control_id}}"}, True),  # a word, not a scheme
+    ({"name": "Authorization", "value": "basic {{#integration_secret}}crm{{/integration_secret}}"}, False),
 ])
 def test_the_plan_never_shows_a_live_header_value_that_may_be_a_credential(
         entry: dict[str, str], hidden: bool) -> None:
