@@ -33,7 +33,8 @@ class Matches:
     duplicates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def matched_ids(self) -> set[str]:
-        """The live ids this project manages: those matched, and their duplicates (to be deleted)."""
+        """The live ids this project manages: those matched, and their duplicates (deleted with
+        pruning, orphans without)."""
         ids = {str(obj[self.id_field]) for obj in self.live_for.values() if obj is not None}
         return ids | {str(obj[self.id_field]) for objs in self.duplicates.values() for obj in objs}
 

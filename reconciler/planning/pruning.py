@@ -98,8 +98,9 @@ def duplicates(ctx: Context) -> None:
                 why = (f"a second live {kind} named {name!r} of this project's making besides {kept_id}, "
                        "which the plan manages")
                 if not pruning:
-                    ctx.orphans.append(Orphan(f"{address}#{obj_id}", kind, name, obj_id,
-                                              f"{why}: kept; `--prune` deletes it"))
+                    then = ("`--prune` deletes it" if kind in ctx.desired.project.prune.kinds else
+                            f"`--prune` deletes it once the Project's prune.kinds lists {kind}")
+                    ctx.orphans.append(Orphan(f"{address}#{obj_id}", kind, name, obj_id, f"{why}: kept; {then}"))
                     continue
                 reason = f"{why} (left by overlapping runs, or a copy): the plan keeps {kept_id} and deletes this one"
                 ctx.warnings.append(f"{address}#{obj_id}: {reason}")

@@ -12,7 +12,7 @@ from reconciler.cli import main
 from reconciler.live import _prune_candidates
 from reconciler.model import LiveState
 from reconciler.planning.planner import plan
-from tests.plan.test_planner import assistant_doc, by_address, desired, live_assistant, live_tool
+from tests.plan.test_planner import assistant_doc, by_address, desired, live_assistant, live_tool, tool_doc
 from tests.support.emulator import Emulator
 from tests.support.manifests import write
 
@@ -202,3 +202,19 @@ def test_only_schema_sets_compare_as_sets(tmp_path: Path) -> None:
     live = LiveState(assistants=[live_assistant(dynamic_variables={"tags": ["second", "first"]})])
     rc = by_address(plan(desired(tmp_path, docs), live))["assistant.bot"]
     assert rc.actions == ["update"]  # a list inside dynamic_variables keeps its order
+
+
+@pytest.mark.parametrize(("kinds", "note"), [
+    ("[Assistant, Tool]", None),  # pruned: a delete, no orphan
+    ("[Assistant]", "kept; `--prune` deletes it once the Project's prune.kinds lists Tool"),
+])
+def test_a_duplicate_kept_under_prune_says_what_would_delete_it(tmp_path: Path, kinds: str, note: str | None) -> None:
+    project = PRUNE_TOOLS.replace("kinds: [Assistant, Tool]", f"kinds: {kinds}")
+    docs = project + "---\n" + tool_doc("p-tool")
+    result = plan(desired(tmp_path, docs), LiveState(tools=[live_tool("t-1", "p-tool"), live_tool("t-2", "p-tool")]),
+                  prune=True)
+    deleted = [rc.address for rc in result.resource_changes if "delete" in rc.actions]
+    if note is None:
+        assert deleted == ["tool.p-tool#t-2"] and not result.orphans
+    else:
+        assert not deleted and [o.note.split(": kept; ")[1] for o in result.orphans] == [note.removeprefix("kept; ")]
