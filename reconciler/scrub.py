@@ -133,9 +133,11 @@ def scrub_echo(text: str) -> str:
 # Terminal controls in text that comes from elsewhere (a live assistant's name in an address, an API
 # error's message, a test run's name) could hide or overwrite lines of a plan on the reviewer's
 # terminal or in a CI log: concealed text (`ESC[8m`), a carriage return, a cursor move. Every C0
-# control but tab and newline, DEL and the C1 controls are shown as escapes (`\x1b`); the one escape
-# sequence left as it is, is the colour render/ itself writes (`ESC[31m`, `ESC[0m`...).
-_CONTROL = re.compile(r"(\x1b\[(?:0|3[1-7])m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# control but tab and newline, DEL and the C1 controls are shown as escapes (`\x1b`). The renderers
+# escape all of them in what they show (`escaped`) before adding their colours; on the way out, the
+# only sequences let through are those colours (red, green, yellow, magenta, and the reset).
+_CONTROL = re.compile(r"(\x1b\[(?:0|3[1235])m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ANY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 _NOT_C0 = bytes(range(0x20, 0x7F)) + b"\t\n" + bytes(range(0x80, 0x100))  # UTF-8 bytes of no C0 control or DEL
@@ -144,13 +146,26 @@ _C1 = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080-U+009F in UTF-8
 
 def visible(text: str) -> str:
     """`text` with every terminal control but this program's own colours shown as an escape."""
-    # Nearly all output holds no control: told so in C, by deleting every byte of its UTF-8 that is
-    # none and looking for the two-byte C1 forms (5-20 ms for a 4 MB plan document, where the
-    # regex's scan alone takes 35-130 ms).
-    data = text.encode("utf-8", "surrogatepass")
-    if not data.translate(None, _NOT_C0) and not _C1.search(data):
+    # Nearly all output holds no control: told so in C (`_plain`: 5-20 ms for a 4 MB plan document,
+    # where the regex's scan alone takes 35-130 ms).
+    if _plain(text):
         return text
     return _CONTROL.sub(lambda m: m.group(1) or f"\\x{ord(m.group(0)):02x}", text)
+
+
+def escaped(text: str) -> str:
+    """`text` with every terminal control shown as an escape, colours too: for what a renderer shows
+    from elsewhere, before it adds colours of its own."""
+    if _plain(text):
+        return text
+    return _ANY_CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+def _plain(text: str) -> bool:
+    """Whether `text` holds no terminal control, told in C: every byte of its UTF-8 that is none
+    deleted, then the two-byte C1 forms looked for."""
+    data = text.encode("utf-8", "surrogatepass")
+    return not data.translate(None, _NOT_C0) and not _C1.search(data)
 
 
 class ScrubbingStream(io.TextIOBase):

@@ -4,11 +4,20 @@ comment limit by folding the least important detail first, with a note saying so
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from reconciler.planning.plan import action_word
 from reconciler.render.linediff import WIDTH, fold, line_diff, text_lines
-from reconciler.render.text import KIND_HEADLINE, clip, format_value, is_long_text, origin_line, summary_line
+from reconciler.render.text import (
+    KIND_HEADLINE,
+    clip,
+    format_value,
+    is_long_text,
+    one_line,
+    origin_line,
+    summary_line,
+)
 
 LIMIT = 65_000
 FOLD_NOTE = ("\n> [!NOTE]\n> Some detail was folded to keep this comment under {limit:,} characters "
@@ -62,15 +71,21 @@ def _section(rc: dict[str, Any], level: int, cap: int = 0) -> str:
     action = action_word(rc["actions"])
     verb = KIND_HEADLINE.get(rc["kind"]) or ("is not this project's: adopt it first" if action == "adopt"
                                              else f"will be {action}d".replace("deleted", "destroyed"))
-    title = f"{ICON.get(action, '')} <code>{rc['address']}</code> {verb}"
+    title = f"{ICON.get(action, '')} {_code(rc['address'])} {verb}"
     if level >= 3:
         return f"- {title} ({len(rc['changes'])} field change(s))\n"
     body = [line.replace("```", "`\u200b``")  # a fence inside a value must not close the block
             for change in rc["changes"] for line in _diff_lines(change, action, level, cap)]
     if rc.get("reason"):
-        body.append(f"# {rc['reason']}")
+        body.append(f"# {one_line(rc['reason'])}")
     block = "\n".join(body) if body else "(no field changes)"
     return f"<details><summary>{title}</summary>\n\n```diff\n{block}\n```\n\n</details>\n"
+
+
+def _code(address: str) -> str:
+    """An address as inline code that no name can break out of: one line (`one_line`), HTML-escaped,
+    in `<code>` (a backtick in a name would end a backtick span)."""
+    return f"<code>{html.escape(one_line(address), quote=False)}</code>"
 
 
 def render_markdown(doc: dict[str, Any], limit: int = LIMIT) -> str:
@@ -84,16 +99,16 @@ def render_markdown(doc: dict[str, Any], limit: int = LIMIT) -> str:
     if not changed and not orphans:
         head.append("No changes. Live state matches the manifests.\n")
     if orphans:
-        listed = ", ".join(f"`{o['address']}`" for o in orphans[:20]) + (" …" if len(orphans) > 20 else "")
+        listed = ", ".join(_code(o["address"]) for o in orphans[:20]) + (" …" if len(orphans) > 20 else "")
         head.append(f"> [!IMPORTANT]\n> **{len(orphans)} owned resource(s) no manifest declares** (kept; "
                     f"`--prune` deletes them): {listed}\n")
     destroyed = [rc["address"] for rc in changed if "delete" in rc["actions"]]
     if destroyed:
-        listed = ", ".join(f"`{a}`" for a in destroyed[:20]) + (" …" if len(destroyed) > 20 else "")
+        listed = ", ".join(_code(a) for a in destroyed[:20]) + (" …" if len(destroyed) > 20 else "")
         head.append(f"> [!WARNING]\n> This plan **destroys {len(destroyed)} resource(s)**: {listed}\n")
     warnings = doc.get("warnings", [])
     for warning in warnings[:20]:  # the header is never folded: keep it short
-        head.append(f"> [!CAUTION]\n> {warning}\n")
+        head.append(f"> [!CAUTION]\n> {html.escape(one_line(warning), quote=False)}\n")
     if len(warnings) > 20:
         head.append(f"> [!CAUTION]\n> … and {len(warnings) - 20} more warnings (see the JSON plan)\n")
     header = "\n".join(head) + "\n"

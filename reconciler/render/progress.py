@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from reconciler.apply.results import ApplyResult, Outcome
 from reconciler.planning.plan import ResourceChange, action_word
+from reconciler.scrub import escaped
 
 _STARTING = {"create": "creating", "update": "updating", "delete": "deleting", "replace": "replacing"}
 _ENDED = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced"}
@@ -42,9 +43,12 @@ class _Writer:
         self.stream = stream if stream is not None else sys.stdout
         self._lock = threading.Lock()
 
-    def line(self, text: str) -> None:
+    def line(self, text: str, color: str = "") -> None:
+        """One line of `text`, its terminal controls and line breaks escaped (it holds addresses and
+        API errors: text from elsewhere), in `color` if one is given."""
+        shown = escaped(text).replace("\n", "\\n")
         with self._lock:
-            self.stream.write(text + "\n")
+            self.stream.write(f"{color}{shown}{_RESET}\n" if color else shown + "\n")
             self.stream.flush()
 
 
@@ -55,8 +59,6 @@ class TextProgress:
         self._out = _Writer(stream)
         self.color = color
 
-    def _paint(self, outcome: Outcome, text: str) -> str:
-        return f"{_COLORS[outcome]}{text}{_RESET}" if self.color else text
 
     def pre_apply(self, change: ResourceChange) -> None:
         """`ADDRESS: creating...`"""
@@ -73,7 +75,7 @@ class TextProgress:
             text = f"{change.address}: outcome UNKNOWN after {duration:.2f}s: {error}"
         else:
             text = f"{change.address}: skipped ({error})"
-        self._out.line(self._paint(outcome, text))
+        self._out.line(text, _COLORS[outcome] if self.color else "")
 
     def summary(self, result: ApplyResult) -> None:
         """Counts first; after a partial failure, what was done, every failure with its reason, every

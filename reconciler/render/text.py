@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.planning.plan import action_word
 from reconciler.render.linediff import line_diff, text_lines
+from reconciler.scrub import escaped
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " ", "adopt": "!"}
 COLOR = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m", "adopt": "\033[35m"}
@@ -78,9 +79,19 @@ def field_lines(change: dict[str, Any], action: str) -> list[str]:
     return [f"~ {path} = {format_value(clip(before))} -> {format_value(clip(after))}"]
 
 
+def one_line(text: str) -> str:
+    """`text` (an address, a note, a warning: text that may hold a live name) as one line, every
+    terminal control and line break in it shown as an escape: a name cannot start a line of its own
+    that reads as part of the plan."""
+    return escaped(text).replace("\n", "\\n")
+
+
 def render_text(doc: dict[str, Any], color: bool = False) -> str:
-    """The whole plan as text, ending with the summary line."""
+    """The whole plan as text, ending with the summary line. Terminal controls in what it shows (a
+    live name, a value) are escaped (scrub.escaped) before its own colours are added, so a name
+    cannot recolour a delete as a create."""
     def paint(action: str, text: str) -> str:
+        text = escaped(text)
         return f"{COLOR[action]}{text}{RESET}" if color and action in COLOR else text
 
     changed = [rc for rc in doc["resource_changes"] if rc["actions"] != ["no-op"]]
@@ -101,8 +112,9 @@ def render_text(doc: dict[str, Any], color: bool = False) -> str:
                 rc["kind"], HEADLINE.get(action, action))
             symbol = "-/+" if action == "replace" else SYMBOL.get(action, "?")
             lines.append("")
-            lines.append(f"  # {rc['address']} {verb}" + (f" (id {rc['id']})" if rc.get("id") else ""))
-            lines.append(paint(action, f"  {symbol} {rc['address']} {{"))
+            address = one_line(rc["address"])
+            lines.append(f"  # {address} {verb}" + (f" (id {one_line(rc['id'])})" if rc.get("id") else ""))
+            lines.append(paint(action, f"  {symbol} {address} {{"))
             for change in rc["changes"]:
                 for line in field_lines(change, action):
                     mark = {"+": "create", "-": "delete", "~": "update"}.get(line.lstrip()[:1], action)
@@ -110,11 +122,11 @@ def render_text(doc: dict[str, Any], color: bool = False) -> str:
             lines.append("    }")
     if orphans:
         lines += ["", "Owned but not declared (orphans):"]
-        lines += [f"  ? {o['address']}" + (f" (id {o['id']})" if o.get("id") else "") + f": {o['note']}"
-                  for o in orphans]
+        lines += [f"  ? {one_line(o['address'])}" + (f" (id {one_line(o['id'])})" if o.get("id") else "")
+                  + f": {one_line(o['note'])}" for o in orphans]
     # Every reason the planner records (a prune candidate kept because it is in use) is a warning too.
     for warning in doc.get("warnings", []):
-        lines.append(f"\nWarning: {warning}")
+        lines.append(f"\nWarning: {one_line(warning)}")
     lines.append("")
     lines.append(summary_line(doc["summary"], len(orphans)))
     return "\n".join(lines) + "\n"

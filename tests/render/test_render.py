@@ -77,7 +77,7 @@ def test_markdown_summary_first_and_destroy_warning() -> None:
         warnings=["tool.x: not deleted: still used by assistant y (assistant-3)"],
     ))
     assert md.startswith("### Plan: 0 to add, 1 to change, 1 to destroy.")
-    assert "> [!WARNING]" in md and "`assistant.old`" in md
+    assert "> [!WARNING]" in md and "<code>assistant.old</code>" in md
     assert "still used by assistant y" in md
     # Diff marks in column 0, so that GitHub colours the lines of a ```diff block.
     assert md.count("<details>") == 2 and '\n- greeting = "Hello"\n+ greeting = "Hi"\n' in md

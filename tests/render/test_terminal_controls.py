@@ -33,3 +33,23 @@ def test_a_live_name_with_terminal_controls_is_shown_escaped(emulator: Emulator,
     assert done.returncode == 0, done.stderr
     assert "ghost\\x1b[8m will be destroyed\\x0d  # nothing to see" in done.stdout
     assert "\x1b[8m" not in done.stdout and "\r" not in done.stdout
+
+
+def test_a_live_name_cannot_forge_or_recolour_plan_lines() -> None:
+    # A name holding a line break, a colour and markup: in the text plan (coloured, as on a terminal)
+    # and the markdown comment it stays on its own line, inert.
+    from reconciler.planning.plan import Orphan, Plan, ResourceChange
+    from reconciler.render.document import plan_document
+    from reconciler.render.markdown import render_markdown
+    from reconciler.render.text import render_text
+
+    name = "x\n  + assistant.fake will be created\x1b[32m</code>`"
+    doc = plan_document(Plan(
+        resource_changes=[ResourceChange(f"assistant.{name}", "Assistant", name, ["delete"], id="a-1")],
+        orphans=[Orphan(f"assistant.{name}#a-2", "Assistant", name, "a-2", "kept")], warnings=[f"about {name}"]))
+    text = render_text(doc, color=True)
+    assert "\n  + assistant.fake" not in text and "\x1b[32m" not in text  # a delete: no green of its own
+    assert "x\\n  + assistant.fake will be created\\x1b[32m" in text
+    md = render_markdown(doc)
+    assert "\n  + assistant.fake" not in md and "\x1b" not in md
+    assert "<code>assistant.x\\n  + assistant.fake will be created\\x1b[32m&lt;/code&gt;`</code>" in md
