@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin
@@ -359,7 +360,7 @@ def _number_hint(value: Any, integer: bool) -> str:
     if not math.isfinite(number):
         return f" ({value} is a string in YAML, and too large for a number)"
     if integer and number.is_integer():
-        shown = str(int(number))
+        shown = str(int(Decimal(value)))  # exactly: 1e23 is 10**23, not the float's 99999999999999991611392
     else:
         shown = repr(number)
         if "e" in shown:  # YAML 1.1's float form: a dot in the mantissa, a sign on the exponent

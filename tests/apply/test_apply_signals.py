@@ -30,6 +30,10 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a job put in the background of a script starts
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # as from a terminal, even when pytest runs in the background
+
+
 @pytest.mark.parametrize(("sig", "code", "background"), [
     pytest.param(signal.SIGINT, 130, False, id="ctrl-c"),
     pytest.param(signal.SIGTERM, 143, False, id="sigterm"),
@@ -42,7 +46,7 @@ def test_a_signal_mid_apply_reports_the_steps_in_flight(emulator: Emulator, tmp_
     env = {**os.environ, "PYTHONPATH": str(REPO), "TELNYX_API_KEY": API_KEY, "TELNYX_BASE_URL": emulator.base_url}
     proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--parallelism", "4",
                              str(tmp_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_ignore_sigint if background else None)
+                            preexec_fn=_ignore_sigint if background else _default_sigint)
     assert proc.stdout is not None
     seen, deadline = "", time.monotonic() + 30
     with selectors.DefaultSelector() as sel:

@@ -209,3 +209,15 @@ def test_declared_types_come_from_the_sdk_itself() -> None:
         kind = declared_type(client, "ai.assistants.deleted.get")
         assert kind is DeletedAssistant
         assert isinstance(pydantic.TypeAdapter(kind), pydantic.TypeAdapter)
+
+
+def test_the_tool_payload_keys_are_the_sdks_in_both_tables() -> None:
+    # The emulator keeps its own table (it is the API, not reconciler's client); both must be the
+    # payload keys of the SDK's tool update: every key of ToolUpdateParams but the tool's own fields.
+    from telnyx.types.ai.tool_update_params import ToolUpdateParams
+
+    from reconciler import kinds
+    from reconciler.emulator import resources
+
+    sdk = set(ToolUpdateParams.__annotations__) - {"type", "display_name", "timeout_ms"}
+    assert sdk == set(kinds.TOOL_PAYLOAD_KEYS) == set(resources.TOOL_PAYLOAD_KEYS)
