@@ -166,7 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             scrub.register(key, "(TELNYX_API_KEY)")
         scrub.register_url(os.environ.get("TELNYX_BASE_URL", ""))
         with _terminate_as_interrupt() as terminated:
-            code = _run(build_parser().parse_args(argv))
+            try:
+                code = _run(build_parser().parse_args(argv))
+            except KeyboardInterrupt:  # before the command ran (arguments being parsed)
+                print("interrupted", file=sys.stderr)
+                code = 130
         if code == 130 and terminated:
             code = 143  # 128 + SIGTERM, as a shell reports a process the signal ended
         try:

@@ -15,10 +15,11 @@ have begun is counted against it too, in case it landed there.
 
 The window's phase. A request sent after another was answered arrived after it; if its answer shows
 no less remaining, the two were counted in different windows, so a window began between the first
-one's send and the second one's answer. A window whose budget ran out ended after the send of its
-last request and by its `reset`: another such interval. Those, intersected over the run (a window's length
-is the longest `reset` seen, at least one second), give the phase. A `reset` of 0 says whole seconds
-are rounded down, not up: from then on the window may last a second more than `reset` says. Once
+one's send and the second one's answer. A window whose `reset` has passed (its budget spent, as a
+rule) ended after the send of its last request and by that reset: another such interval. Those,
+intersected over the run (a window's length is the longest `reset` seen, at least one second), give
+the phase. A `reset` of 0 says whole seconds are rounded down, not up: from then on the window may
+last a second more than `reset` says. Once
 the phase is known the budget is spent as it comes: when a window has surely begun, one request
 finds out what remains and the rest of it starts at once. A window whose phase contradicts itself
 twice is not a fixed one (a sliding window, a token bucket): the phase is then never used again.
