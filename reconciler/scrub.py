@@ -33,6 +33,20 @@ MIN_LENGTH = 4
 # A quoted string at least this long that is part of a secret is masked whole (in echoed text).
 MIN_FRAGMENT = 6
 URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/@'\"<>]+@")
+# The names of query parameters that carry a credential (`?token=`, `&api_key=`, `&sig=`): one table,
+# for masking them here and for the plan's rule of what a URL's secret is (planning/diff.py).
+SECRET_QUERY_NAMES = r"token|secret|passw|api_?key|apikey|signature|sig|auth|credential"
+_SECRET_PARAM = re.compile(SECRET_QUERY_NAMES, re.IGNORECASE)
+_URL_QUERY = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s?#'\"<>]*\?)([^\s#'\"<>]*)")
+
+
+def _masked_query(match: re.Match[str]) -> str:
+    """A URL's query with the value of each parameter named like a credential masked."""
+    params = []
+    for param in match.group(2).split("&"):
+        name, sep, value = param.partition("=")
+        params.append(f"{name}=***" if sep and value and _SECRET_PARAM.search(name) else param)
+    return match.group(1) + "&".join(params)
 
 _secrets: dict[str, str] = {}  # secret value -> what to show instead
 _variants: dict[str, str] = {}  # every form of every secret -> what to show instead
@@ -83,10 +97,13 @@ def forget_all() -> None:
 
 
 def scrub(text: str) -> str:
-    """`text` with every known secret and every URL's credentials masked."""
+    """`text` with every known secret and every URL's credentials masked (`user:password@`, and the
+    value of a query parameter named like a credential)."""
     global _pattern
     if "://" in text:
         text = URL_USERINFO.sub(r"\1***@", text)
+        if "?" in text:
+            text = _URL_QUERY.sub(_masked_query, text)
     if not _variants:
         return text
     if _pattern is None:

@@ -166,6 +166,20 @@ def test_connection_errors_and_bad_urls_show_no_credentials(tmp_path: Path) -> N
     assert_nowhere(tmp_path, *(d.stdout + d.stderr for d in runs))
 
 
+def test_a_credential_in_a_urls_query_is_never_shown(tmp_path: Path) -> None:
+    project(tmp_path)
+    runs = [run_cli(tmp_path, "plan", "proj", base_url=f"http://127.0.0.1:9/v2?token={PASSWORD}"),
+            run_cli(tmp_path, "plan", "proj", "--base-url", f"http://127.0.0.1:9/v2?a=1&api_key={PASSWORD}#f",
+                    base_url="http://127.0.0.1:9/v2")]
+    for done in runs:
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "a base URL takes no query or fragment" in done.stderr and "=***" in done.stderr
+    assert_nowhere(tmp_path, *(d.stdout + d.stderr for d in runs))
+    assert scrub.scrub("GET https://h/x?a=1&Api_Key=k1&b=2&sig=s2#top failed") == \
+        "GET https://h/x?a=1&Api_Key=***&b=2&sig=***#top failed"
+    assert scrub.scrub("https://h/orders?id=7&page=2 token=t") == "https://h/orders?id=7&page=2 token=t"
+
+
 def test_validate_shows_references_not_values(tmp_path: Path) -> None:
     write(tmp_path / "proj", "v.yaml", """
         apiVersion: reconciler/v1

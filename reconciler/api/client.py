@@ -310,6 +310,9 @@ def check_base_url(base_url: str) -> str:
         elif url.userinfo:
             # httpx would send them as Basic auth in place of the API key: a 401 that says the key is missing.
             problem = "credentials in the URL are not used: the API key comes from the environment"
+        elif url.query or url.fragment or "?" in base_url or "#" in base_url:
+            # Every path is appended to it: a query would end up inside each request's path.
+            problem = "a base URL takes no query or fragment (such as https://api.telnyx.com/v2)"
     except httpx.InvalidURL as exc:
         problem = str(exc)
     if problem:

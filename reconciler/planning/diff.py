@@ -23,7 +23,7 @@ from typing import Any
 from reconciler.kinds import SET_LIKE_KEYS
 from reconciler.model import SensitiveStr, contains_sensitive
 from reconciler.planning.plan import FieldChange
-from reconciler.scrub import MIN_LENGTH
+from reconciler.scrub import MIN_LENGTH, SECRET_QUERY_NAMES
 from reconciler.tree import at
 from reconciler.tree import dotted as dotted_path
 
@@ -149,8 +149,8 @@ _HEADER_LISTS = ("headers", "custom_headers", "sip_headers")
 # A URL can carry a credential whatever key holds it: `user:password@`, or a query parameter named
 # like one (`?token=...`, `&api_key=...`, `&sig=...`).
 _URL_USERINFO = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]+@", re.IGNORECASE)
-_URL_SECRET_QUERY = re.compile(r"^[a-z][a-z0-9+.-]*://[^?#]*\?(?:[^#]*&)?[^=&#]*(?:token|secret|passw|api_?key|apikey|"
-                               r"signature|sig|auth|credential)[^=&#]*=[^&#]", re.IGNORECASE)
+_URL_SECRET_QUERY = re.compile(r"^[a-z][a-z0-9+.-]*://[^?#]*\?(?:[^#]*&)?[^=&#]*(?:" + SECRET_QUERY_NAMES
+                               + r")[^=&#]*=[^&#]", re.IGNORECASE)
 
 
 def _secret_url(value: str) -> bool:
