@@ -68,9 +68,11 @@ case $command in
       *) output changes unknown ;;
     esac
     title="reconciler plan: $project${environment:+ ($environment)}"
-    # The marker has the form the markdown plan itself ends with: when the project input is the
-    # Project's metadata.name, both name the same comment.
-    marker="<!-- reconciler-plan project=$project environment=${environment:--} -->"
+    # The marker has the form the markdown plan itself ends with (`>` written `&gt;`, so that no name
+    # ends the comment early): when the project input is the Project's metadata.name, both name the
+    # same comment.
+    marked_project=${project//>/&gt;} marked_environment=${environment:--}
+    marker="<!-- reconciler-plan project=$marked_project environment=${marked_environment//>/&gt;} -->"
     body=$tmp/reconciler-comment-$$.md
     {
       echo "$marker"

@@ -293,6 +293,9 @@ def _translate(kind: str, error: ValidationError, base: Path, original: Any = No
         return [Finding(path, f"is {len(instance)} characters long; at most {bound} are allowed")]
     if v == "minLength" and isinstance(instance, str):
         return [Finding(path, "must not be empty" if bound == 1 else f"needs at least {bound} characters")]
+    if v == "pattern" and path[:2] in (("metadata", "name"), ("metadata", "previous_names")):
+        return [Finding(path, "holds a control character (a line break, a tab, an escape): a name is one line "
+                              "of text")]
     if v == "pattern" and path[:2] == ("metadata", "ignore_changes"):
         return [Finding(path, f"{_short(instance)} is not a dotted spec path such as voice_settings.voice")]
     if v == "uniqueItems":

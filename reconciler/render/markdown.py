@@ -136,4 +136,7 @@ def _marker(doc: dict[str, Any]) -> str:
     comment finds the one of this environment (one comment per project and environment)."""
     if "project" not in doc:
         return ""
-    return f"\n<!-- reconciler-plan project={doc['project']} environment={doc.get('environment') or '-'} -->\n"
+    # `>` written as `&gt;`: a name holding `-->` would end the comment early (action/reconcile.sh
+    # writes its marker the same way).
+    project, environment = (str(v).replace(">", "&gt;") for v in (doc["project"], doc.get("environment") or "-"))
+    return f"\n<!-- reconciler-plan project={project} environment={environment} -->\n"

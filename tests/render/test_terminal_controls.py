@@ -53,3 +53,14 @@ def test_a_live_name_cannot_forge_or_recolour_plan_lines() -> None:
     md = render_markdown(doc)
     assert "\n  + assistant.fake" not in md and "\x1b" not in md
     assert "<code>assistant.x\\n  + assistant.fake will be created\\x1b[32m&lt;/code&gt;`</code>" in md
+
+
+def test_the_comment_marker_is_not_ended_by_a_name() -> None:
+    from reconciler.planning.plan import Plan
+    from reconciler.render.document import Origin, plan_document
+    from reconciler.render.markdown import render_markdown
+
+    md = render_markdown(plan_document(Plan(), Origin(project="x --> <b>y</b>", environment=None, commit=None)))
+    marker = md.rstrip("\n").rsplit("\n", 1)[1]
+    assert marker == "<!-- reconciler-plan project=x --&gt; <b&gt;y</b&gt; environment=- -->"
+    assert marker.count("-->") == 1
