@@ -129,8 +129,15 @@ class Resolver:
         return value
 
     def string(self, text: str, path: Path) -> str:
+        keys = {"TELNYX_API_KEY", *(e.api_key_env for e in self.settings.environments)}
+        refused = keys.intersection(ENV_REF.findall(text))
+        for name in sorted(refused):
+            # The API key sent as a value (a greeting, a header) would be stored in the account and
+            # spoken or sent on: a pull request could hand it to anyone who calls the assistant.
+            self.problems.append(self.doc.problem(path, f"${{env:{name}}} is the API key's variable: a manifest "
+                                                  f"may not send the API key as a value"))
         value, missing = resolve_env(text, self.env)
-        for name in missing if self.report_unset else ():
+        for name in [n for n in missing if n not in refused] if self.report_unset else ():
             self.problems.append(self.doc.problem(path, f"environment variable {name} is not set "
                                                   f"(referenced as ${{env:{name}}})"))
         if "${env:" in ENV_REF.sub("", text):
