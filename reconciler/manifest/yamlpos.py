@@ -273,10 +273,15 @@ def load_documents(text: str, file: str, budget: Budget | None = None
         return [], [ManifestProblem(file, line, col, f"YAML {exc.problem}")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         what = _one_line(exc.problem or "invalid YAML")
+        # Something never closed (a quote, a flow list) is found only at the end of the file: said
+        # where it begins, which is where it is to be mended.
+        opened = exc.context_mark is not None and exc.context is not None and "end of stream" in what
+        if opened:
+            mark = exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         if exc.context:
-            what = f"{_one_line(exc.context)}, {what}"
+            what = f"{_one_line(exc.context)}{' that begins here' if opened else ''}, {what}"
         lines = text.splitlines()
         if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
             what += " (YAML cannot indent with tabs)"
