@@ -147,6 +147,11 @@ class DesiredResource:
     canary: tuple[dict[str, Any], ...] | None = None
     # Assistant only: the entry of `versions` that is the main version (None: `spec` itself is main).
     main_version: str | None = None
+    # Assistant only: its document as loaded (manifest/yamlpos.Document: the data as written, and the
+    # positions of its values, found only when first asked for), for where a reference is written when
+    # a plan error needs it (`reference_source`); nothing is located otherwise. Not part of what a
+    # saved plan holds or compares.
+    written: Any = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -155,6 +160,23 @@ class DesiredResource:
     @property
     def address(self) -> str:
         return f"{KINDS[self.kind].address_prefix}.{self.metadata.name}"
+
+    def reference_source(self, key: str, name: str) -> SourcePos | None:
+        """Where the main spec's document writes the reference `name` under `key` (`shared_tools`, or
+        `mcp_servers` by `server`), if it writes it there as the resolved spec holds it (an
+        environment's overlay may have put another list in its place)."""
+        doc = self.written
+        data = getattr(doc, "data", None)
+        spec = data.get("spec") if isinstance(data, dict) else None
+        items, resolved = spec.get(key) if isinstance(spec, dict) else None, self.spec.get(key)
+        if not isinstance(items, list) or not isinstance(resolved, list):
+            return None
+        for i, item in enumerate(items):
+            if (item.get("server") if isinstance(item, dict) else item) == name and (
+                    items is resolved or (i < len(resolved) and resolved[i] == item)):
+                line, col = doc.pos(("spec", key, i))
+                return SourcePos(doc.file, line, col)
+        return None
 
     def main_entry(self) -> VersionSpec | None:
         """The entry of `versions` that `main_version` names (None without one)."""

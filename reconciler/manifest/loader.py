@@ -317,6 +317,7 @@ def _resource(doc: Document, kind: str, spec: dict[str, Any]) -> DesiredResource
         versions=versions,
         canary=canary,
         main_version=main_version,
+        written=doc if kind == "Assistant" else None,
     )
 
 

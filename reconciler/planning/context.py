@@ -35,6 +35,9 @@ class Context:
         self.prune = prune  # delete what is owned and undeclared (otherwise it is reported as an orphan)
         self.orphans: list[Orphan] = []
         self.errors: list[str] = []
+        # error -> (address, `shared_tools` or `mcp_servers`, name): a reference that names nothing,
+        # for the error to be led by where the manifest writes it (planner.finish).
+        self.reference_errors: dict[str, tuple[str, str, str]] = {}
         self.changes: list[ResourceChange] = []
         self.pruned_address: dict[str, str] = {}  # live id of an assistant the plan deletes -> its address
         self.warnings: list[str] = []
@@ -85,9 +88,11 @@ class Context:
         dupes = self.ambiguous[kind].get(name)
         if dupes:
             ids = ", ".join(str(o["id"]) for o in dupes)
-            self.errors.append(f"{user}: {label} {name!r} matches {len(dupes)} live {kind} objects ({ids})")
+            error = f"{user}: {label} {name!r} matches {len(dupes)} live {kind} objects ({ids})"
         else:
-            self.errors.append(f"{user}: {label} names {name!r}, which is neither in the manifests nor live")
+            error = f"{user}: {label} names {name!r}, which is neither in the manifests nor live"
+        self.errors.append(error)
+        self.reference_errors[error] = (user, "shared_tools" if kind == "Tool" else "mcp_servers", name)
         return Ref(f"{KINDS[kind].address_prefix}.{name}")
 
     def add(self, change: ResourceChange) -> ResourceChange:

@@ -91,7 +91,10 @@ class Planner:
         result = impl.build()
         if impl.ctx.errors:
             where = _sources(impl.desired)
-            lines = [text for _, text in sorted(_located(error, where) for error in impl.ctx.errors)]
+            by_address = {res.address: res for res in impl.desired.resources}
+            refs = impl.ctx.reference_errors
+            lines = [text for _, text in sorted(_located(error, where, by_address, refs.get(error))
+                                                for error in impl.ctx.errors)]
             raise PlanError("the plan cannot be made:\n  " + "\n  ".join(lines))
         return select(result, targets) if targets else result
 
@@ -123,11 +126,20 @@ def _sources(desired: DesiredState) -> dict[str, SourcePos]:
     return where
 
 
-def _located(error: str, where: dict[str, SourcePos]) -> tuple[tuple[str, int, int], str]:
+def _located(error: str, where: dict[str, SourcePos], desired: dict[str, DesiredResource],
+             reference: tuple[str, str, str] | None = None) -> tuple[tuple[str, int, int], str]:
     """A planning error (`ADDRESS: message`) led by where its resource is declared, as manifest errors
-    are (cli-contract: FILE:LINE:COL), with a key that sorts it by file and line: the nearest declared
-    address the error's address lies in (a canary's is its assistant's). An error about nothing
-    declared stays as it is, and sorts first."""
+    are (cli-contract: FILE:LINE:COL), with a key that sorts it by file and line: for a reference that
+    names nothing, where the manifest writes it; else the nearest declared address the error's
+    address lies in (a canary's is its assistant's). An error about nothing declared stays as it is,
+    and sorts first."""
+    pos = None
+    if reference is not None:
+        address, key, name = reference
+        res = desired.get(address)
+        pos = res.reference_source(key, name) if res is not None else None
+    if pos is not None:
+        return (pos.file, pos.line, pos.col), f"{pos}: {error}"
     address = error.split(": ", 1)[0].split("#", 1)[0]
     while address:
         pos = where.get(address)

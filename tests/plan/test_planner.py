@@ -119,7 +119,8 @@ def test_plan_errors(tmp_path: Path, docs: str, live: list[dict[str, Any]], mess
 
 def test_plan_errors_lead_with_where_the_resource_is_declared(tmp_path: Path) -> None:
     # cli-contract: errors in manifests are FILE:LINE:COL: message. A name that resolves to nothing is
-    # found only against live state, but it is still the manifest's error: the line says where.
+    # found only against live state, but it is still the manifest's error: the line says where (the
+    # reference itself in the main spec; a version's entry for what the version holds).
     versions = "versions:\n  - name: v2\n    spec:\n      mcp_servers: [{server: ghost}]"
     docs = tool_doc("lookup") + "---\n" + assistant_doc(spec="shared_tools: [lookup, nowhere]\n" + versions)
     with pytest.raises(PlanError) as exc:
@@ -128,7 +129,7 @@ def test_plan_errors_lead_with_where_the_resource_is_declared(tmp_path: Path) ->
     start = docs.split("---\n")[0].count("\n") + 2  # the assistant's document begins after the separator
     lines = str(exc.value).splitlines()[1:]
     assert [line.strip().split(": ", 2)[:2] for line in lines] == [
-        [f"{file}:{start}:1", "assistant.bot"],
+        [f"{file}:{start + 7}:26", "assistant.bot"],  # `nowhere` itself, in `shared_tools: [lookup, nowhere]`
         [f"{file}:{start + 9}:7", "assistant.bot.version.v2"],
         [f"{file}:{start + 9}:7", "assistant.bot.version.v2"],
     ]
