@@ -252,6 +252,12 @@ def _check(doc: Document, problems: list[ManifestProblem], unset: frozenset[Path
         return None
     kind = data.get("kind")
     valid = ", ".join(KINDS)
+    if "kind" not in data or not isinstance(kind, str) or kind not in KINDS:
+        # No schema to check the rest with; the apiVersion is every kind's alike: said too (all the
+        # errors at once), as any kind's schema says it.
+        probe = {"apiVersion": data["apiVersion"]} if "apiVersion" in data else {}
+        problems.extend(to_problem(doc, f) for f in findings("Project", probe)
+                        if f.path == ("apiVersion",) or (f.path == () and "'apiVersion'" in f.detail))
     if "kind" not in data:
         problems.append(doc.problem((), f"{missing_key('kind')} (one of {valid})"))
         return None
