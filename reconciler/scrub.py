@@ -153,8 +153,9 @@ def scrub_echo(text: str) -> str:
 # control but tab and newline, DEL and the C1 controls are shown as escapes (`\x1b`). The renderers
 # escape all of them in what they show (`escaped`) before adding their colours; on the way out, the
 # only sequences let through are those colours (red, green, yellow, magenta, and the reset).
-_CONTROL = re.compile(r"(\x1b\[(?:0|3[1235])m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_ANY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROLS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+_CONTROL = re.compile(r"(\x1b\[(?:0|3[1235])m)|" + _CONTROLS)
+_ANY_CONTROL = re.compile(_CONTROLS)
 
 
 _NOT_C0 = bytes(range(0x20, 0x7F)) + b"\t\n" + bytes(range(0x80, 0x100))  # UTF-8 bytes of no C0 control or DEL
@@ -176,6 +177,13 @@ def escaped(text: str) -> str:
     if _plain(text):
         return text
     return _ANY_CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+def one_line(text: str) -> str:
+    """`text` (an address, a note, an error: text that may hold a live name) as one line, every
+    terminal control and line break in it shown as an escape: a name cannot start a line of its own
+    that reads as part of the plan."""
+    return escaped(text).replace("\n", "\\n")
 
 
 def _plain(text: str) -> bool:

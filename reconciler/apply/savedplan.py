@@ -37,11 +37,12 @@ from reconciler.tree import strings
 SAVED_KIND = "reconciler-saved-plan"
 # 2: `secrets` binds the value of every `${env:}` the plan sends (issue #11). A format 1 file has no
 # binding, so applying it could run a secret nobody reviewed: it is refused, not read.
+# 3: the binding by scrypt, not one sha256.
 # 4: `references`, the ids what the plan sends names; a format 3 file would let a shared tool replaced by
 # a same-named one run unreviewed, so it is refused too.
 # 5: `account`, the base URL and a check of the API key; a format 4 file could be applied to any account.
 # 6: sealed fingerprints (binding.seal); a format 5 file's bare ones let a secret be guessed.
-SAVED_FORMAT = "6"  # 2 bound secrets with one sha256, 3 with scrypt
+SAVED_FORMAT = "6"
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Export never writes a secret value (issue #11): each becomes an `${env:NAME}` reference.
 
 What is a secret is decided by the plan's own rule (`planning.diff.secret_paths`: a string under a
-secret-named key, or the value of a credential header), so export hides exactly what a plan would.
+secret-named key, a URL carrying credentials, or a header value but of a few standard headers), so
+export hides what a plan would (but for values under the scrubber's MIN_LENGTH).
 A value is kept as it is when it already holds no secret: an integration-secret reference
 (`{{#integration_secret}}name{{/integration_secret}}`, resolved by Telnyx), or nothing but a mustache
 template (`{{token}}`, a dynamic variable) after an auth scheme. Otherwise the value is written as

@@ -78,6 +78,8 @@ class Resolver:
         self.refs = refs
         self.root = root
         self.base = os.path.dirname(doc.file) or "."
+        # The API key's variables, which no value may reference (`string`).
+        self.key_names = frozenset({"TELNYX_API_KEY", *(e.api_key_env for e in self.settings.environments)})
 
     def spec(self, spec: dict[str, Any], path: Path, assistant: bool) -> dict[str, Any]:
         # A document whose text holds no `$` holds no `${env:`: its values are their own resolution
@@ -129,8 +131,7 @@ class Resolver:
         return value
 
     def string(self, text: str, path: Path) -> str:
-        keys = {"TELNYX_API_KEY", *(e.api_key_env for e in self.settings.environments)}
-        refused = keys.intersection(ENV_REF.findall(text))
+        refused = self.key_names.intersection(ENV_REF.findall(text))
         for name in sorted(refused):
             # The API key sent as a value (a greeting, a header) would be stored in the account and
             # spoken or sent on: a pull request could hand it to anyone who calls the assistant.

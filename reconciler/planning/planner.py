@@ -268,10 +268,12 @@ class _Planner:
             have = forms.manifest_form(self.ctx, obj)
             changes = forms.compare("Assistant", res, have, want, shared)
             confirmed = res.metadata.id is not None or res.metadata.adopt
-            if not confirmed and not self.desired.project.owner_tags & set(obj.get("tags") or ()):
+            owned = bool(self.desired.project.owner_tags & set(obj.get("tags") or ()))
+            if not confirmed and not owned:
                 self._adoption(res, obj, changes)
                 return
-            self._taken_over(res, obj)
+            if not owned:
+                self._taken_over(res, obj)
             ops = []
             if changes:
                 body = forms.update_body(self.ctx, "Assistant", res, have, want, changes, address)
@@ -282,14 +284,10 @@ class _Planner:
         versions.versions_and_canary(self.ctx, res, obj, assistant, shared)
 
     def _taken_over(self, res: DesiredResource, obj: dict[str, Any]) -> None:
-        """A pin or `adopt: true` takes over the live assistant as it is, even one that another
-        project manages: said where it carries another owner's mark (a `managed-by:` tag, the form
-        owner tags take, that is not this project's), so the reviewer sees whose it was."""
-        owners = self.desired.project.owner_tags
-        tags = [str(t) for t in obj.get("tags") or ()]
-        if owners & set(tags):
-            return
-        others = sorted(t for t in tags if t.startswith(OWNER_TAG_FORM))
+        """A pin or `adopt: true` takes over a live assistant without this project's owner tag as it
+        is, even one that another project manages: said where it carries another owner's mark (a
+        `managed-by:` tag, the form owner tags take), so the reviewer sees whose it was."""
+        others = sorted(str(t) for t in obj.get("tags") or () if str(t).startswith(OWNER_TAG_FORM))
         if others:
             how = "pinned by metadata.id" if res.metadata.id is not None else "adopted (metadata.adopt)"
             self.ctx.warnings.append(

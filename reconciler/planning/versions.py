@@ -150,7 +150,7 @@ def _main_at_ignored(ctx: Context, res: DesiredResource, overlay: dict[str, Any]
     version must get, and the body sends it, not the manifest's. With no live main (the plan creates
     it) main's value is the manifest's, which `full` already holds."""
     kept: dict[str, Any] = {}
-    if obj is None:
+    if obj is None or not res.metadata.ignore_changes:
         return kept
     live = forms.manifest_form(ctx, obj)
     for path in res.metadata.ignore_changes:

@@ -14,10 +14,10 @@ from reconciler.render.text import (
     clip,
     format_value,
     is_long_text,
-    one_line,
     origin_line,
     summary_line,
 )
+from reconciler.scrub import one_line
 
 LIMIT = 65_000
 FOLD_NOTE = ("\n> [!NOTE]\n> Some detail was folded to keep this comment under {limit:,} characters "

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from reconciler.apply.results import ApplyResult, Outcome
 from reconciler.planning.plan import ResourceChange, action_word
-from reconciler.scrub import escaped
+from reconciler.scrub import one_line
 
 _STARTING = {"create": "creating", "update": "updating", "delete": "deleting", "replace": "replacing"}
 _ENDED = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced"}
@@ -46,7 +46,7 @@ class _Writer:
     def line(self, text: str, color: str = "") -> None:
         """One line of `text`, its terminal controls and line breaks escaped (it holds addresses and
         API errors: text from elsewhere), in `color` if one is given."""
-        shown = escaped(text).replace("\n", "\\n")
+        shown = one_line(text)
         with self._lock:
             self.stream.write(f"{color}{shown}{_RESET}\n" if color else shown + "\n")
             self.stream.flush()

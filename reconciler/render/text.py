@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from reconciler.planning.plan import action_word
-from reconciler.render.linediff import line_diff, text_lines
-from reconciler.scrub import escaped
+from reconciler.render.linediff import WIDTH, line_diff, text_lines
+from reconciler.scrub import escaped, one_line
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " ", "adopt": "!"}
 COLOR = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m", "adopt": "\033[35m"}
@@ -52,8 +52,8 @@ def is_long_text(before: Any, after: Any) -> bool:
 
 
 # Longest value a text or markdown plan prints whole where it is not diffed line by line (a value
-# that goes); the JSON plan always has every character.
-MAX_SHOWN = 4000
+# that goes), as long as a line of a line diff; the JSON plan always has every character.
+MAX_SHOWN = WIDTH
 
 
 def clip(value: Any) -> Any:
@@ -77,13 +77,6 @@ def field_lines(change: dict[str, Any], action: str) -> list[str]:
     if is_long_text(before, after):
         return [f"~ {path}:", *(f"    {line}" for line in line_diff(before, after))]
     return [f"~ {path} = {format_value(clip(before))} -> {format_value(clip(after))}"]
-
-
-def one_line(text: str) -> str:
-    """`text` (an address, a note, a warning: text that may hold a live name) as one line, every
-    terminal control and line break in it shown as an escape: a name cannot start a line of its own
-    that reads as part of the plan."""
-    return escaped(text).replace("\n", "\\n")
 
 
 def render_text(doc: dict[str, Any], color: bool = False) -> str:
