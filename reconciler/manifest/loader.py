@@ -257,7 +257,7 @@ def _check(doc: Document, problems: list[ManifestProblem], unset: frozenset[Path
         # errors at once), as any kind's schema says it.
         probe = {"apiVersion": data["apiVersion"]} if "apiVersion" in data else {}
         problems.extend(to_problem(doc, f) for f in findings("Project", probe)
-                        if f.path == ("apiVersion",) or (f.path == () and "'apiVersion'" in f.detail))
+                        if f.path == ("apiVersion",) or (f.path == () and f.detail == missing_key("apiVersion")))
     if "kind" not in data:
         problems.append(doc.problem((), f"{missing_key('kind')} (one of {valid})"))
         return None
