@@ -49,11 +49,7 @@ def prune(ctx: Context) -> None:
                 continue
             del kept_assistants[obj["id"]]
             ctx.pruned_address[str(obj["id"])] = address
-            ctx.add(ResourceChange(address, "Assistant", str(obj.get("name")), [DELETE], id=str(obj["id"]),
-                                   # In manifest form, as a version's destroy: shared tools and MCP
-                                   # servers by name (their ids are no field of the manifest's).
-                                   changes=whole.removal_changes("Assistant", forms.manifest_form(ctx, obj), "name"),
-                                   operations=[writes.op_delete_assistant(str(obj["id"]))]))
+            ctx.add(_destroy(ctx, "Assistant", obj, address))
     for kind, objects, prefix in (
         ("Tool", ctx.live.tools, policy.tool_name_prefix),
         ("McpServer", ctx.live.mcp_servers, policy.mcp_server_name_prefix),
@@ -73,12 +69,24 @@ def prune(ctx: Context) -> None:
                 ctx.warnings.append(f"{address}: {reason}")
                 ctx.add(ResourceChange(address, kind, name, [NOOP], id=str(obj["id"]), reason=reason))
                 continue
-            delete = writes.op_delete_tool if kind == "Tool" else writes.op_delete_mcp_server
-            shown = api.tool_spec(obj) if kind == "Tool" else obj
-            ctx.add(ResourceChange(address, kind, name, [DELETE], id=str(obj["id"]),
-                                   changes=whole.removal_changes(kind, shown, KINDS[kind].name_field),
-                                   operations=[delete(str(obj["id"]))], depends_on=detaching))
+            ctx.add(_destroy(ctx, kind, obj, address, depends_on=detaching))
     _prune_tests(ctx)
+
+
+_DELETE = {"Assistant": writes.op_delete_assistant, "Tool": writes.op_delete_tool,
+           "McpServer": writes.op_delete_mcp_server}
+
+
+def _destroy(ctx: Context, kind: str, obj: dict[str, Any], address: str, *, reason: str | None = None,
+             depends_on: list[str] | None = None) -> ResourceChange:
+    """The delete of the live `obj`, showing what it takes away field by field: an assistant in
+    manifest form, as a version's destroy (shared tools and MCP servers by name: their ids are no
+    field of the manifest's), a tool as its spec."""
+    shown = forms.manifest_form(ctx, obj) if kind == "Assistant" else api.tool_spec(obj) if kind == "Tool" else obj
+    name_field = KINDS[kind].name_field
+    return ResourceChange(address, kind, str(obj.get(name_field)), [DELETE], id=str(obj["id"]),
+                          changes=whole.removal_changes(kind, shown, name_field),
+                          operations=[_DELETE[kind](str(obj["id"]))], reason=reason, depends_on=depends_on or [])
 
 
 def duplicates(ctx: Context) -> None:
@@ -86,9 +94,7 @@ def duplicates(ctx: Context) -> None:
     updates of the assistants that attach them (which move to the one kept), each shown with what it
     holds; without, kept and listed as orphans. Overlapping runs leave such copies, but so does a copy
     made in the portal, which keeps the name and the owner tag: only the reviewer can tell which."""
-    deletes = {"Assistant": writes.op_delete_assistant, "Tool": writes.op_delete_tool,
-               "McpServer": writes.op_delete_mcp_server}
-    for kind, delete in deletes.items():
+    for kind in _DELETE:
         pruning = ctx.prune and kind in ctx.desired.project.prune.kinds
         for address, others in ctx.matches[kind].duplicates.items():
             kept = ctx.matches[kind].live_for[address]
@@ -106,11 +112,7 @@ def duplicates(ctx: Context) -> None:
                 ctx.warnings.append(f"{address}#{obj_id}: {reason}")
                 users = [ctx.managed[a["id"]].address for a in ctx.live.assistants
                          if kind != "Assistant" and a["id"] in ctx.managed and obj_id in _live_refs(kind, a)]
-                shown = (forms.manifest_form(ctx, obj) if kind == "Assistant"
-                         else api.tool_spec(obj) if kind == "Tool" else obj)
-                ctx.add(ResourceChange(f"{address}#{obj_id}", kind, name, [DELETE], id=obj_id,
-                                       changes=whole.removal_changes(kind, shown, KINDS[kind].name_field),
-                                       operations=[delete(obj_id)], reason=reason, depends_on=users))
+                ctx.add(_destroy(ctx, kind, obj, f"{address}#{obj_id}", reason=reason, depends_on=users))
 
 
 def _prune_tests(ctx: Context) -> None:
