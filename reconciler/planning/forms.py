@@ -53,13 +53,6 @@ def _aligned(live: dict[str, Any], want: dict[str, Any]) -> tuple[dict[str, Any]
     return a, b
 
 
-def get_path(value: Any, dotted: str) -> Any:
-    """The value at a dotted key path inside `value` (None where the path leads nowhere)."""
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
 def set_path(value: dict[str, Any], dotted: str, item: Any) -> None:
     """Set (or, for None, remove) a dotted key path inside `value`, creating objects on the way."""
     *parents, last = dotted.split(".")
@@ -219,7 +212,7 @@ def update_body(ctx: Context, kind: str, res: DesiredResource, live: dict[str, A
         for path in res.metadata.ignore_changes:
             head, _, rest = path.partition(".")
             if head == top and rest and isinstance(value, dict):
-                set_path(value, rest, get_path(live.get(top), rest))
+                set_path(value, rest, at(live.get(top), rest.split(".")))
         body[top] = value
     return body
 

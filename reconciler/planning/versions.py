@@ -26,6 +26,7 @@ from reconciler.planning.plan import (
     Ref,
     ResourceChange,
 )
+from reconciler.tree import at
 
 
 def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] | None, assistant: str | Ref,
@@ -168,11 +169,11 @@ def _main_at_ignored(ctx: Context, res: DesiredResource, overlay: dict[str, Any]
             continue
         if rest:
             if not isinstance(full.get(head), dict):
-                if forms.get_path(live, path) is None:
+                if at(live, path.split(".")) is None:
                     continue
                 full[head] = {}
             full[head] = copy.deepcopy(full[head])  # `full` shares nested objects with the spec
-        forms.set_path(full, path, copy.deepcopy(forms.get_path(live, path)))
+        forms.set_path(full, path, copy.deepcopy(at(live, path.split("."))))
     return kept
 
 
