@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import subprocess
 import sys
@@ -123,6 +124,31 @@ async def seed(base_url: str, n: int, concurrency: int = 32,
                        {"versions": [{"version_id": v, "percentage": 5} for v in vids]})
 
         await asyncio.gather(*(one(i) for i in range(n)))
+
+
+def plan_requests(n: int) -> int:
+    """The fewest requests a correct plan of this account needs: one listing each of assistants,
+    tools and MCP servers (one page each at 100 per page), and each managed assistant's versions and
+    canary."""
+    return 1 + math.ceil(TOOLS / 100) + math.ceil(MCPS / 100) + 2 * n
+
+
+def plan_bound(n: int, parallelism: int, latency_s: float) -> float:
+    """The plan's lower bound: whole round trips, at most `parallelism` in flight, and the
+    per-assistant reads after the assistant listing that names them (a plan keeps no state, so it
+    knows no id before listing). Each request takes at least one latency and a connection carries one
+    at a time, so R requests take at least ceil(R / P) round trips; and the 2N reads start a round
+    trip in, after the listing: at least 1 + ceil(2N / P). The same count as the apply's bound of
+    its dependency levels (sum over levels of ceil(width / P) x latency)."""
+    rounds = max(math.ceil(plan_requests(n) / parallelism), 1 + math.ceil(2 * n / parallelism))
+    return rounds * latency_s
+
+
+def request_bound(n: int, parallelism: int, latency_s: float) -> float:
+    """The bound as first written (issue 16): the requests over the parallelism times the latency, a
+    fraction of a round trip included and the listing's own round trip left out. Reported beside
+    `plan_bound` so that figures stay comparable with earlier runs."""
+    return plan_requests(n) / parallelism * latency_s
 
 
 def seeded_emulator(n: int) -> Emulator:

@@ -155,8 +155,8 @@ def main() -> int:
             runs = [measure(emu, folder, args.parallelism) for _ in range(args.runs)]
     finally:
         emu.stop()
-    requests = 3 + 2 * args.n
-    bound = requests / args.parallelism * args.latency_ms / 1000
+    requests = account.plan_requests(args.n)
+    bound = account.plan_bound(args.n, args.parallelism, args.latency_ms / 1000)
     phases = {p: {"wall_s": _median([r[p][0] for r in runs]), "cpu_s": _median([r[p][1] for r in runs]),
                   "wall_min_s": _least([r[p][0] for r in runs]), "wall_max_s": _most([r[p][0] for r in runs])}
               for p in PHASES}

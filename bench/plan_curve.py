@@ -3,7 +3,8 @@
 For each N an emulator (its own process, `--latency-ms`) is seeded with N assistants as in
 bench/account.py, and the manifests describe them (with the 100 tools and 20 MCP servers), so a plan
 reads the three listings plus N assistants' versions and canaries: 3 + 2N requests, the bound being
-(3 + 2N) / parallelism x latency. `reconciler plan` runs as a subprocess
+their round trips at `parallelism` in flight, the per-assistant reads after the listing, times the
+latency (account.plan_bound). `reconciler plan` runs as a subprocess
 (whole process) `--runs` times per N; the median is plotted, the spread printed.
 
 The naive script (the official SDK, one request at a time) is run at the N given by `--naive-n`
@@ -86,11 +87,11 @@ def main() -> int:
         finally:
             emu.stop()
         times = [r[0] for r in runs]
-        requests = 3 + 2 * n
         points.append({"n": n, "plan_s": round(statistics.median(times), 3), "plan_min_s": round(min(times), 3),
                        "plan_max_s": round(max(times), 3),
                        "plan_cpu_s": round(statistics.median(r[3] for r in runs), 3),
-                       "bound_s": round(requests / args.parallelism * latency, 3)})
+                       "bound_s": round(account.plan_bound(n, args.parallelism, latency), 3),
+                       "request_bound_s": round(account.request_bound(n, args.parallelism, latency), 3)})
         if not args.json:
             print(f"  N={n:5d}: plan {statistics.median(times):7.2f} s median of {len(times)} "
                   f"({min(times):.2f}-{max(times):.2f}), bound {points[-1]['bound_s']:.2f} s", flush=True)
@@ -98,8 +99,9 @@ def main() -> int:
     for p in points:
         measured = naive.get(p["n"])
         p["naive_measured"] = measured is not None
-        p["naive_s"] = round(measured[0] if measured else cost * (3 + 2 * p["n"]), 2)
+        p["naive_s"] = round(measured[0] if measured else cost * account.plan_requests(p["n"]), 2)
         p["plan_vs_bound"] = round(p["plan_s"] / p["bound_s"], 3)
+        p["plan_vs_request_bound"] = round(p["plan_s"] / p["request_bound_s"], 3)
         p["naive_vs_plan"] = round(p["naive_s"] / p["plan_s"], 1)
     draw(points, cost, args.png, args.latency_ms, args.parallelism)
     if args.json:
