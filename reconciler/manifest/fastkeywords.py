@@ -7,10 +7,10 @@ schemas compile to which check, and what is not supported, is `fastcheck`'s part
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
+from reconciler.manifest.patterns import compiled
 from reconciler.tree import is_number
 
 Check = Callable[[Any], bool]
@@ -51,7 +51,7 @@ def object_check(props: dict[str, Check | type], extra: Check | None, needed: fr
 
 def string_check(s: dict[str, Any]) -> Check:
     lo, hi = s.get("minLength", 0), s.get("maxLength")
-    pattern = re.compile(s["pattern"]) if "pattern" in s else None
+    pattern = compiled(s["pattern"]) if "pattern" in s else None
     strings = set(s["enum"]) if "enum" in s else None
 
     def check(x: Any) -> bool:
@@ -114,7 +114,7 @@ def scalar_checks(s: dict[str, Any]) -> list[Check]:
         hi = s["maxLength"]
         out.append(lambda x: not isinstance(x, str) or len(x) <= hi)
     if "pattern" in s:
-        pattern = re.compile(s["pattern"])
+        pattern = compiled(s["pattern"])
         out.append(lambda x: not isinstance(x, str) or pattern.search(x) is not None)
     for key, ok in _BOUNDS:
         if key in s:

@@ -28,6 +28,7 @@ from reconciler.errors import ManifestProblem
 from reconciler.kinds import KINDS as RESOURCE_KINDS
 from reconciler.manifest.fastcheck import Compiler, Unsupported
 from reconciler.manifest.fastkeywords import Check
+from reconciler.manifest.patterns import compiled
 from reconciler.manifest.yamlpos import Document, Path
 from reconciler.model import to_references
 from reconciler.schemas import all_schemas, contents, uri
@@ -43,20 +44,42 @@ REPLACED_KEYS = {
 
 @cache
 def _registry() -> Registry[Any]:
-    from referencing import Registry, Resource
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
 
     # Each schema under the URI of its own file: their relative $refs resolve as an editor's do.
-    return Registry().with_resources((where, Resource.from_contents(contents)) for where, contents in all_schemas())
+    return Registry().with_resources((where, DRAFT202012.create_resource(_contents(where)))
+                                     for where, _ in all_schemas())
+
+
+@cache
+def _contents(where: str) -> Any:
+    """A schema file as both checkers see it: without its `$schema` (every file is draft 2020-12).
+    jsonschema switches to its stock validator for the dialect a `$schema` names, which would drop
+    `_ecma_validator`'s `pattern` in every file a `$ref` enters."""
+    return {k: v for k, v in contents(where).items() if k != "$schema"}
 
 
 @cache
 def validator(kind: str, fragment: str = "") -> Draft202012Validator:
     """The compiled validator of a kind's document schema, or of a part of it (`fragment`,
     for example `/$defs/Spec`)."""
-    from jsonschema import Draft202012Validator
-
     schema = {"$ref": f"{uri(f'{kind}.schema.json')}#{fragment}"}
-    return Draft202012Validator(schema, registry=_registry())
+    return _ecma_validator()(schema, registry=_registry())
+
+
+@cache
+def _ecma_validator() -> type[Draft202012Validator]:
+    """Draft 2020-12 with `pattern` read as ECMA-262 reads it, as the fast checker reads it
+    (manifest/patterns.py), so that both agree with each other and with check-jsonschema."""
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        if validator.is_type(instance, "string") and not compiled(patrn).search(instance):
+            yield ValidationError(f"{instance!r} does not match {patrn!r}")  # jsonschema's own message
+
+    extended: type[Draft202012Validator] = validators.extend(Draft202012Validator, {"pattern": pattern})
+    return extended
 
 
 @cache
@@ -90,7 +113,7 @@ def _lookup(ref: str, base: str) -> tuple[Any, str]:
     jsonschema checks everything."""
     target, _, pointer = urljoin(base, ref).partition("#")
     try:
-        node = contents(target)
+        node = _contents(target)
     except (KeyError, OSError, ValueError):
         raise Unsupported(ref) from None
     if pointer and not pointer.startswith("/"):
@@ -298,6 +321,9 @@ def _translate(kind: str, error: ValidationError, base: Path, original: Any = No
                               "of text")]
     if v == "pattern" and path[:2] == ("metadata", "ignore_changes"):
         return [Finding(path, f"{_short(instance)} is not a dotted spec path such as voice_settings.voice")]
+    if v == "pattern" and path[-1:] == ("api_key_env",):
+        return [Finding(path, f"{_short(instance)} is not an environment variable's name (letters, digits and _, "
+                              "not starting with a digit)")]
     if v == "uniqueItems":
         return [Finding(path, "lists the same item more than once")]
     return [Finding(path, error.message)]
