@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from reconciler.kinds import KINDS
+from reconciler.manifest.patterns import compiled
+from reconciler.schemas import contents, uri
 
 SLUG_MAX = 60
 
@@ -42,6 +45,17 @@ def short_id(obj_id: str) -> str:
     return cleaned[:8] or "x"
 
 
+def writable_name(name: str) -> bool:
+    """Whether a live name can be a manifest's `metadata.name` as it is: not empty, and no control
+    character (the Project schema's Metadata says which)."""
+    return bool(name) and _name_pattern().search(name) is not None
+
+
+@cache
+def _name_pattern() -> re.Pattern[str]:
+    return compiled(contents(uri("Project.schema.json"))["$defs"]["Metadata"]["properties"]["name"]["pattern"])
+
+
 def identities(kind: str, objects: list[dict[str, Any]], warnings: list[str]) -> dict[str, Identity]:
     """id -> identity for every live object of one kind.
 
@@ -57,24 +71,30 @@ def identities(kind: str, objects: list[dict[str, Any]], warnings: list[str]) ->
     out: dict[str, Identity] = {}
     for name, group in sorted(groups.items()):
         group.sort(key=lambda o: (str(o.get("created_at") or ""), str(o.get("id"))))
-        if len(group) == 1 and name:
+        writable = writable_name(name)
+        if len(group) == 1 and writable:
             out[str(group[0]["id"])] = Identity(name)
             continue
         ids = ", ".join(str(o.get("id")) for o in group)
-        if name:
+        if writable:
             warnings.append(f"{len(group)} live {kind} objects are named {name!r} ({ids}): exported with "
                             f"metadata.id pins; all but the oldest get a suffixed manifest name")
+        elif name:
+            warnings.append(f"live {kind} objects named {name!r} ({ids}): a manifest name holds no control "
+                            f"character; exported with metadata.id pins under made-up manifest names that "
+                            f"keep the live name")
         else:
             warnings.append(f"live {kind} objects without a name ({ids}): exported with metadata.id pins "
                             f"under made-up manifest names")
+        stem = "".join(c if writable_name(c) else " " for c in name).strip() or "unnamed"
         for i, obj in enumerate(group):
             obj_id = str(obj["id"])
-            if i == 0 and name:
+            if i == 0 and writable:
                 out[obj_id] = Identity(name, pinned=True,
                                         note=f"Live name {name!r} is shared by {len(group)} {kind} objects ({ids}).")
                 continue
-            base = f"{name or 'unnamed'}-{short_id(obj_id)}"
-            alias = base if base not in taken else f"{name or 'unnamed'}-{obj_id}"
+            base = f"{stem}-{short_id(obj_id)}"
+            alias = base if base not in taken else f"{stem}-{obj_id}"
             taken.add(alias)
             out[obj_id] = Identity(alias, pinned=True, renamed=True,
                                     note=f"Live name {name!r} is shared by several {kind} objects ({ids}); "

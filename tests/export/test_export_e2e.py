@@ -318,3 +318,30 @@ def test_an_export_beside_manifests_that_declare_the_same_resources_warns(
     export(capsys, emulator, alone)
     (alone / "project.yaml").write_text((EXAMPLES / "project.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     assert "warning" not in export(capsys, emulator, alone)
+
+
+def test_names_with_control_characters_are_exported_pinned_under_names_a_manifest_can_hold(
+    emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A live name no manifest name can be (a line break, an escape) is exported as a duplicate's is:
+    pinned by id under a made-up name that keeps the live one, so the export validates and plans clean."""
+    with emulator.api() as api:
+        tool = api.post("/ai/tools", json={"type": "webhook", "display_name": "look\nup", "webhook": {
+            "name": "lookup", "description": "Look up", "url": "https://api.example.com/x", "method": "GET"}})
+        assert tool.status_code < 300, tool.text
+        bot = api.post("/ai/assistants", json={"name": "bot\x1b[8m", "model": "openai/gpt-4o",
+                                               "instructions": "Be helpful.", "tool_ids": [tool.json()["id"]]})
+        assert bot.status_code < 300, bot.text
+    out = tmp_path / "exported"
+    messages = export(capsys, emulator, out)
+    assert "live Assistant objects named 'bot\\x1b[8m'" in messages
+    assert "live Tool objects named 'look\\nup'" in messages
+    code, stdout, err = run(capsys, "validate", str(out))
+    assert code == 0, err
+    code, stdout, err = run(capsys, "plan", "--detailed-exitcode", str(out), "--base-url", emulator.base_url)
+    assert code == 0, stdout + err
+    assert "No changes." in stdout
+    docs = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(out.rglob("*.yaml"))]
+    names = {d["kind"]: d["metadata"] for d in docs if d["kind"] in ("Assistant", "Tool")}
+    assert names["Assistant"]["name"].startswith("bot [8m-") and names["Assistant"]["id"] == bot.json()["id"]
+    assert names["Tool"]["name"].startswith("look up-") and names["Tool"]["id"] == tool.json()["id"]
