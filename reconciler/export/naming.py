@@ -1,8 +1,9 @@
 """How live objects are named in exported manifests: `metadata.name`, file names, pins.
 
 A unique live name is used as is. Names that cannot be identities (shared by several live objects,
-or empty) are pinned with `metadata.id`, and all but the oldest get a suffixed manifest name that
-keeps the live name through `ignore_changes`. File names (slugs) are derived from manifest names
+empty, or holding a control character or line separator, which no manifest name may) are pinned
+with `metadata.id`, and all but the oldest of a shared name get a made-up manifest name that keeps
+the live name through `ignore_changes`. File names (slugs) are derived from manifest names
 only, so they are stable across exports and across re-creating an account.
 """
 
@@ -46,22 +47,23 @@ def short_id(obj_id: str) -> str:
 
 
 def writable_name(name: str) -> bool:
-    """Whether a live name can be a manifest's `metadata.name` as it is: not empty, and no control
-    character (the Project schema's Metadata says which)."""
+    """Whether a live name can be a manifest's `metadata.name` as it is: not empty, and one line of
+    text (the Project schema's `OneLine` says which characters it holds none of)."""
     return bool(name) and _name_pattern().search(name) is not None
 
 
 @cache
 def _name_pattern() -> re.Pattern[str]:
-    return compiled(contents(uri("Project.schema.json"))["$defs"]["Metadata"]["properties"]["name"]["pattern"])
+    return compiled(contents(uri("Project.schema.json"))["$defs"]["OneLine"]["pattern"])
 
 
 def identities(kind: str, objects: list[dict[str, Any]], warnings: list[str]) -> dict[str, Identity]:
     """id -> identity for every live object of one kind.
 
     A unique name is the identity as is. Names that cannot be identities (shared by several live
-    objects, or empty) are pinned with `metadata.id`; the oldest keeps the live name, the others get
-    a suffix from their id and `ignore_changes: [<name field>]`, so the plan never renames them.
+    objects, empty, or not one line of text) are pinned with `metadata.id`; the oldest of a shared
+    name keeps it, every other gets a made-up name (the name, its control characters as spaces, and a
+    suffix from its id) and `ignore_changes: [<name field>]`, so the plan never renames them.
     """
     name_field = KINDS[kind].name_field
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -80,9 +82,9 @@ def identities(kind: str, objects: list[dict[str, Any]], warnings: list[str]) ->
             warnings.append(f"{len(group)} live {kind} objects are named {name!r} ({ids}): exported with "
                             f"metadata.id pins; all but the oldest get a suffixed manifest name")
         elif name:
-            warnings.append(f"live {kind} objects named {name!r} ({ids}): a manifest name holds no control "
-                            f"character; exported with metadata.id pins under made-up manifest names that "
-                            f"keep the live name")
+            warnings.append(f"live {kind} objects named {name!r} ({ids}): a manifest name is one line of "
+                            f"text; exported with metadata.id pins under made-up manifest names that keep the "
+                            f"live name")
         else:
             warnings.append(f"live {kind} objects without a name ({ids}): exported with metadata.id pins "
                             f"under made-up manifest names")
@@ -93,14 +95,29 @@ def identities(kind: str, objects: list[dict[str, Any]], warnings: list[str]) ->
                 out[obj_id] = Identity(name, pinned=True,
                                         note=f"Live name {name!r} is shared by {len(group)} {kind} objects ({ids}).")
                 continue
-            base = f"{stem}-{short_id(obj_id)}"
-            alias = base if base not in taken else f"{stem}-{obj_id}"
+            alias = _alias(stem, obj_id, taken)
             taken.add(alias)
-            out[obj_id] = Identity(alias, pinned=True, renamed=True,
-                                    note=f"Live name {name!r} is shared by several {kind} objects ({ids}); "
-                                         f"this one is pinned by id and keeps its live name.")
+            if writable:
+                note = (f"Live name {name!r} is shared by several {kind} objects ({ids}); this one is pinned by "
+                        "id and keeps its live name.")
+            elif name:
+                note = f"Live name {name!r} is not one line of text; pinned by id, this {kind} keeps its live name."
+            else:
+                note = f"This {kind} has no live name; it is pinned by id."
+            out[obj_id] = Identity(alias, pinned=True, renamed=True, note=note)
     assign_slugs(kind, objects, out)
     return out
+
+
+def _alias(stem: str, obj_id: str, taken: set[str]) -> str:
+    """A manifest name for a pinned object that no other object of its kind has: the stem and the
+    start of the id, else the whole id, else that and a number."""
+    alias, n = f"{stem}-{short_id(obj_id)}", 2
+    if alias in taken:
+        alias = f"{stem}-{obj_id}"
+    while alias in taken:
+        alias, n = f"{stem}-{obj_id}-{n}", n + 1
+    return alias
 
 
 def assign_slugs(kind: str, objects: list[dict[str, Any]], identities: dict[str, Identity]) -> None:

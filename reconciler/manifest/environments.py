@@ -32,9 +32,10 @@ from reconciler.model import EnvironmentSpec
 from reconciler.tree import dotted, map_strings
 
 VAR_REF = re.compile(r"\$\{var:([A-Za-z_][A-Za-z0-9_]*)\}")
-VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Whole names, with `fullmatch`: `$` would also match before a final line break ("staging\n").
+VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Environment names go into owner tags and plan headers: short, lower case, no separators of tags.
-ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+ENV_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
 def default_owner_tag(project: str, environment: str) -> str:
@@ -61,10 +62,12 @@ def declared(project: Document | None, problems: list[ManifestProblem]) -> tuple
     if project is not None:
         map_strings(project.data, lambda text, at: _not_substituted(project, text, at, problems))
     spec = project.data.get("spec") if project is not None and isinstance(project.data, dict) else None
-    envs = spec.get("environments") if isinstance(spec, dict) else None
-    if project is None or not isinstance(envs, dict):
+    if project is None or not isinstance(spec, dict):
         return ()
-    assert isinstance(spec, dict)
+    _check_variable_names(project, ("spec",), spec, problems)
+    envs = spec.get("environments")
+    if not isinstance(envs, dict):
+        return ()
     name = str(project.data.get("metadata", {}).get("name", "default"))
     if envs and "owner_tag" in spec:
         problems.append(project.problem(("spec", "owner_tag"), "spec.owner_tag: with environments, each "
@@ -74,7 +77,7 @@ def declared(project: Document | None, problems: list[ManifestProblem]) -> tuple
     tags: dict[str, str] = {}
     for env, body in envs.items():
         at: Path = ("spec", "environments", env)
-        if not ENV_NAME.match(env):
+        if not ENV_NAME.fullmatch(env):
             problems.append(project.problem(at, f"spec.environments: environment name {env!r} must be lower "
                                             "case letters, digits, - and _, starting with a letter", at_key=True))
             continue
@@ -86,17 +89,18 @@ def declared(project: Document | None, problems: list[ManifestProblem]) -> tuple
                                             f"also {tags[tag]}'s; each environment needs its own, or prune in one "
                                             "would delete the other's assistants"))
         tags[tag] = env
-        for var in _variables(body):
-            if not VAR_NAME.match(var):
-                problems.append(project.problem((*at, "variables", var), f"variable name {var!r}: use letters, "
-                                                "digits and _, starting with a letter or _", at_key=True))
+        _check_variable_names(project, at, body, problems)
         out.append(EnvironmentSpec(env, tag, str(body.get("api_key_env") or "TELNYX_API_KEY"),
                                    body.get("base_url") if isinstance(body.get("base_url"), str) else None))
-    for var in _variables(spec):
-        if not VAR_NAME.match(var):
-            problems.append(project.problem(("spec", "variables", var), f"variable name {var!r}: use letters, "
-                                            "digits and _, starting with a letter or _", at_key=True))
     return tuple(out)
+
+
+def _check_variable_names(project: Document, at: Path, body: Mapping[str, Any], problems: list[ManifestProblem]
+                          ) -> None:
+    for var in _variables(body):
+        if not VAR_NAME.fullmatch(var):
+            problems.append(project.problem((*at, "variables", var), f"variable name {var!r}: use letters, "
+                                            "digits and _, starting with a letter or _", at_key=True))
 
 
 def _not_substituted(project: Document, text: str, at: Path, problems: list[ManifestProblem]) -> str:

@@ -4,7 +4,7 @@ jsonschema explains errors well but takes milliseconds per assistant document (e
 registry lookup, each inline tool walks ten if/then branches). Most documents are valid, so the loader
 asks this checker first and calls jsonschema only for documents it rejects; jsonschema stays the one
 source of every message. A schema using a keyword not implemented here is not compiled at all
-(`schema.fast_check` gives None) and everything then goes through jsonschema, so this can only ever
+(`validators.fast_check` gives None) and everything then goes through jsonschema, so this can only ever
 make validation faster, never more lenient. A property's schema is compiled when a value of that
 property is first checked (a run uses a few of the API's hundreds of subschemas): one found
 unsupported then raises Unsupported at each of its values, ending the whole check, and the caller

@@ -1,9 +1,9 @@
 """JSON Schema checks of manifest documents, with messages a person can act on.
 
-The kind schemas in `schemas/` `$ref` into `schemas/api/telnyx-ai.schema.json` (the API's object
-model); both are loaded once into one `referencing` registry and each validator is compiled once.
-jsonschema's raw messages are rewritten here: an unknown key gets a "did you mean" hint and is
-reported at the key itself, a `oneOf` failure is narrowed to the branch that came closest.
+Each document is checked by the fast checker first and explained by jsonschema only when it fails
+(manifest/validators.py, which compiles both). jsonschema's raw messages are rewritten here: an
+unknown key gets a "did you mean" hint and is reported at the key itself, a `oneOf` failure is
+narrowed to the branch that came closest.
 """
 
 from __future__ import annotations
@@ -14,24 +14,18 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urljoin
 
 if TYPE_CHECKING:  # jsonschema is imported when first needed: ~70 ms that a valid plan never spends
-    from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
-    from referencing import Registry
 
 from reconciler import tree
 from reconciler.errors import ManifestProblem
 from reconciler.kinds import KINDS as RESOURCE_KINDS
-from reconciler.manifest.fastcheck import Compiler, Unsupported
-from reconciler.manifest.fastkeywords import Check
-from reconciler.manifest.patterns import compiled
+from reconciler.manifest.fastcheck import Unsupported
+from reconciler.manifest.validators import fast_check, validator
 from reconciler.manifest.yamlpos import Document, Path
 from reconciler.model import to_references
-from reconciler.schemas import all_schemas, contents, uri
 
 # API fields that a manifest expresses differently, with the way to write them instead.
 REPLACED_KEYS = {
@@ -40,95 +34,6 @@ REPLACED_KEYS = {
         "version_name": "declare named versions under versions",
     },
 }
-
-
-@cache
-def _registry() -> Registry[Any]:
-    from referencing import Registry
-    from referencing.jsonschema import DRAFT202012
-
-    # Each schema under the URI of its own file: their relative $refs resolve as an editor's do.
-    return Registry().with_resources((where, DRAFT202012.create_resource(_contents(where)))
-                                     for where, _ in all_schemas())
-
-
-@cache
-def _contents(where: str) -> Any:
-    """A schema file as both checkers see it: without its `$schema` (every file is draft 2020-12).
-    jsonschema switches to its stock validator for the dialect a `$schema` names, which would drop
-    `_ecma_validator`'s `pattern` in every file a `$ref` enters."""
-    return {k: v for k, v in contents(where).items() if k != "$schema"}
-
-
-@cache
-def validator(kind: str, fragment: str = "") -> Draft202012Validator:
-    """The compiled validator of a kind's document schema, or of a part of it (`fragment`,
-    for example `/$defs/Spec`)."""
-    schema = {"$ref": f"{uri(f'{kind}.schema.json')}#{fragment}"}
-    return _ecma_validator()(schema, registry=_registry())
-
-
-@cache
-def _ecma_validator() -> type[Draft202012Validator]:
-    """Draft 2020-12 with `pattern` read as ECMA-262 reads it, as the fast checker reads it
-    (manifest/patterns.py), so that both agree with each other and with check-jsonschema."""
-    from jsonschema import Draft202012Validator, ValidationError, validators
-
-    def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-        if validator.is_type(instance, "string") and not compiled(patrn).search(instance):
-            yield ValidationError(f"{instance!r} does not match {patrn!r}")  # jsonschema's own message
-
-    extended: type[Draft202012Validator] = validators.extend(Draft202012Validator, {"pattern": pattern})
-    return extended
-
-
-@cache
-def fast_check(kind: str, fragment: str = "") -> Check | None:
-    """A compiled yes/no check of the same schema as `validator(kind, fragment)` (None when the
-    schema uses a keyword the fast checker lacks)."""
-
-    try:
-        target, ctx = _lookup(f"{uri(f'{kind}.schema.json')}#{fragment}", "")
-        return _compiler().compile_root(target, ctx)
-    except Unsupported:
-        return None
-
-
-@cache
-def _compiler() -> Compiler:
-    # One for every kind and fragment: a kind's Spec, compiled for its documents, serves its
-    # versions' merged specs too (`fast_check(kind, "/$defs/Spec")`), and the API's shared objects
-    # are compiled once.
-    return Compiler(_lookup)
-
-
-def _lookup(ref: str, base: str) -> tuple[Any, str]:
-    """The subschema a `$ref` found in the schema file at URI `base` names, and the URI of the file
-    that holds it (the base of its own `$ref`s).
-
-    What `referencing` does for these files, without importing it (with attrs and rpds, 50-85 ms
-    in `python -X importtime` here, that a valid run need not spend; jsonschema, for the messages,
-    still uses it): the schemas carry no `$id` and no anchors (schemas/__init__.py), so a `$ref` is
-    a URI relative to its file plus a JSON pointer (RFC 6901). Anything else is Unsupported: then
-    jsonschema checks everything."""
-    target, _, pointer = urljoin(base, ref).partition("#")
-    try:
-        node = _contents(target)
-    except (KeyError, OSError, ValueError):
-        raise Unsupported(ref) from None
-    if pointer and not pointer.startswith("/"):
-        raise Unsupported(ref)  # an anchor
-    for part in pointer.split("/")[1:]:
-        part = unquote(part).replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise Unsupported(ref)
-    if isinstance(node, dict) and ("$id" in node or "$anchor" in node or "$dynamicAnchor" in node):
-        raise Unsupported(ref)
-    return node, target
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -317,8 +222,9 @@ def _translate(kind: str, error: ValidationError, base: Path, original: Any = No
     if v == "minLength" and isinstance(instance, str):
         return [Finding(path, "must not be empty" if bound == 1 else f"needs at least {bound} characters")]
     if v == "pattern" and path[:2] in (("metadata", "name"), ("metadata", "previous_names")):
-        return [Finding(path, "holds a control character (a line break, a tab, an escape): a name is one line "
-                              "of text")]
+        return [Finding(path, f"holds {_ONE_LINE}: a name is one line of text")]
+    if v == "pattern" and ("owner_tag" in path[-1:] or "previous_owner_tags" in path[-2:-1]):
+        return [Finding(path, f"holds {_ONE_LINE}: a tag is one line of text")]
     if v == "pattern" and path[:2] == ("metadata", "ignore_changes"):
         return [Finding(path, f"{_short(instance)} is not a dotted spec path such as voice_settings.voice")]
     if v == "pattern" and path[-1:] == ("api_key_env",):
@@ -329,6 +235,7 @@ def _translate(kind: str, error: ValidationError, base: Path, original: Any = No
     return [Finding(path, error.message)]
 
 
+_ONE_LINE = "a control character (a line break, a tab, an escape) or a line separator"  # the schemas' OneLine
 _YAML_TYPES = {"object": "mapping", "array": "list"}  # the words a YAML author knows
 _BOUNDS = {
     "minimum": "is below the minimum of",

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from reconciler.manifest import read_manifests
-from reconciler.manifest.schema import _lookup, _registry, without_nulls
+from reconciler.manifest.schema import without_nulls
+from reconciler.manifest.validators import _lookup, _registry
 from reconciler.manifest.yamlfast import documents
 from reconciler.model import SensitiveStr
 from reconciler.schemas import all_schemas

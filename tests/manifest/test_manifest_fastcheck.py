@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.kinds import MANIFEST_KINDS as KINDS
 from reconciler.manifest.fastcheck import Compiler, Unsupported
-from reconciler.manifest.schema import _lookup, fast_check, validator
+from reconciler.manifest.validators import _lookup, fast_check, validator
 from reconciler.manifest.yamlpos import load_documents
 from reconciler.model import SensitiveStr
 from reconciler.schemas import uri
