@@ -138,8 +138,8 @@ def plan_bound(n: int, parallelism: int, latency_s: float) -> float:
     per-assistant reads after the assistant listing that names them (a plan keeps no state, so it
     knows no id before listing). Each request takes at least one latency and a connection carries one
     at a time, so R requests take at least ceil(R / P) round trips; and the 2N reads start a round
-    trip in, after the listing: at least 1 + ceil(2N / P). The same count as the apply's bound of
-    its dependency levels (sum over levels of ceil(width / P) x latency)."""
+    trip in, after the listing: at least 1 + ceil(2N / P). Whole round trips per dependency level, as
+    the apply's level bound counts them."""
     rounds = max(math.ceil(plan_requests(n) / parallelism), 1 + math.ceil(2 * n / parallelism))
     return rounds * latency_s
 

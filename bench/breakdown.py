@@ -164,7 +164,9 @@ def main() -> int:
     emulator_per_request = statistics.median(r["emulator_cpu_s"] / r["requests"] for r in runs)
     result = {
         "n": args.n, "latency_ms": args.latency_ms, "parallelism": args.parallelism, "runs": args.runs,
-        "requests": requests, "bound_s": round(bound, 3), "phases": phases,
+        "requests": requests, "bound_s": round(bound, 3),
+        "request_bound_s": round(account.request_bound(args.n, args.parallelism, args.latency_ms / 1000), 3),
+        "phases": phases,
         "client_cpu_per_request_ms": round(1000 * (cpu["reads"] - cpu["planning"]) / requests, 3),
         "emulator_cpu_per_request_ms": round(1000 * emulator_per_request, 3),
         "emulator_max_rps": round(1 / emulator_per_request) if emulator_per_request else None,

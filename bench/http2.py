@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import resource
 import subprocess
 import sys
@@ -146,7 +147,7 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=10)
-    bound = args.n / args.parallelism * args.latency_ms / 1000
+    bound = math.ceil(args.n / args.parallelism) * args.latency_ms / 1000  # whole round trips
     print(f"HTTP/1.1 vs HTTP/2 over TLS: {args.n} GETs, {args.parallelism} in flight, {args.latency_ms:.0f} ms "
           f"(bound {bound:.2f} s), {args.rounds} rounds")
     for proto, runs in results.items():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import re
 import statistics
 import subprocess
@@ -53,7 +54,7 @@ async def one_run(base_url: str, latency_ms: float) -> str:
         cpu, started = time.process_time(), time.perf_counter()
         await asyncio.gather(*(client.request("GET", p, not_found_ok=True) for p in paths))
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    bound = len(paths) / PARALLELISM * latency_ms / 1000
+    bound = math.ceil(len(paths) / PARALLELISM) * latency_ms / 1000  # whole round trips
     q = statistics.quantiles(wire, n=10)
     ratio = f"{wall / bound:.2f}x" if bound else "-"
     return (f"latency {latency_ms:g} ms: {len(paths)} reads {wall:.2f} s wall (bound {bound:.2f} s, {ratio}), "
