@@ -47,7 +47,7 @@ from reconciler.planning.plan import (
     Ref,
     ResourceChange,
 )
-from reconciler.planning.targets import select
+from reconciler.planning.targets import select, uses
 
 # The form of an owner tag: the default's prefix (`managed-by:`), which environments' and most
 # projects' own tags keep; a live tag of that form that is not this project's is another owner's.
@@ -96,7 +96,7 @@ class Planner:
             lines = [text for _, text in sorted(_located(error, where, by_address, refs.get(error))
                                                 for error in impl.ctx.errors)]
             raise PlanError("the plan cannot be made:\n  " + "\n  ".join(lines))
-        return select(result, targets) if targets else result
+        return select(result, targets, uses(impl.desired)) if targets else result
 
 
 def _own_payload(address: str, spec: dict[str, Any], warnings: list[str]) -> dict[str, Any]:

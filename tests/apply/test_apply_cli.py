@@ -211,3 +211,29 @@ def test_a_stale_plan_names_each_changed_object_once() -> None:
         check_fresh(saved, live)
     assert str(exc.value) == ("the plan is stale: re-run plan (changed since it was made: assistant bot (a1) and "
                               "its versions; assistant other (a2): its canary)")
+
+
+def test_target_brings_the_pending_update_of_a_tool_it_uses(loopback: Emulator, tmp_path: Path,
+                                                             capsys: Capsys) -> None:
+    """As Terraform's -target does: an assistant targeted is applied with the change of the shared
+    tool it names, not against the tool as it is live; an assistant that does not use it stays out."""
+    folder = tmp_path / "m"
+    shutil.copytree(EXAMPLES, folder)
+    assert main(["apply", "--auto-approve", str(folder)]) == 0
+    shared = folder / "shared.yaml"
+    shared.write_text(shared.read_text(encoding="utf-8").replace("timeout_ms: 5000", "timeout_ms: 7000"),
+                      encoding="utf-8")
+    sms = folder / "sms-assistant.yaml"
+    text = sms.read_text(encoding="utf-8")
+    assert "shared_tools: [order-lookup]" in text and "tags: [support, sms, production]" in text
+    sms.write_text(text.replace("tags: [support, sms, production]", "tags: [support, sms, production, new]"),
+                   encoding="utf-8")
+    capsys.readouterr()
+    assert main(["plan", "--format", "json", "--target", "assistant.acme-sms", str(folder)]) == 0
+    changed = sorted(rc["address"] for rc in json.loads(capsys.readouterr().out)["resource_changes"]
+                     if rc["actions"] != ["no-op"])
+    assert changed == ["assistant.acme-sms", "tool.order-lookup"]
+    assert main(["apply", "--auto-approve", "--target", "assistant.acme-sms", str(folder)]) == 0
+    assert [t["timeout_ms"] for t in loopback.app.state.tools.values()] == [7000]
+    capsys.readouterr()
+    assert main(["plan", "--detailed-exitcode", str(folder)]) == 0

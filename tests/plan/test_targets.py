@@ -41,3 +41,11 @@ def test_other_targets_are_refused(target: str) -> None:
     # An assistant *named* "bot.version.short" is not in the plan: KIND/NAME does not reach the version.
     with pytest.raises(ConfigError):
         select(PLAN, [target])
+
+
+def test_what_a_manifest_names_comes_along_with_its_parts() -> None:
+    plan = Plan(resource_changes=[*PLAN.resource_changes, change("assistant_test.t", "AssistantTest", "t")])
+    named = {"assistant_test.t": {"assistant.bot"}, "assistant.bot": {"tool.lookup"}}
+    assert sorted(rc.address for rc in select(plan, ["assistant_test.t"], named).resource_changes) == [
+        "assistant.bot", "assistant.bot.canary", "assistant.bot.version.short", "assistant_test.t", "tool.lookup"]
+    assert [rc.address for rc in select(plan, ["assistant.other"], named).resource_changes] == ["assistant.other"]
