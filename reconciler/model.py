@@ -147,7 +147,7 @@ class DesiredResource:
     canary: tuple[dict[str, Any], ...] | None = None
     # Assistant only: the entry of `versions` that is the main version (None: `spec` itself is main).
     main_version: str | None = None
-    # Assistant only: its document as loaded (manifest/yamlpos.Document: the data as written, and the
+    # Assistant and AssistantTest: its document as loaded (manifest/yamlpos.Document: the data as written, and the
     # positions of its values, found only when first asked for), for where a reference is written when
     # a plan error needs it (`reference_source`); nothing is located otherwise. Not part of what a
     # saved plan holds or compares.
@@ -163,12 +163,15 @@ class DesiredResource:
 
     def reference_source(self, key: str, name: str) -> SourcePos | None:
         """Where the main spec's document writes the reference `name` under `key` (`shared_tools`, or
-        `mcp_servers` by `server`), if it writes it there as the resolved spec holds it (an
+        `mcp_servers` by `server`; a test's `assistant`), if it writes it there as the resolved spec holds it (an
         environment's overlay may have put another list in its place)."""
         doc = self.written
         data = getattr(doc, "data", None)
         spec = data.get("spec") if isinstance(data, dict) else None
         items, resolved = spec.get(key) if isinstance(spec, dict) else None, self.spec.get(key)
+        if isinstance(items, str) and items == name == resolved:  # one name (a test's `assistant`)
+            line, col = doc.pos(("spec", key))
+            return SourcePos(doc.file, line, col)
         if not isinstance(items, list) or not isinstance(resolved, list):
             return None
         for i, item in enumerate(items):

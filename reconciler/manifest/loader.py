@@ -323,7 +323,7 @@ def _resource(doc: Document, kind: str, spec: dict[str, Any]) -> DesiredResource
         versions=versions,
         canary=canary,
         main_version=main_version,
-        written=doc if kind == "Assistant" else None,
+        written=doc if kind in ("Assistant", "AssistantTest") else None,
     )
 
 

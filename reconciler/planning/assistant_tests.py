@@ -44,7 +44,9 @@ def assistant_destination(ctx: Context, name: str, user: str) -> str | Ref:
         ctx.errors.append(f"{user}: assistant {name!r} matches {len(live)} live assistants ({ids}); "
                           f"declare it with a metadata.id pin, or give destination")
     else:
-        ctx.errors.append(f"{user}: assistant names {name!r}, which is neither in the manifests nor live")
+        error = f"{user}: assistant names {name!r}, which is neither in the manifests nor live"
+        ctx.errors.append(error)
+        ctx.reference_errors[error] = (user, ASSISTANT_KEY, name)  # located where the manifest names it
     return Ref(address)
 
 

@@ -35,8 +35,8 @@ class Context:
         self.prune = prune  # delete what is owned and undeclared (otherwise it is reported as an orphan)
         self.orphans: list[Orphan] = []
         self.errors: list[str] = []
-        # error -> (address, `shared_tools` or `mcp_servers`, name): a reference that names nothing,
-        # for the error to be led by where the manifest writes it (planner.finish).
+        # error -> (address, `shared_tools`, `mcp_servers` or a test's `assistant`, name): a reference
+        # that names nothing, for the error to be led by where the manifest writes it (planner.finish).
         self.reference_errors: dict[str, tuple[str, str, str]] = {}
         self.changes: list[ResourceChange] = []
         self.pruned_address: dict[str, str] = {}  # live id of an assistant the plan deletes -> its address

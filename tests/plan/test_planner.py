@@ -136,6 +136,16 @@ def test_plan_errors_lead_with_where_the_resource_is_declared(tmp_path: Path) ->
     assert "mcp_servers[].server names 'ghost'" in lines[1]
 
 
+def test_a_test_naming_no_assistant_is_located_at_its_assistant_key(tmp_path: Path) -> None:
+    docs = ("apiVersion: reconciler/v1\nkind: AssistantTest\nmetadata:\n  name: t1\nspec:\n"
+            "  assistant: ghost-bot\n  instructions: Say hello.\n  rubric:\n    - name: Greeting\n"
+            "      criteria: It greets.\n")
+    with pytest.raises(PlanError) as exc:
+        plan(desired(tmp_path, docs), LiveState())
+    line = str(exc.value).splitlines()[1].strip()
+    assert line.startswith(f"{tmp_path / 'm.yaml'}:6:14: assistant_test.t1: assistant names 'ghost-bot'"), line
+
+
 # --- references -----------------------------------------------------------------------------------------
 
 def test_reference_to_a_tool_created_in_the_same_plan(tmp_path: Path) -> None:
