@@ -34,7 +34,7 @@ MIN_LENGTH = 4
 MIN_FRAGMENT = 6
 URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/@'\"<>]+@")
 # The names of query parameters that carry a credential (`?token=`, `&api_key=`, `&sig=`): one table,
-# for masking them here and for the plan's rule of what a URL's secret is (planning/diff.py).
+# for masking them here and for the plan's rule of what a URL's secret is (planning/secrets.py).
 SECRET_QUERY_NAMES = r"token|secret|passw|api_?key|apikey|signature|sig|auth|credential"
 _SECRET_PARAM = re.compile(SECRET_QUERY_NAMES, re.IGNORECASE)
 _URL_QUERY = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s?#'\"<>]*\?)([^\s#'\"<>]*)")

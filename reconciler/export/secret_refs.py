@@ -1,6 +1,6 @@
 """Export never writes a secret value (issue #11): each becomes an `${env:NAME}` reference.
 
-What is a secret is decided by the plan's own rule (`planning.diff.secret_paths`: a string under a
+What is a secret is decided by the plan's own rule (`planning.secrets.secret_paths`: a string under a
 secret-named key, a URL carrying credentials, or a header value but of a few standard headers), so
 export hides what a plan would (but for values under the scrubber's MIN_LENGTH).
 A value is kept as it is when it already holds no secret: an integration-secret reference
@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.model import ENV_REF
-from reconciler.planning.diff import AUTH_SCHEMES, secret_paths
+from reconciler.planning.secrets import AUTH_SCHEMES, secret_paths
 from reconciler.tree import dotted, map_strings
 
 INTEGRATION_SECRET = re.compile(r"\{\{#integration_secret\}\}.*?\{\{/integration_secret\}\}", re.DOTALL)
 MUSTACHE_ONLY = re.compile(r"^(?:\s*\{\{[^{}]*\}\}\s*)+$")
-# An HTTP authentication scheme (planning/diff.py's AUTH_SCHEMES) is kept in clear when a value starts
+# An HTTP authentication scheme (planning/secrets.py's AUTH_SCHEMES) is kept in clear when a value starts
 # with one and a space: only then, so a password that happens to hold a space is never cut.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9-]*) +(\S.*)$", re.DOTALL)
 

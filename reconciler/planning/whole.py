@@ -22,8 +22,8 @@ from typing import Any
 
 from reconciler.export.schema import Located, Shape, same_value, shape, spec_schema, strip_defaults
 from reconciler.kinds import SERVER_SET_PATHS
-from reconciler.planning.diff import holds_secret, mask_header_values, owner_key, secret_path
 from reconciler.planning.plan import FieldChange
+from reconciler.planning.secrets import holds_secret, mask_header_values, owner_key, secret_path
 from reconciler.tree import dotted
 
 MISSING = object()
@@ -321,7 +321,7 @@ def _removed(root: dict[str, Any], path: list[Any], value: Any, out: list[FieldC
     """`path = value -> null` onto `out`, or, for an object or list holding a probable secret, the
     same for each of its parts; a secret leaf is marked sensitive."""
     if not holds_secret(value, path[-1]) and not secret_path(root, path):
-        # Header values, whatever their names, are never shown (diff.header_value): a removed tool
+        # Header values, whatever their names, are never shown (secrets.header_value): a removed tool
         # still shows its url and the names of its headers.
         out.append(FieldChange(dotted(path), mask_header_values(value, owner_key(path)), None))
     elif isinstance(value, NESTED) and value:

@@ -1,11 +1,11 @@
-"""The one rule for what is probably a secret (planning/diff.py): the plan masks the old value of
+"""The one rule for what is probably a secret (planning/secrets.py): the plan masks the old value of
 such a field, export writes it as a ${env:} reference. A URL is judged by what it carries."""
 
 from __future__ import annotations
 
 import pytest
 
-from reconciler.planning import diff
+from reconciler.planning import secrets
 
 
 @pytest.mark.parametrize(("spec", "paths"), [
@@ -26,7 +26,7 @@ from reconciler.planning import diff
      [("webhook", "body_parameters", "properties", "api_key", "password")]),
 ])
 def test_secret_paths(spec: dict[str, object], paths: list[tuple[object, ...]]) -> None:
-    assert diff.secret_paths(spec) == paths
+    assert secrets.secret_paths(spec) == paths
 
 
 @pytest.mark.parametrize(("entry", "hidden"), [
@@ -42,8 +42,8 @@ def test_secret_paths(spec: dict[str, object], paths: list[tuple[object, ...]]) 
 def test_the_plan_never_shows_a_live_header_value_that_may_be_a_credential(
         entry: dict[str, str], hidden: bool) -> None:
     live = {"webhook": {"headers": [entry]}}
-    assert diff.header_value(live, ["webhook", "headers", 0, "value"]) is hidden
-    masked = diff.mask_header_values(live)
+    assert secrets.header_value(live, ["webhook", "headers", 0, "value"]) is hidden
+    masked = secrets.mask_header_values(live)
     assert (masked["webhook"]["headers"][0]["value"] == entry["value"]) and (masked is not live) is hidden
-    assert (diff.mask_header_values(live["webhook"]["headers"][0], "headers") is not live["webhook"]["headers"][0]
+    assert (secrets.mask_header_values(live["webhook"]["headers"][0], "headers") is not live["webhook"]["headers"][0]
             ) is hidden
