@@ -22,7 +22,7 @@ from typing import Any
 from reconciler.kinds import SET_LIKE_KEYS
 from reconciler.model import contains_sensitive
 from reconciler.planning.plan import FieldChange
-from reconciler.planning.secrets import header_value, holds_secret, mask_header_values, owner_key, secret_path
+from reconciler.planning.secrets import header_value, holds_secret, mask_secrets, owner_key, secret_path
 from reconciler.tree import at
 from reconciler.tree import dotted as dotted_path
 
@@ -215,10 +215,14 @@ def _record(changes: dict[str, FieldChange], before: dict[str, Any], after: dict
             old, new = at(before, path), at(after, path)
             break
     dotted = dotted_path(path)
-    key = owner_key(path)
-    secret = secret_path(before, path) or holds_secret(old, key) or (old is not None and header_value(before, path))
-    if not secret:
-        old = mask_header_values(old, key)  # an object holding headers: their live values never shown
+    if isinstance(old, _NESTED) and old:
+        # An object or list removed or replaced (a tool gone from `tools`) shows what it was, with
+        # only its secret leaves masked: masking it whole hid which tool goes from the reviewer.
+        old = mask_secrets(before, path, new)
+        secret = contains_sensitive(old)
+    else:
+        key = owner_key(path)
+        secret = secret_path(before, path) or holds_secret(old, key) or (old is not None and header_value(before, path))
     changes[dotted] = FieldChange(dotted, old, new, sensitive=contains_sensitive(new) or secret)
 
 

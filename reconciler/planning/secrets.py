@@ -5,10 +5,11 @@ what a plan would hide is what export never writes."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from reconciler.model import SensitiveStr
+from reconciler.model import SensitiveStr, contains_sensitive
 from reconciler.scrub import MIN_LENGTH, SECRET_QUERY_NAMES
 from reconciler.tree import at
 
@@ -79,6 +80,7 @@ AUTH_SCHEMES = frozenset({"basic", "bearer", "digest", "negotiate", "oauth", "to
 _TEMPLATES_ONLY = re.compile(r"\s*(?:(?i:" + "|".join(sorted(AUTH_SCHEMES)) + r")\s+)?"
                              r"(?:(?:\{\{#integration_secret\}\}[^{}]*\{\{/integration_secret\}\}|\{\{[^{}#/]*\}\})\s*)+")
 _LIVE_HEADER = "(live header value)"  # the `reference` of a masked live header value: no ${env:}
+_LIVE_VALUE = "(live value)"  # the same for any other masked live value
 
 
 def _hidden_header(entry: Any) -> bool:
@@ -117,6 +119,34 @@ def mask_header_values(value: Any, key: Any = None) -> Any:
         items = [mask_header_values(v, key) for v in value]
         return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
+
+
+def mask_secrets(root: Any, path: list[Any], like: Any = None) -> Any:
+    """A copy of the object or list at `path` of `root` (live) with each probable-secret leaf made a
+    SensitiveStr, which every view shows as `(sensitive)`, and everything else as it is: a removed or
+    replaced tool shows its name, url and header names, and no header value. A leaf is hidden by
+    the rules that hide a value of its own (`holds_secret`, `secret_path`, `header_value`), and so
+    is one where `like` (the value replacing it) holds a secret at the same place, the same path: the
+    old value of a field that now holds a secret is most likely the old secret."""
+
+    def walk(node: Any, where: list[Any], key: Any, twin: Any, hidden: bool) -> Any:
+        if isinstance(node, dict):
+            # A credential entry anywhere ({name: Authorization, value: ...}), as holds_secret tells one.
+            entry = "value" in node and bool(_SECRET_HEADER.search(str(node.get("name", ""))))
+            return {k: walk(v, [*where, k], k, twin.get(k) if isinstance(twin, dict) else None,
+                            hidden or (entry and k == "value")) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, [*where, i], key, twin[i] if isinstance(twin, list) and i < len(twin) else None, hidden)
+                    for i, v in enumerate(node)]
+        if node is None or isinstance(node, SensitiveStr):
+            return node  # nothing to hide, or hidden already
+        if (hidden or contains_sensitive(twin) or _secret_key(key) or secret_path(root, where)
+                or (isinstance(node, str) and (_secret_url(node) or header_value(root, where)))):
+            # A number or a boolean under a secret-named key is hidden as well; its type goes with it.
+            return SensitiveStr(node if isinstance(node, str) else json.dumps(node), _LIVE_VALUE)
+        return node
+
+    return walk(at(root, path), list(path), owner_key(path), like, False)
 
 
 def secret_paths(root: Any) -> list[tuple[Any, ...]]:

@@ -31,8 +31,11 @@ def mask(value: Any) -> Any:
 def _change(fc: FieldChange) -> dict[str, Any]:
     out: dict[str, Any] = {"path": fc.path, "before": mask(fc.before), "after": mask(fc.after)}
     if fc.sensitive:
-        # The old value of a field that now holds a secret is most likely the old secret.
-        out["before"] = SENSITIVE if fc.before is not None else None
+        # The old value of a field that now holds a secret is most likely the old secret. An object or
+        # list is shown as the planner masked it, leaf by leaf (secrets.mask_secrets), so a removed
+        # tool still shows its name and url.
+        if not isinstance(fc.before, dict | list) or not fc.before:
+            out["before"] = SENSITIVE if fc.before is not None else None
         out["sensitive"] = True
     return out
 
