@@ -302,10 +302,13 @@ class _Exporter:
                                  "canary not exported")
             return versions, None
         # Rules by version name; one catch-all rollout in the short form, as a person would write it.
+        # Slots stay in the live order, as rules do: the API stores and answers a rollout as a list,
+        # the plan compares it by position (docs/api-assumptions.md, "Canary rules"), and a sorted
+        # export would plan a reorder of an account it was just read from.
         rules = canary_rules.from_live(live_canary, by_id)
         short = canary_rules.as_short_form(rules)
         if short is not None:
-            return versions, sorted(short, key=lambda e: str(e["version"]))
+            return versions, short
         return versions, {"rules": list(rules)}
 
     def run(self) -> ExportResult:
