@@ -93,11 +93,21 @@ def _kind_of(relative: str) -> str | None:
     return next((k for k, f in exporter.FOLDERS.items() if f == folder), None)
 
 
+def check_out(out: Path) -> None:
+    """Refuse an `--out` that cannot become a folder: checked before the account is read, since
+    otherwise a file there fails the export only after every request and every warning."""
+    for path in (out, *out.parents):
+        if path.exists():  # the nearest path that exists must be a folder to hold (or make) the export
+            if path.is_dir():
+                return
+            raise ConfigError(f"--out {out}: exists and is not a folder" if path == out
+                              else f"--out {out}: cannot write the export: {path} is not a folder")
+
+
 def write_files(out: Path, files: dict[str, str], kinds: Collection[str]) -> tuple[int, list[str]]:
     """Write the export into `out`; remove what an earlier export of the same kinds wrote and this one
     did not. Returns (files changed, files removed)."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a folder")
+    check_out(out)  # again: the folder may have changed while the account was read
     index = out / INDEX
     before = index.read_text(encoding="utf-8").split() if index.is_file() else []
     changed = sum(_write_atomic(out / rel, text) for rel, text in files.items())
@@ -161,6 +171,8 @@ def _project(args: argparse.Namespace) -> ProjectSpec | None:
 def run(args: argparse.Namespace) -> int:
     """Export the live resources of `args.kind` (all kinds when none is given) into `args.out`."""
     kinds = tuple(args.kind) if args.kind else RESOURCE_KINDS
+    out = Path(args.out)
+    check_out(out)
     project = _project(args)
     key = api_key(project)  # the environment's variable, else TELNYX_API_KEY: checked alike
 
@@ -175,7 +187,6 @@ def run(args: argparse.Namespace) -> int:
     result = exporter.export(live, kinds, project.owner_tag if project is not None else DEFAULT_OWNER_TAG)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    out = Path(args.out)
     try:
         changed, removed = write_files(out, result.files, kinds)
     except OSError as exc:

@@ -243,6 +243,22 @@ def test_missing_api_key_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mo
     assert not (tmp_path / "x").exists()
 
 
+def test_out_that_is_a_file_is_refused_before_any_request(
+    seeded: Seeded, emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file at --out (or in the way of making it) is refused at once: no account read, no warnings."""
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder\n", encoding="utf-8")
+    before = emulator.stats()["total"]
+    nested = taken / "sub"
+    for out, said in ((taken, f"error: --out {taken}: exists and is not a folder\n"),
+                      (nested, f"error: --out {nested}: cannot write the export: {taken} is not a folder\n")):
+        code, stdout, err = run(capsys, "export", "--out", str(out), "--base-url", emulator.base_url)
+        assert (code, stdout, err) == (1, "", said)
+    assert emulator.stats()["total"] == before
+    assert taken.read_text(encoding="utf-8") == "not a folder\n"
+
+
 def test_exported_folder_recreates_the_account(emulator: Emulator, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     """What export leaves out (declared defaults, server-made ids and objects) is what the API fills in
