@@ -3,6 +3,7 @@ exit codes, saved plans (fresh and stale), ownership under --prune, and `make de
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -184,6 +185,49 @@ def test_make_demo_script_completes() -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Apply complete!" in proc.stdout
     assert proc.stdout.rstrip().endswith("Plan: 0 to add, 0 to change, 0 to destroy.")
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is `pid`, with their command lines (Linux /proc)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads /proc to find the script's emulator")
+def test_make_demo_script_cut_short_by_a_closed_pipe_stops_its_emulator() -> None:
+    """`make demo 2>&1 | head -3`: the shell's own trace then meets the closed pipe, so the shell takes
+    SIGPIPE; its emulator must be gone by the time the script is, and the status say SIGPIPE."""
+    env = {**os.environ, "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("TELNYX_BASE_URL", None)
+    # restore_signals (the default) gives the script SIGPIPE at its default, as a shell would.
+    proc = subprocess.Popen(["bash", "scripts/demo.sh"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    emulators: list[int] = []
+    try:
+        assert proc.stdout is not None
+        head = [proc.stdout.readline() for _ in range(3)]
+        emulators = [pid for pid, cmd in _children(proc.pid).items() if "reconciler emulator" in cmd]
+        assert len(emulators) == 1, (head, _children(proc.pid))
+        proc.stdout.close()  # the reader goes away, as head does
+        code = proc.wait(timeout=60)
+        # SIGPIPE either way: a step's own 141 (`reconciler` stops so on a closed pipe) ended the script
+        # under `set -e`, or the shell died of the signal itself (-13, as Popen reports that).
+        assert code in (128 + 13, -13), head
+        with pytest.raises(ProcessLookupError):
+            os.kill(emulators[0], 0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in emulators:  # only the script's own emulator, if the script failed to stop it
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 15)
 
 
 def test_target_applies_the_resource_and_what_it_needs_only(loopback: Emulator, capsys: Capsys) -> None:
