@@ -208,14 +208,7 @@ def _expand(paths: list[str], problems: list[ManifestProblem]) -> list[tuple[str
     for argument, label in enumerate(paths):
         path = FsPath(label)
         if path.is_dir():
-            found = [
-                os.path.normpath(os.path.join(label, p.relative_to(path).as_posix()))
-                for p in sorted(path.rglob("*"))
-                if p.suffix in SUFFIXES
-                # Hidden files and folders are not manifests (`validate .` must skip .github/workflows).
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and not p.is_dir()  # a folder named x.yaml: rglob reads inside it
-            ]
+            found = [os.path.normpath(os.path.join(label, *parts)) for parts in _manifests_in(label)]
             if not found:
                 problems.append(ManifestProblem(label, 1, 1, "folder holds no *.yaml or *.yml files"))
         elif os.path.lexists(label):
@@ -229,6 +222,28 @@ def _expand(paths: list[str], problems: list[ManifestProblem]) -> list[tuple[str
                 seen.add(key)
                 files.append((name, argument))
     return files
+
+
+def _manifests_in(folder: str) -> list[tuple[str, ...]]:
+    """The manifest files under `folder`, each as its path's parts below it, sorted as paths sort.
+    Hidden files and folders are not manifests (`validate .` must skip .github/workflows). A symlink
+    to a folder is followed, as one to a file is: what it leads to is read under the same rules as any
+    file (files.py: outside the project root is an error), never skipped without a word; a folder
+    reached twice (a loop, two links to one place) is read once."""
+    out: list[tuple[str, ...]] = []
+    visited: set[str] = set()
+    for top, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in visited:
+            dirs[:] = []
+            continue
+        visited.add(real)
+        below = os.path.relpath(top, folder)
+        prefix = () if below == "." else tuple(FsPath(below).parts)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        out.extend((*prefix, n) for n in names
+                   if not n.startswith(".") and os.path.splitext(n)[1] in SUFFIXES)
+    return sorted(out)
 
 
 def problems_of(data: dict[str, Any]) -> list[str]:

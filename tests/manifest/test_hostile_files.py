@@ -214,3 +214,25 @@ def test_paths_far_apart_are_each_their_own_root(tmp_path: Path) -> None:
     assert roots == (os.path.realpath(elsewhere), str(here))
     one = find_roots([str(tmp_path / "a"), str(tmp_path / "b" / "x.yaml")], None).of_argument
     assert one == (str(tmp_path), str(tmp_path))
+
+
+def _assistant(name: str) -> str:
+    return (f"apiVersion: reconciler/v1\nkind: Assistant\nmetadata:\n  name: {name}\n"
+            "spec:\n  model: openai/gpt-4o\n  instructions: Be helpful.\n")
+
+
+def test_a_symlinked_folder_is_read_as_a_symlinked_file_is(tmp_path: Path) -> None:
+    """Followed inside the root (once, however many links lead there, a loop included), an error
+    outside it: never skipped without a word, which with --prune would plan its assistants' deletion."""
+    (tmp_path / "m" / "sub").mkdir(parents=True)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "m" / "one.yaml").write_text(_assistant("one"))
+    (tmp_path / "real" / "billing.yaml").write_text(_assistant("billing"))
+    (tmp_path / "m" / "sub" / "link").symlink_to(tmp_path / "real")
+    (tmp_path / "m" / "again").symlink_to(tmp_path / "real")
+    (tmp_path / "real" / "loop").symlink_to(tmp_path / "real")
+    state = load([tmp_path / "m"], root=tmp_path)
+    assert sorted(r.name for r in state.resources) == ["billing", "one"]
+    with pytest.raises(ManifestError) as exc:
+        load([tmp_path / "m"], root=tmp_path / "m")
+    assert "again/billing.yaml:1:1: this manifest resolves outside the project root" in str(exc.value)
