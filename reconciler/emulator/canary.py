@@ -44,9 +44,15 @@ def _check_rollout(rec: dict[str, Any], slots: list[dict[str, Any]], loc: list[s
             problems.append({"loc": [*where, "version_id"], "msg": f"Version {slot['version_id']!r} is listed "
                              "twice", "type": "value_error"})
         seen.add(slot["version_id"])
-        if not slot["weight"] > 0:
-            problems.append({"loc": [*where, "weight"], "msg": "Input should be greater than 0",
-                             "type": "greater_than"})
+        # The reference's later spec gives a weight "0 to 100" (the SDK states no bound): a slot of
+        # weight 0 is accepted (it gets no traffic) and, as pydantic words a `ge`/`le` bound, refused
+        # outside it (docs/api-assumptions.md, "Canary rules").
+        if slot["weight"] < 0:
+            problems.append({"loc": [*where, "weight"], "msg": "Input should be greater than or equal to 0",
+                             "type": "greater_than_equal"})
+        elif slot["weight"] > 100:
+            problems.append({"loc": [*where, "weight"], "msg": "Input should be less than or equal to 100",
+                             "type": "less_than_equal"})
     if sum(slot["weight"] for slot in slots) >= 100:
         problems.append({"loc": loc, "msg": "Weights must sum to less than 100 (the rest goes to main)",
                          "type": "value_error"})
