@@ -14,7 +14,7 @@ from typing import Any
 from reconciler.errors import ManifestProblem
 from reconciler.manifest import environments
 from reconciler.manifest import files as files_mod
-from reconciler.manifest.schema import dotted
+from reconciler.manifest.schema import dotted, findings
 from reconciler.manifest.yamlpos import Document, Path
 from reconciler.model import ENV_REF, SensitiveStr, resolve_env
 
@@ -119,7 +119,22 @@ class Resolver:
         # The file's content counts as if written inline, so `${var:…}` and `${env:…}` work the same in it.
         text = environments.in_text(text, self.settings, self.doc, path, self.problems)
         resolved = self.value(text, path)
+        if all(n in self.env for n in ENV_REF.findall(text)):  # else reported (or allowed) as written inline
+            self.as_inline(name, resolved, path)
         return str(resolved) if not isinstance(resolved, SensitiveStr) else resolved
+
+    def as_inline(self, name: str, text: str, path: Path) -> None:
+        """Hold a file's text to the schema of the inline value it stands for (an AssistantTest's
+        `instructions` has 1 to 5,000 characters): the schema checks saw only the file's name, and
+        the API would refuse the text at apply, after earlier writes. A problem is reported at the
+        `*_file` value, never with the text (it may hold a secret from `${env:}`)."""
+        kind = self.doc.data.get("kind") if isinstance(self.doc.data, dict) else None
+        if not isinstance(kind, str):
+            return
+        inline = str(path[-1]).removesuffix("_file")
+        for found in findings(kind, text, path, f"/$defs/Spec/properties/{inline}"):
+            self.problems.append(self.doc.problem(path, f"{dotted(path)}: the text of '{name}' {found.detail} "
+                                                  f"(as for {inline} written inline)"))
 
     def value(self, value: Any, path: Path) -> Any:
         if isinstance(value, str):

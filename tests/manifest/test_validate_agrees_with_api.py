@@ -80,3 +80,85 @@ def test_a_negative_rollout_weight_is_refused_by_validate_and_the_api(
                           json={"rules": [{"serve": {"rollout": [{"version_id": draft, "weight": -1}]}}]})
     assert answer.status_code == 422
     assert [d["loc"] for d in answer.json()["detail"]] == [["body", "rules", 0, "serve", "rollout", 0, "weight"]]
+
+
+TEST = """
+apiVersion: reconciler/v1
+kind: Assistant
+metadata:
+  name: target
+spec:
+  instructions: Be helpful.
+---
+apiVersion: reconciler/v1
+kind: AssistantTest
+metadata:
+  name: NAME
+spec:
+  assistant: target
+  INSTRUCTIONS
+  rubric:
+    - {name: Accuracy, criteria: It is right.}
+"""
+
+
+def _test_manifest(folder: Path, *, name: str = "long-test", instructions: str = "instructions: Ask.") -> Path:
+    return _file(folder, "test.yaml", TEST.replace("NAME", name).replace("INSTRUCTIONS", instructions))
+
+
+@pytest.mark.parametrize("size", [5000, 5001])
+def test_a_test_instructions_file_is_held_to_the_inline_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], size: int
+) -> None:
+    (tmp_path / "script.md").write_text("x" * size, encoding="utf-8")
+    path = _test_manifest(tmp_path, instructions="instructions_file: script.md")
+    if size <= 5000:
+        assert _validate(capsys, path)[0] == 0
+    else:
+        _refused(capsys, path, "14:22", "spec.instructions_file: the text of 'script.md' is 5001 characters long; "
+                                        "at most 5000 are allowed (as for instructions written inline)")
+
+
+def test_an_empty_test_instructions_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "script.md").write_text("", encoding="utf-8")
+    path = _test_manifest(tmp_path, instructions="instructions_file: script.md")
+    _refused(capsys, path, "14:22", "spec.instructions_file: the text of 'script.md' must not be empty "
+                                    "(as for instructions written inline)")
+
+
+def test_the_file_counts_after_its_variables_are_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4,984 characters as written, 5,050 once ${env:} is replaced; the value is never shown.
+    monkeypatch.setenv("RECONCILER_TEST_SCRIPT_TAIL", "y" * 100)
+    (tmp_path / "script.md").write_text("x" * 4950 + "${env:RECONCILER_TEST_SCRIPT_TAIL}", encoding="utf-8")
+    path = _test_manifest(tmp_path, instructions="instructions_file: script.md")
+    _refused(capsys, path, "14:22", "spec.instructions_file: the text of 'script.md' is 5050 characters long; "
+                                    "at most 5000 are allowed (as for instructions written inline)")
+
+
+def test_the_api_refuses_test_instructions_over_5000_characters(emulator: Emulator) -> None:
+    with emulator.api() as api:
+        answer = api.post("/ai/assistants/tests", json={
+            "name": "t", "destination": "+15550001", "instructions": "x" * 5001,
+            "rubric": [{"name": "Accuracy", "criteria": "It is right."}]})
+    assert answer.status_code == 422
+    assert [d["loc"] for d in answer.json()["detail"]] == [["body", "instructions"]]
+
+
+def test_an_assistant_instructions_file_has_no_length_limit_but_the_file_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The API states no limit for an assistant's instructions (docs/api-assumptions.md): none is invented.
+    (tmp_path / "prompt.md").write_text("x" * 50_000, encoding="utf-8")
+    path = _file(tmp_path, "bot.yaml", """
+        apiVersion: reconciler/v1
+        kind: Assistant
+        metadata: {name: bot}
+        spec:
+          instructions_file: prompt.md
+          versions:
+            - name: short
+              spec: {instructions_file: prompt.md}
+        """)
+    assert _validate(capsys, path)[0] == 0
