@@ -218,7 +218,9 @@ def _translate(kind: str, error: ValidationError, base: Path, original: Any = No
     if v in _BOUNDS and tree.is_number(instance):
         return [Finding(path, f"{_number(instance)} {_BOUNDS[v]} {_number(bound)}")]
     if v == "maxLength" and isinstance(instance, str):
-        return [Finding(path, f"is {len(instance)} characters long; at most {bound} are allowed")]
+        # A name's limit is the API's field it is sent as (the kind schemas' metadata): say whose.
+        owner = f" (the API's limit on {RESOURCE_KINDS[kind].noun} names)" if _is_name(kind, path) else ""
+        return [Finding(path, f"is {len(instance)} characters long; at most {bound} are allowed{owner}")]
     if v == "minLength" and isinstance(instance, str):
         return [Finding(path, "must not be empty" if bound == 1 else f"needs at least {bound} characters")]
     if v == "pattern" and path[:2] in (("metadata", "name"), ("metadata", "previous_names")):
@@ -233,6 +235,11 @@ def _translate(kind: str, error: ValidationError, base: Path, original: Any = No
     if v == "uniqueItems":
         return [Finding(path, "lists the same item more than once")]
     return [Finding(path, error.message)]
+
+
+def _is_name(kind: str, path: Path) -> bool:
+    """Whether `path` is a resource's name (metadata.name, or one of metadata.previous_names)."""
+    return kind in RESOURCE_KINDS and path[:2] in (("metadata", "name"), ("metadata", "previous_names"))
 
 
 _ONE_LINE = "a control character (a line break, a tab, an escape) or a line separator"  # the schemas' OneLine

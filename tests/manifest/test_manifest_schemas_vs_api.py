@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from referencing import Registry, Resource
 
+from reconciler.kinds import KINDS, Kind
 from reconciler.schemas import SCHEMAS, all_schemas, uri
 
 Paths = tuple[set[tuple[str, ...]], set[tuple[str, ...]]]  # (field paths, free-form object paths)
@@ -133,3 +134,21 @@ def test_mcp_server_spec_fields_exist_in_the_api(openapi: dict[str, Any]) -> Non
     manifest = manifest_paths("McpServer")
     assert _missing(manifest, api_paths(openapi, "CreateMCPServerRequest")) == []
     assert {p[0] for p in manifest[0]} == set(openapi["CreateMCPServerRequest"]["properties"]) - {"name"}
+
+
+@pytest.mark.parametrize("kind", list(KINDS.values()), ids=list(KINDS))
+def test_a_name_is_held_to_the_api_field_it_is_sent_as(kind: Kind, openapi: dict[str, Any]) -> None:
+    # metadata.name is sent as the kind's name field (kinds.py), so it has that field's limits (an
+    # assistant test's 255 characters), and so have previous_names, the names it had there.
+    schema = json.loads((SCHEMAS / f"{kind.kind}.schema.json").read_text(encoding="utf-8"))
+    shared, own = schema["properties"]["metadata"]["allOf"]
+    assert shared == {"$ref": "Project.schema.json#/$defs/Metadata"}
+    ref = own["properties"]["name"]["$ref"]
+    assert own["properties"]["previous_names"] == {"items": {"$ref": ref}}
+    where, _, pointer = ref.partition("#")
+    assert where == "api/telnyx-ai.schema.json"
+    _, create, _, field = pointer.split("/")[1:]
+    assert create.startswith("Create") and field == kind.name_field
+    # A rename is an update: its field must hold the same limits for the create request's to stand.
+    update = openapi["Update" + create.removeprefix("Create")]["properties"][field]
+    assert update == openapi[create]["properties"][field]

@@ -162,3 +162,28 @@ def test_an_assistant_instructions_file_has_no_length_limit_but_the_file_size(
               spec: {instructions_file: prompt.md}
         """)
     assert _validate(capsys, path)[0] == 0
+
+
+@pytest.mark.parametrize("size", [255, 256])
+def test_a_test_name_is_held_to_the_api_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str], size: int) -> None:
+    path = _test_manifest(tmp_path, name="n" * size)
+    if size <= 255:
+        assert _validate(capsys, path)[0] == 0
+    else:
+        _refused(capsys, path, "11:9", "metadata.name: is 256 characters long; at most 255 are allowed "
+                                       "(the API's limit on assistant test names)")
+
+
+def test_a_previous_test_name_is_held_to_the_api_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _test_manifest(tmp_path, name=f"renamed\n  previous_names: [{'n' * 256}]")
+    _refused(capsys, path, "12:20", "metadata.previous_names[0]: is 256 characters long; at most 255 are allowed "
+                                    "(the API's limit on assistant test names)")
+
+
+def test_the_api_refuses_a_test_name_over_255_characters(emulator: Emulator) -> None:
+    with emulator.api() as api:
+        answer = api.post("/ai/assistants/tests", json={
+            "name": "n" * 256, "destination": "+15550001", "instructions": "Ask.",
+            "rubric": [{"name": "Accuracy", "criteria": "It is right."}]})
+    assert answer.status_code == 422
+    assert [d["loc"] for d in answer.json()["detail"]] == [["body", "name"]]
