@@ -7,13 +7,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
 from reconciler.schemas import API_SCHEMA
+from reconciler.schemas.formats import format_checker
 
 
 @functools.cache
@@ -46,27 +45,9 @@ def has(def_name: str) -> bool:
     return def_name in root()["$defs"]
 
 
-# The formats the API validates (pydantic `datetime` and `AnyUrl` fields). jsonschema checks these only
-# with optional packages installed, so the two checks are stated here, each as pydantic accepts.
-FORMATS = FormatChecker(formats=())
-
-
-def _is_datetime(value: object) -> bool:
-    if isinstance(value, str):
-        datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
-    return True
-
-
-def _is_uri(value: object) -> bool:
-    if isinstance(value, str):
-        parts = urlsplit(value)
-        if not parts.scheme or not (parts.netloc or parts.path) or " " in value:
-            raise ValueError("not an absolute URL")
-    return True
-
-
-FORMATS.checks("date-time", raises=ValueError)(_is_datetime)
-FORMATS.checks("uri", raises=ValueError)(_is_uri)
+# The formats the API validates (pydantic `datetime` and `AnyUrl` fields): the manifest checkers
+# assert the same ones, with the same predicates (schemas/formats.py).
+FORMATS = format_checker()
 
 
 _INLINING: set[str] = set()  # definitions being inlined now: a `$ref` back to one of them is a cycle

@@ -9,7 +9,9 @@ make validation faster, never more lenient. A property's schema is compiled when
 property is first checked (a run uses a few of the API's hundreds of subschemas): one found
 unsupported then raises Unsupported at each of its values, ending the whole check, and the caller
 asks jsonschema (a "no" could be a "yes" under `if` or `oneOf`). Semantics follow
-jsonschema for draft 2020-12: `format` is not asserted, booleans are not numbers, `1 == 1.0`.
+jsonschema for draft 2020-12, booleans are not numbers, `1 == 1.0`; `format` is asserted for the
+formats the API asserts (schemas/formats.py: `uri`, `date-time`), as the jsonschema validator is told
+to, and is an annotation otherwise.
 This module decides which schema compiles to which check; the checks are in `fastkeywords.py`.
 """
 
@@ -33,10 +35,11 @@ from reconciler.manifest.fastkeywords import (
     string_check,
     unique_items,
 )
+from reconciler.schemas.formats import FORMATS
 from reconciler.tree import is_number
 
-IGNORED = {"$comment", "$defs", "$id", "$schema", "default", "title", "description", "examples", "format"}
-SUPPORTED = IGNORED | {
+IGNORED = {"$comment", "$defs", "$id", "$schema", "default", "title", "description", "examples"}
+SUPPORTED = IGNORED | {"format",
     "$ref", "type", "enum", "const", "properties", "additionalProperties", "required", "items",
     "minItems", "uniqueItems", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
     "exclusiveMaximum", "pattern", "allOf", "anyOf", "oneOf", "if", "then", "else",
@@ -131,6 +134,9 @@ class Compiler:
         checks.extend(self._object(s, ctx))
         checks.extend(self._array(s, ctx))
         checks.extend(scalar_checks(s))
+        if s.get("format") in FORMATS:  # (a string schema's is fused: string_check; none is inlined)
+            check_format = FORMATS[s["format"]][0]
+            checks.append(lambda x: not isinstance(x, str) or check_format(x))
         dispatch = self._dispatch(s.get("allOf"), ctx)
         if dispatch is not None:
             checks.append(dispatch)
@@ -263,6 +269,6 @@ def _unsupported(x: Any) -> bool:
 
 
 _OBJECT_KEYS = {"properties", "additionalProperties", "required"}
-_STRING_KEYS = {"minLength", "maxLength", "pattern", "enum"}
+_STRING_KEYS = {"minLength", "maxLength", "pattern", "enum", "format"}
 _ARRAY_KEYS = {"items", "minItems", "uniqueItems"}
 _NUMBER_KEYS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}

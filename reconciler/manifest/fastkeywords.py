@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.manifest.patterns import compiled
+from reconciler.schemas.formats import FORMATS
 from reconciler.tree import is_number
 
 Check = Callable[[Any], bool]
@@ -53,10 +54,13 @@ def string_check(s: dict[str, Any]) -> Check:
     lo, hi = s.get("minLength", 0), s.get("maxLength")
     pattern = compiled(s["pattern"]) if "pattern" in s else None
     strings = set(s["enum"]) if "enum" in s else None
+    known = FORMATS.get(s.get("format", ""))
+    holds = known[0] if known is not None else None  # a format the API asserts (schemas/formats.py)
 
     def check(x: Any) -> bool:
         return (isinstance(x, str) and len(x) >= lo and (hi is None or len(x) <= hi)
-                and (strings is None or x in strings) and (pattern is None or pattern.search(x) is not None))
+                and (strings is None or x in strings) and (pattern is None or pattern.search(x) is not None)
+                and (holds is None or holds(x)))
 
     return check
 

@@ -26,6 +26,7 @@ from reconciler.manifest.fastcheck import Unsupported
 from reconciler.manifest.validators import fast_check, validator
 from reconciler.manifest.yamlpos import Document, Path
 from reconciler.model import to_references
+from reconciler.schemas.formats import FORMATS
 
 # API fields that a manifest expresses differently, with the way to write them instead.
 REPLACED_KEYS = {
@@ -59,9 +60,18 @@ def _leaves(error: ValidationError) -> Iterator[ValidationError]:
     from jsonschema.exceptions import best_match
 
     if error.validator in ("oneOf", "anyOf") and error.context:
-        yield from _leaves(best_match(error.context))
+        yield from _leaves(best_match(_tagged(error.context)))
     else:
         yield error
+
+
+def _tagged(errors: list[ValidationError]) -> list[ValidationError]:
+    """The errors of the alternatives whose `type` tag the value carries (a union told apart by its
+    `type`, as background_audio is): another alternative's complaints about the rest are beside the
+    point (`media_url` with a bad URL is not a bad `predefined_media`). All of them if none is left."""
+    wrong_tag = {e.relative_schema_path[0] for e in errors
+                 if list(e.relative_path) == ["type"] and e.validator in ("enum", "const")}
+    return [e for e in errors if e.relative_schema_path[0] not in wrong_tag] or errors
 
 
 def _number(value: float) -> str:
@@ -232,6 +242,8 @@ def _translate(kind: str, error: ValidationError, base: Path, original: Any = No
     if v == "pattern" and path[-1:] == ("api_key_env",):
         return [Finding(path, f"{_short(instance)} is not an environment variable's name (letters, digits and _, "
                               "not starting with a digit)")]
+    if v == "format" and error.validator_value in FORMATS:
+        return [Finding(path, f"{_short(instance)} is not {FORMATS[error.validator_value][1]}")]
     if v == "uniqueItems":
         return [Finding(path, "lists the same item more than once")]
     return [Finding(path, error.message)]

@@ -4,7 +4,7 @@ wrong, and the fast yes/no checker (manifest/fastcheck.py) asked first.
 The kind schemas in `schemas/` `$ref` into `schemas/api/telnyx-ai.schema.json` (the API's object
 model); both are loaded once into one `referencing` registry and each validator is compiled once.
 Both read a `pattern` as ECMA-262 does (manifest/patterns.py), so they agree with each other and
-with check-jsonschema.
+with check-jsonschema, and both assert the `format`s the API asserts (schemas/formats.py).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from reconciler.manifest.fastcheck import Compiler, Unsupported
 from reconciler.manifest.fastkeywords import Check
 from reconciler.manifest.patterns import compiled
 from reconciler.schemas import all_schemas, contents, uri
+from reconciler.schemas.formats import format_checker
 
 
 @cache
@@ -48,7 +49,8 @@ def validator(kind: str, fragment: str = "") -> Draft202012Validator:
     """The compiled validator of a kind's document schema, or of a part of it (`fragment`,
     for example `/$defs/Spec`)."""
     schema = {"$ref": f"{uri(f'{kind}.schema.json')}#{fragment}"}
-    return _ecma_validator()(schema, registry=_registry())
+    # The formats the API asserts are asserted here too (schemas/formats.py), as the fast checker does.
+    return _ecma_validator()(schema, registry=_registry(), format_checker=format_checker())
 
 
 @cache

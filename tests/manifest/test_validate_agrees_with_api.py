@@ -187,3 +187,64 @@ def test_the_api_refuses_a_test_name_over_255_characters(emulator: Emulator) -> 
             "rubric": [{"name": "Accuracy", "criteria": "It is right."}]})
     assert answer.status_code == 422
     assert [d["loc"] for d in answer.json()["detail"]] == [["body", "name"]]
+
+
+AUDIO = """
+apiVersion: reconciler/v1
+kind: Assistant
+metadata:
+  name: bg-bot
+spec:
+  instructions: Be helpful.
+  voice_settings:
+    voice: Telnyx.KokoroTTS.af_heart
+    background_audio: {type: media_url, value: "VALUE"}
+"""
+
+
+def test_a_background_audio_url_that_is_no_url_is_refused_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _file(tmp_path, "bot.yaml", AUDIO.replace("VALUE", "not a uri"))
+    _refused(capsys, path, "9:48", 'spec.voice_settings.background_audio.value: "not a uri" is not a valid URL: '
+                                   "write an absolute URL such as https://example.com/hold-music.mp3")
+
+
+@pytest.mark.parametrize("value", ["not a uri", "https://example.com/hold.mp3", "http://", "https://a b.mp3",
+                                   "/hold.mp3", "hold.mp3", "s3://bucket/hold.mp3", ""])
+def test_validate_and_the_emulator_agree_on_a_url(
+    emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    path = _file(tmp_path, "bot.yaml", AUDIO.replace("VALUE", value))
+    valid = _validate(capsys, path)[0] == 0
+    with emulator.api() as api:
+        answer = api.post("/ai/assistants", json={"name": "bg-bot", "instructions": "Be helpful.", "voice_settings": {
+            "voice": "Telnyx.KokoroTTS.af_heart", "background_audio": {"type": "media_url", "value": value}}})
+    assert answer.status_code == (200 if valid else 422), answer.text
+    if not valid:
+        assert [d["loc"] for d in answer.json()["detail"]] == [
+            ["body", "voice_settings", "background_audio", "value"]]
+
+
+def _urlsplit_check(value: str) -> bool:
+    """The emulator's URL check as it was first written, which the fast path of is_uri must keep."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return bool(parts.scheme) and bool(parts.netloc or parts.path) and " " not in value
+
+
+@pytest.mark.parametrize("value", [
+    "https://example.com/hold.mp3", "http://example.com", "https://example.com:8443/a?b=c#d", "https://user:pw@h/x",
+    "http://", "https://", "http:///path", "https://[::1]/x", "https://[bad/x", "https://exa mple.com", "https://a\tb",
+    "https://é.example/x", "https://\u2100.example", "https://example.com/é", "HTTPS://EXAMPLE.COM", "mailto:x@y",
+    "s3://b/k", "not a uri", "", "//example.com/x", "https:example.com", "http://a b", "https://x/\u00a0y",
+    " https://example.com", "https://example.com ", "https://example.com/\n",
+])
+def test_the_fast_url_check_is_the_full_one(value: str) -> None:
+    from reconciler.schemas.formats import is_uri
+
+    assert is_uri(value) == _urlsplit_check(value)
