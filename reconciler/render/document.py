@@ -9,7 +9,7 @@ from functools import cache
 from json.encoder import encode_basestring_ascii  # what json.dumps uses for a str (ensure_ascii)
 from typing import Any
 
-from reconciler.model import SensitiveStr
+from reconciler.model import SensitiveStr, contains_sensitive
 from reconciler.planning.plan import FORMAT_VERSION, NOOP, FieldChange, Plan, Ref
 
 SENSITIVE = "(sensitive)"
@@ -33,8 +33,9 @@ def _change(fc: FieldChange) -> dict[str, Any]:
     if fc.sensitive:
         # The old value of a field that now holds a secret is most likely the old secret. An object or
         # list is shown as the planner masked it, leaf by leaf (secrets.mask_secrets), so a removed
-        # tool still shows its name and url.
-        if not isinstance(fc.before, dict | list) or not fc.before:
+        # tool still shows its name and url; only one that holds a masked leaf, though: one that
+        # reached here by another way, unmasked, is hidden whole, as every value was before.
+        if not isinstance(fc.before, dict | list) or not contains_sensitive(fc.before):
             out["before"] = SENSITIVE if fc.before is not None else None
         out["sensitive"] = True
     return out
