@@ -13,6 +13,7 @@ from typing import Any
 
 from reconciler.api import endpoints as api
 from reconciler.kinds import KINDS, PROTECT_TAG
+from reconciler.model import DesiredResource
 from reconciler.planning import forms, whole, writes
 from reconciler.planning.context import Context
 from reconciler.planning.plan import DELETE, NOOP, Orphan, ResourceChange
@@ -137,12 +138,14 @@ def _live_refs(kind: str, obj: dict[str, Any]) -> set[str]:
         return {str(t) for t in obj.get("tool_ids") or []}
     return {str(e.get("id")) for e in obj.get("mcp_servers") or [] if isinstance(e, dict)}
 
-def _spec_refs(ctx: Context, kind: str, spec: dict[str, Any]) -> set[str] | None:
+def _spec_refs(ctx: Context, kind: str, res: DesiredResource, spec: dict[str, Any]) -> tuple[set[str], bool]:
+    """The ids `spec` attaches, and whether the manifest ignores the key (`ignore_changes`), where
+    what is attached live stays too. A key left out is desired at its default, none: the update
+    clears it (forms.update_body sends null), so what it attached is detached before the delete."""
     key = "shared_tools" if kind == "Tool" else "mcp_servers"
-    if spec.get(key) is None:
-        return None  # undeclared: the live attachments stay
-    names = spec[key] if kind == "Tool" else [e["server"] for e in spec[key]]
-    return {str(ctx.ids[kind].get(n)) for n in names}
+    declared = spec.get(key) or []
+    names = declared if kind == "Tool" else [e["server"] for e in declared]
+    return {str(ctx.ids[kind].get(n)) for n in names}, key in res.metadata.ignore_changes
 
 def _refs_before(ctx: Context, kind: str, obj: dict[str, Any]) -> set[str]:
     """Every id the live assistant uses now: its main version and every named version read."""
@@ -156,21 +159,23 @@ def _refs_after(ctx: Context, kind: str, obj: dict[str, Any]) -> set[str]:
     res = ctx.managed.get(str(obj["id"]))
     if res is None:
         return _refs_before(ctx, kind, obj)
-    main = _spec_refs(ctx, kind, res.spec)
-    refs = main if main is not None else _live_refs(kind, obj)
-    if res.versions is None:
-        for version in ctx.live.versions.get(str(obj["id"]), []):
+    refs, ignored = _spec_refs(ctx, kind, res, res.spec)
+    if ignored:
+        refs |= _live_refs(kind, obj)
+    # The versions listing holds main too (docs/api-assumptions.md), whose refs are `refs` now.
+    named = [v for v in ctx.live.versions.get(str(obj["id"]), []) if v.get("version_id") != obj.get("version_id")]
+    if res.versions is None:  # undeclared: the named versions stay as they are live
+        for version in named:
             refs |= _live_refs(kind, version)
         return refs
-    live_versions = {str(v.get("version_name")): v for v in ctx.live.versions.get(str(obj["id"]), [])
-                     if v.get("version_id") != obj.get("version_id")}
+    live_versions = {str(v.get("version_name")): v for v in named}
     for declared in res.versions:
-        own = _spec_refs(ctx, kind, res.version_spec(declared))
-        if own is None:
-            # Undeclared: the version keeps what it has live, or, when it is yet to be created
-            # as a copy of main, what main will have.
+        own, ignored = _spec_refs(ctx, kind, res, res.version_spec(declared))
+        if ignored:
+            # The version keeps what it has live, or, when it is yet to be created, gets what main
+            # has live (versions._main_at_ignored), which `refs` holds.
             found = live_versions.get(declared.name)
-            own = _live_refs(kind, found) if found is not None else refs
+            own |= _live_refs(kind, found) if found is not None else refs
         refs |= own
     return refs
 
@@ -195,9 +200,9 @@ def _users(ctx: Context, kind: str, obj_id: str, kept: dict[str, dict[str, Any]]
     for res in ctx.desired.of_kind("Assistant"):
         if res.address not in matches.live_for or matches.live_for[res.address] is not None:
             continue
-        refs = _spec_refs(ctx, kind, res.spec) or set()
+        refs = _spec_refs(ctx, kind, res, res.spec)[0]
         for version in res.versions or ():
-            refs |= _spec_refs(ctx, kind, res.version_spec(version)) or set()
+            refs |= _spec_refs(ctx, kind, res, res.version_spec(version))[0]
         if obj_id in refs:
             users.append(f"assistant {res.name} (to be created)")
     return users, detaching

@@ -85,11 +85,22 @@ def _bot_with_version_using(tool_id: str) -> LiveState:
 
 
 def test_prune_keeps_a_tool_that_only_a_declared_version_uses(tmp_path: Path) -> None:
-    docs = assistant_doc(spec="versions: [{name: v1, spec: {greeting: hi}}]") + PRUNE_TOOLS
+    docs = assistant_doc(spec="versions: [{name: v1, spec: {greeting: hi, shared_tools: [p-x]}}]") + PRUNE_TOOLS
     live = _bot_with_version_using("t-1")
     live.versions["assistant-1"][0]["greeting"] = "hi"
     rc = by_address(plan(desired(tmp_path, docs), live, prune=True))["tool.p-x"]
     assert rc.actions == ["no-op"] and "still used by assistant bot" in (rc.reason or "")
+
+
+def test_prune_deletes_a_tool_after_the_declared_version_that_stops_using_it(tmp_path: Path) -> None:
+    # Neither main nor the overlay names it: the version is desired with none, its update clears it.
+    docs = assistant_doc(spec="versions: [{name: v1, spec: {greeting: hi}}]") + PRUNE_TOOLS
+    live = _bot_with_version_using("t-1")
+    live.versions["assistant-1"][0]["greeting"] = "hi"
+    changes = by_address(plan(desired(tmp_path, docs), live, prune=True))
+    assert [(c.path, c.after) for c in changes["assistant.bot.version.v1"].changes] == [("shared_tools", None)]
+    assert changes["tool.p-x"].actions == ["delete"]
+    assert "assistant.bot.version.v1" in changes["tool.p-x"].depends_on
 
 
 def test_an_unpinned_duplicate_of_a_managed_tool_is_a_prune_candidate(tmp_path: Path) -> None:
