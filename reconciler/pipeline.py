@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
 import httpx
 
@@ -21,7 +18,6 @@ from reconciler.gcpause import paused_gc
 from reconciler.model import DesiredState, LiveState, ProjectSpec
 from reconciler.planning import planner
 from reconciler.planning.plan import Plan
-from reconciler.render.document import Origin
 
 
 def api_key_name(project: ProjectSpec | None = None) -> str:
@@ -112,25 +108,3 @@ def use_color(args: argparse.Namespace) -> bool:
     anything non-empty, as no-color.org says)."""
     return (not getattr(args, "no_color", False) and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
             and os.environ.get("TERM") != "dumb")
-
-
-def commit(paths: Sequence[str]) -> str | None:
-    """The commit the manifests are at: GITHUB_SHA in GitHub Actions, else `git rev-parse HEAD` in the
-    folder of the first path; None when neither answers (not a repository, no git)."""
-    sha = os.environ.get("GITHUB_SHA", "").strip()
-    if sha:
-        return sha
-    first = Path(paths[0]) if paths else Path(".")
-    folder = first if first.is_dir() else first.parent
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder or Path("."), capture_output=True,
-                              text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    out = done.stdout.strip()
-    return out if done.returncode == 0 and out else None
-
-
-def origin(desired: DesiredState, paths: Sequence[str]) -> Origin:
-    """What a plan of `desired` (read from `paths`) is of, for its header."""
-    return Origin(desired.project.name, desired.project.environment, commit(paths))

@@ -89,8 +89,7 @@ def save(path: str | os.PathLike[str], plan: Plan, desired: DesiredState, live: 
         "fingerprints": binding.seal(live.fingerprints or fingerprints(live), seal_key),
         "references": binding.references(plan, live),
         "account": bound_account,
-        "origin": None if origin is None else {
-            "project": origin.project, "environment": origin.environment, "commit": origin.commit},
+        "origin": None if origin is None else origin.as_dict(),
     }
     target = Path(path)
     try:
@@ -158,8 +157,7 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
         fingerprints=dict(data.get("fingerprints", {})),
         prune=bool(options.get("prune", False)),
         targets=list(options.get("targets", [])),
-        origin=Origin(str(about.get("project")), about.get("environment"), about.get("commit"))
-        if isinstance(about, dict) else None,
+        origin=Origin.from_dict(about) if isinstance(about, dict) else None,
         secrets=secrets_bound,
         references=list(refs),
         account=dict(data["account"]),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from reconciler import waits
@@ -27,8 +28,9 @@ from reconciler.apply import applier, binding, concurrency, savedplan
 from reconciler.errors import ApplyError, ConfigError, StalePlanError
 from reconciler.manifest import load
 from reconciler.model import DesiredState, LiveState
-from reconciler.pipeline import api_key, api_key_name, base_url, client_for, compute, origin, use_color
+from reconciler.pipeline import api_key, api_key_name, base_url, client_for, compute, use_color
 from reconciler.planning.plan import Plan
+from reconciler.provenance import origin_soon
 from reconciler.render.document import Origin, plan_document
 from reconciler.render.progress import JsonProgress, TextProgress
 from reconciler.render.text import render_text
@@ -39,10 +41,10 @@ CONFIRM_WORD = "yes"
 class _Source:
     """What to apply: desired state and options, and the saved plan they came from, if any."""
 
-    def __init__(self, desired: DesiredState, prune: bool, targets: list[str], origin: Origin,
+    def __init__(self, desired: DesiredState, prune: bool, targets: list[str], origin: Callable[[], Origin],
                  saved: savedplan.SavedPlan | None = None, saved_path: str | None = None) -> None:
         self.desired = desired
-        self.origin = origin
+        self.origin = origin  # asked for once the plan is made (the git calls run during the reads)
         self.prune = prune
         self.targets = targets
         self.saved = saved
@@ -65,10 +67,10 @@ def _source(args: argparse.Namespace) -> _Source:
         savedplan.check_account(saved, check_base_url(base_url(args, project)), api_key(project),
                                 api_key_name(project), paths[0])
         about = saved.origin or Origin(saved.desired.project.name, saved.environment)
-        return _Source(saved.desired, saved.prune, saved.targets, about, saved, paths[0])
+        return _Source(saved.desired, saved.prune, saved.targets, lambda: about, saved, paths[0])
     # Manifests are read before any network access: bad manifests make no API call.
     desired = load(paths, environment=args.env, root=args.root)
-    return _Source(desired, args.prune, list(args.target), origin(desired, paths))
+    return _Source(desired, args.prune, list(args.target), origin_soon(desired, paths, args.root))
 
 
 def _emit_json(event: dict[str, Any]) -> None:
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
             if source.saved is not None:
                 savedplan.check_fresh(source.saved, live)
                 _check_saved(source, plan, live)
-            _show(args, plan, source.origin)
+            _show(args, plan, source.origin())  # long done: a few ms of git against the reads
             if plan.adoptions:
                 # Never taken over behind the reviewer's back: the manifest must say so (a pin).
                 raise ConfigError("apply refused: " + "; ".join(

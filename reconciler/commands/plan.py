@@ -11,8 +11,9 @@ from reconciler.apply import savedplan
 from reconciler.gcpause import keep_until_exit
 from reconciler.manifest import load
 from reconciler.model import LiveState
-from reconciler.pipeline import api_key, client_for, compute, origin, use_color
+from reconciler.pipeline import api_key, client_for, compute, use_color
 from reconciler.planning.plan import Plan
+from reconciler.provenance import origin_soon
 from reconciler.render.document import plan_document, plan_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
@@ -22,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     tls.prepare()  # certificate files only, while the manifests load (api/tls.py)
     # Before any network access: bad manifests make no API call.
     desired = load(args.paths, environment=args.env, root=args.root)
+    origin = origin_soon(desired, args.paths, args.root)  # git, while the reads run
 
     async def go() -> tuple[Plan, LiveState, str]:
         async with client_for(args, project=desired.project) as client:
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
             return plan, live, client.base_url
 
     plan, live, used_url = waits.run(go, deadline=args.deadline, after="nothing was changed")
-    about = origin(desired, args.paths)
+    about = origin()
     doc = plan_document(plan, about)
     if args.format == "json":
         sys.stdout.write(plan_json(doc) + "\n")

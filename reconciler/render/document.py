@@ -43,16 +43,27 @@ def _change(fc: FieldChange) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Origin:
-    """What a plan is of: the project, the environment (None without environments) and the commit of
-    the manifests (None when unknown). Every view prints it, so two environments' plans are never
-    confused; it is not part of what a saved plan compares."""
+    """What a plan is of: the project, the environment (None without environments), the commit of
+    the manifests (None when unknown) and whether the files read differ from it (None when unknown;
+    reconciler/provenance.py). Every view prints it, so two environments' plans are never confused,
+    nor a plan of uncommitted edits with the commit's; it is not part of what a saved plan compares."""
 
     project: str
     environment: str | None = None
     commit: str | None = None
+    uncommitted: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """ORIGIN_KEYS and their values, as the plan document and a saved plan hold them."""
+        return {key: getattr(self, key) for key in ORIGIN_KEYS}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Origin:
+        """From `as_dict`'s form (a saved plan's; one saved before `uncommitted` existed lacks it)."""
+        return cls(str(data.get("project")), data.get("environment"), data.get("commit"), data.get("uncommitted"))
 
 
-ORIGIN_KEYS = ("project", "environment", "commit")
+ORIGIN_KEYS = ("project", "environment", "commit", "uncommitted")
 
 
 def plan_document(plan: Plan, origin: Origin | None = None) -> dict[str, Any]:
@@ -72,8 +83,7 @@ def plan_document(plan: Plan, origin: Origin | None = None) -> dict[str, Any]:
         if rc.reason:
             entry["reason"] = rc.reason
         changes.append(entry)
-    about = {} if origin is None else {
-        "project": origin.project, "environment": origin.environment, "commit": origin.commit}
+    about = {} if origin is None else origin.as_dict()
     return {
         "format_version": FORMAT_VERSION,
         **about,

@@ -26,13 +26,15 @@ def summary_line(summary: dict[str, int], orphans: int = 0) -> str:
 
 
 def origin_line(doc: dict[str, Any], code: str = "") -> str | None:
-    """`project P, environment E, commit C` for a plan document that says what it is of, else None.
-    `code` wraps each value (a backtick in markdown)."""
+    """`project P, environment E, commit C` for a plan document that says what it is of, else None;
+    `… commit C plus uncommitted changes` when the files read differ from C. `code` wraps each value
+    (a backtick in markdown)."""
     if "project" not in doc:
         return None
     commit = doc.get("commit")
+    edited = " plus uncommitted changes" if doc.get("uncommitted") else ""
     return (f"project {code}{doc['project']}{code}, environment {code}{doc.get('environment') or '(none)'}{code}, "
-            f"commit {code}{commit[:12] if commit else '(unknown)'}{code}")
+            f"commit {code}{commit[:12] if commit else '(unknown)'}{code}{edited}")
 
 
 def format_value(value: Any) -> str:
