@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.errors import ManifestProblem
 from reconciler.kinds import DEFAULT_TEST_CHANNEL, TEST_ASSISTANT_CHANNELS, TOOL_PAYLOAD_KEYS
-from reconciler.manifest.schema import did_you_mean, dotted, findings, message, to_problem
+from reconciler.manifest.schema import did_you_mean, dotted, findings, message, to_problem, unknown_null_keys
 from reconciler.manifest.yamlpos import Document, Path
 from reconciler.model import SensitiveStr
 from reconciler.tree import merge
@@ -163,6 +163,11 @@ def _version_spec(doc: Document, spec: dict[str, Any], i: int, overlay: dict[str
     # so checking the top-level keys the overlay touches, as merged, is checking the whole merged
     # spec, at a fraction of the cost for large projects. Neither holds a null where the document
     # holds none (merge drops the keys an overlay sets to null).
+    if not doc.null_free:
+        # `key: null` removes a key from the version, so merging drops it before the check below
+        # (deeper ones reach it): a top-level typo set to null (`greetng: null`) is looked for here.
+        out.extend(to_problem(doc, f) for f in unknown_null_keys("Assistant", "/$defs/Spec", overlay, at)
+                   if len(f.path) == len(at) + 1)
     merged_findings = findings("Assistant", touched, at, "/$defs/Spec", null_free=doc.null_free)
     if not merged_findings:
         return out

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import ConfigError, ManifestProblem
-from reconciler.kinds import DEFAULT_OWNER_TAG
+from reconciler.kinds import DEFAULT_OWNER_TAG, KINDS
 from reconciler.manifest.checks import merge_overlay
-from reconciler.manifest.schema import did_you_mean
+from reconciler.manifest.schema import did_you_mean, to_problem, unknown_null_keys
 from reconciler.manifest.yamlpos import Document, Path, Pos, Positions
 from reconciler.model import EnvironmentSpec
 from reconciler.tree import dotted, map_strings
@@ -181,6 +181,12 @@ def for_environment(doc: Document, s: Settings, problems: list[ManifestProblem]
             return values, keys
 
         out = doc.replaced(locate=moved)
+        kind = data.get("kind")
+        if not doc.null_free and isinstance(kind, str) and kind in KINDS:
+            # Merging drops the top-level keys the overlay sets to null (deeper ones reach the merged
+            # spec's check): such a typo set to null is looked for here.
+            problems.extend(to_problem(doc, f) for f in unknown_null_keys(kind, "/$defs/Spec", overlay, where)
+                            if len(f.path) == len(where) + 1)
         spec = merge_overlay(spec, overlay)
     unresolved: set[Path] = set()
     spec = _Substitution(s, out, problems, unresolved).value(spec, ("spec",))

@@ -108,7 +108,7 @@ def findings(kind: str, instance: Any, base: Path = (), fragment: str = "", *, n
     stripped = instance if null_free else without_nulls(instance)
     # Nulls are stripped before checking (null clears an optional field), which would also hide a
     # typo whose value is null (`voice_setings: null`): those unknown keys are looked for apart.
-    out: list[Finding] = [] if stripped is instance else _unknown_null_keys(kind, fragment, instance, base)
+    out: list[Finding] = [] if stripped is instance else unknown_null_keys(kind, fragment, instance, base)
     instance = stripped
     quick = fast_check(kind, fragment)
     try:
@@ -124,7 +124,7 @@ def findings(kind: str, instance: Any, base: Path = (), fragment: str = "", *, n
     return list(dict.fromkeys(out))
 
 
-def _unknown_null_keys(kind: str, fragment: str, instance: Any, base: Path) -> list[Finding]:
+def unknown_null_keys(kind: str, fragment: str, instance: Any, base: Path) -> list[Finding]:
     """Unknown keys whose value is null, wherever a closed object holds them (oneOf alternatives
     included: a key unknown to the wrong alternative carries a non-null value there)."""
     out: list[Finding] = []
