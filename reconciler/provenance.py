@@ -44,7 +44,7 @@ def _answer(proc: subprocess.Popen[str] | None) -> str | None:
 
 def _folder(paths: Sequence[str]) -> Path:
     first = Path(paths[0]) if paths else Path(".")
-    return (first if first.is_dir() else first.parent) or Path(".")
+    return first if first.is_dir() else first.parent
 
 
 def origin_soon(desired: DesiredState, paths: Sequence[str], root: str | None = None) -> Callable[[], Origin]:
