@@ -28,13 +28,28 @@ def _data(body: Any) -> list[dict[str, Any]]:
 
 # --- reads -----------------------------------------------------------------------------------------
 
+def inline_tools(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Assistants (or versions) with only their inline tools in `tools`, in place. Responses merge
+    the attached shared tools into `tools` with `shared: true`, inline ones carry `shared: false`
+    (SDK 4.189.0 `AssistantTool`: read-only, and an update that re-sends a shared one makes an inline
+    copy). Those are attached through `tool_ids`, the manifest's `shared_tools`: kept in `tools`,
+    every plan would remove them and export would write them inline. An API that sends no flag is
+    read as before (docs/api-assumptions.md)."""
+    for obj in objects:
+        tools = obj.get("tools")
+        if isinstance(tools, list) and any(isinstance(t, dict) and "shared" in t for t in tools):
+            obj["tools"] = [{k: v for k, v in t.items() if k != "shared"} if isinstance(t, dict) else t
+                            for t in tools if not (isinstance(t, dict) and t.get("shared") is True)]
+    return objects
+
+
 async def list_assistants(client: ApiClient) -> list[dict[str, Any]]:
-    return _data(await client.request("GET", ASSISTANTS, what="list assistants"))
+    return inline_tools(_data(await client.request("GET", ASSISTANTS, what="list assistants")))
 
 
 async def list_versions(client: ApiClient, assistant_id: str) -> list[dict[str, Any]]:
     path = fill_path(ASSISTANTS + "/{a}/versions", a=assistant_id)
-    return _data(await client.request("GET", path, what=f"list versions of {assistant_id}"))
+    return inline_tools(_data(await client.request("GET", path, what=f"list versions of {assistant_id}")))
 
 
 async def get_canary(client: ApiClient, assistant_id: str) -> dict[str, Any] | None:
