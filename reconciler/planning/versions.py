@@ -136,6 +136,10 @@ def versions_and_canary(ctx: Context, res: DesiredResource, obj: dict[str, Any] 
     for change in deletes:
         if canary_changed:
             change.depends_on.append(canary_address)  # traffic leaves the version before it goes
+        elif promoting and change.id in in_live_canary:
+            # The promotion deletes the canary configuration (docs/api-assumptions.md): after it,
+            # nothing routes to the version.
+            change.depends_on.append(rollout.promotion_address(res))
         elif change.id in in_live_canary:
             ctx.errors.append(f"{change.address}: the live canary still routes traffic to it; "
                                f"declare `canary` without it")

@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.emulator.app import EmulatorApp
 from reconciler.planning.plan import Plan
-from tests.support.project import apply_paths, client_for, pending, plan_paths
+from tests.support.project import apply_paths, client_for, name_counts, pending, plan_paths
 
 
 def test_prune_keeps_a_tool_that_a_kept_version_still_uses(app: EmulatorApp, tmp_path: Path) -> None:
@@ -146,3 +146,38 @@ def test_prune_keeps_what_an_ignored_key_keeps_attached(app: EmulatorApp, tmp_pa
     kept, gone = ("tool.own-refund", "mcp_server.own-crm")[:: 1 if ignore == "shared_tools" else -1]
     assert changes[kept].actions == ["no-op"] and "still used by assistant bot" in str(changes[kept].reason)
     assert changes[gone].actions == ["delete"]
+
+
+_ROLLOUT = """apiVersion: reconciler/v1
+kind: Assistant
+metadata: {name: bot}
+spec:
+  instructions: Be kind.
+  main_version: MAIN
+  versions:
+    - {name: stable, spec: {}}
+    - {name: concise, spec: {greeting: Hi!}}
+"""
+
+
+def test_promote_and_drop_a_version_the_live_canary_serves_in_one_apply(app: EmulatorApp, tmp_path: Path) -> None:
+    # The promotion deletes the canary configuration, so the version's delete waits for it (a
+    # new-user trial found the plan refused: "the live canary still routes traffic to it").
+    (tmp_path / "p.yaml").write_text(_PROJECT)
+    third = "    - {name: formal, spec: {greeting: Good day.}}\n"
+    canary = "  canary: [{version: concise, percentage: 10}, {version: formal, percentage: 5}]\n"
+    (tmp_path / "a.yaml").write_text(_ROLLOUT.replace("MAIN", "stable") + third + canary)
+
+    async def go() -> tuple[Plan, Plan]:
+        async with client_for(app) as client:
+            assert (await apply_paths(client, [tmp_path], prune=True))[1].ok
+            (tmp_path / "a.yaml").write_text(_ROLLOUT.replace("MAIN", "concise") + "  canary: []\n")
+            plan, result = await apply_paths(client, [tmp_path], prune=True)
+            assert result.ok
+            return plan, await plan_paths(client, [tmp_path], prune=True)
+
+    plan, after = asyncio.run(go())
+    formal = plan.by_address()["assistant.bot.version.formal"]
+    assert formal.actions == ["delete"] and "assistant.bot.promotion" in formal.depends_on
+    assert pending(after) == []
+    assert sorted(name_counts(app)["versions"]) == ["bot/stable"]
