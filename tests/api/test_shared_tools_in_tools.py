@@ -12,13 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from reconciler.cli import main
 from reconciler.emulator.app import EmulatorApp, Reply
-from reconciler.emulator.server import serve_in_thread
-from tests.support.emulator import API_KEY
+from tests.support.emulator import API_KEY, serve
 from tests.support.paths import EXAMPLES
 
 
@@ -49,13 +47,12 @@ class SharedFlagApp(EmulatorApp):
 
 def test_shared_tools_merged_into_tools_are_read_as_attachments(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    url, stop = serve_in_thread(SharedFlagApp())
-    monkeypatch.setenv("TELNYX_API_KEY", API_KEY)
-    monkeypatch.setenv("TELNYX_BASE_URL", f"{url}/v2")
-    try:
-        with httpx.Client(timeout=10) as http:
-            assert main(["apply", "--auto-approve", str(EXAMPLES)]) == 0
-            listed = http.get(f"{url}/v2/ai/assistants", headers={"Authorization": f"Bearer {API_KEY}"}).json()
+    with serve(SharedFlagApp()) as emulator:
+        monkeypatch.setenv("TELNYX_API_KEY", API_KEY)
+        monkeypatch.setenv("TELNYX_BASE_URL", emulator.base_url)
+        assert main(["apply", "--auto-approve", str(EXAMPLES)]) == 0
+        with emulator.api() as api:
+            listed = api.get("/ai/assistants").json()
         # The example's assistants attach order-lookup: the answers do carry it merged, flagged.
         assert any(t.get("shared") is True for a in listed["data"] for t in a["tools"])
         capsys.readouterr()
@@ -67,5 +64,3 @@ def test_shared_tools_merged_into_tools_are_read_as_attachments(
         assert main(["validate", str(out)]) == 0
         capsys.readouterr()
         assert main(["plan", "--detailed-exitcode", str(out)]) == 0, capsys.readouterr().out
-    finally:
-        stop()
